@@ -1,0 +1,8 @@
+"""Choose the number of clusters with the gap statistic, the scikit-learn way."""
+
+from ._dispersion import within_cluster_dispersion
+from ._gap import GapKMeans
+from ._selection import select_k
+from ._version import __version__
+
+__all__ = ["GapKMeans", "__version__", "select_k", "within_cluster_dispersion"]

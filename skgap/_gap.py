@@ -1,0 +1,616 @@
+"""GapKMeans: choose the number of clusters with the gap statistic."""
+
+import warnings
+from collections.abc import Iterable
+from functools import cache
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, ClusterMixin, MetaEstimatorMixin, clone
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController
+
+from ._dispersion import _dispersion
+from ._reference import REFERENCES, make_reference_sampler
+from ._selection import RULES, select_k
+from ._utils import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_optional_dependency,
+    _default_estimator,
+    _estimator_has,
+    _fit_context,
+    _n_clusters_param,
+    _random_state_params,
+)
+from .exceptions import ClustererFitError, SkgapWarning
+
+__all__ = ["GapKMeans"]
+
+#: The statistics that can choose k, with the key of their standard error.
+STATISTICS = {"gap": "se", "gap_star": "se_star"}
+
+# Seed streams: one seed per (stream, reference b, k), independent of how many
+# references and candidates there are, so results never depend on n_jobs.
+_DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT = 0, 1, 2
+
+
+def _seed(entropy, stream, b, k):
+    """A 32-bit seed for one draw or fit, derived from the fit's entropy."""
+    sequence = np.random.SeedSequence(entropy, spawn_key=(stream, b, k))
+    return int(sequence.generate_state(1)[0])
+
+
+@cache
+def _threadpool_controller():
+    """One controller per process: building one scans the loaded libraries."""
+    return ThreadpoolController()
+
+
+def _configure(estimator, n_clusters_param, k, seed):
+    """A clone of `estimator` with k clusters and every random_state seeded."""
+    estimator = clone(estimator)
+    params = {n_clusters_param: k}
+    params.update(dict.fromkeys(_random_state_params(estimator), seed))
+    return estimator.set_params(**params)
+
+
+def _fit_labels(estimator, X):
+    """Fit `estimator` on X and return its labels (fit_predict, labels_ or predict)."""
+    if hasattr(estimator, "fit_predict"):
+        return estimator.fit_predict(X)
+    estimator.fit(X)
+    if hasattr(estimator, "labels_"):
+        return estimator.labels_
+    return estimator.predict(X)
+
+
+def _checked_labels(labels, n_samples):
+    labels = np.asarray(labels)
+    if labels.shape != (n_samples,) or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"the clusterer returned labels of shape {labels.shape} and dtype "
+            f"{labels.dtype}; expected {n_samples} integer labels"
+        )
+    if n_samples and labels.min() < 0:
+        raise ValueError(
+            f"the clusterer returned the negative label {labels.min()}; every "
+            "sample must belong to a cluster"
+        )
+    return labels
+
+
+def _fit_dataset(
+    estimator, n_clusters_param, ks, fit_seeds, power, *, X=None, sampler=None,
+    sample_seed=None, keep_estimators=False, dataset="the data",
+):
+    """Cluster one data set (X, or reference drawn from its seed) for every k.
+
+    The joblib worker: it runs single-threaded (one thread per task, parallel
+    across tasks) and returns the dispersions, the ks whose clustering had
+    fewer distinct labels than k, and, if asked, the fitted estimators and
+    their labels.
+    """
+    with _threadpool_controller().limit(limits=1):
+        if X is None:
+            X = sampler.sample(sample_seed)
+        dispersions = np.empty(len(ks))
+        fitted, short_ks = [], []
+        for i, (k, seed) in enumerate(zip(ks, fit_seeds)):
+            if k == 1:
+                labels = np.zeros(X.shape[0], dtype=np.intp)
+            else:
+                clusterer = _configure(estimator, n_clusters_param, k, seed)
+                try:
+                    labels = _checked_labels(_fit_labels(clusterer, X), X.shape[0])
+                except Exception as exc:
+                    raise ClustererFitError(
+                        f"{type(estimator).__name__} failed to cluster {dataset} "
+                        f"into k={k} clusters: {exc}"
+                    ) from exc
+                if keep_estimators:
+                    fitted.append((clusterer, labels))
+                if np.unique(labels).shape[0] < k:
+                    short_ks.append(k)
+            dispersions[i] = _dispersion(X, labels, power)
+    return dispersions, short_ks, fitted
+
+
+def _gap_statistics(n_clusters, dispersions, reference_dispersions):
+    """The table of SPEC section 1 from W_k (m,) and the W*_kb (B, m)."""
+    n_refs = reference_dispersions.shape[0]
+    se_scale = np.sqrt(1.0 + 1.0 / n_refs)
+    # log(0) = -inf is legal (duplicate points, k = n); -inf - -inf gives NaN.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_w = np.log(dispersions)
+        reference_log_w = np.log(reference_dispersions)
+        expected_log_w = reference_log_w.mean(axis=0)
+        gap = expected_log_w - log_w
+        sd = np.sqrt(np.mean((reference_log_w - expected_log_w) ** 2, axis=0))
+        se = sd * se_scale
+        gap_star = reference_dispersions.mean(axis=0) - dispersions
+        se_star = reference_dispersions.std(axis=0) * se_scale
+        diff = np.full_like(gap, np.nan)
+        diff[:-1] = gap[:-1] - gap[1:] + se[1:]
+        diff_star = np.full_like(gap, np.nan)
+        diff_star[:-1] = gap_star[:-1] - gap_star[1:] + se_star[1:]
+    return {
+        "n_clusters": np.asarray(n_clusters, dtype=np.intp),
+        "log_w": log_w,
+        "expected_log_w": expected_log_w,
+        "gap": gap,
+        "sd": sd,
+        "se": se,
+        "gap_star": gap_star,
+        "se_star": se_star,
+        "diff": diff,
+        "diff_star": diff_star,
+    }
+
+
+class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
+    """Choose the number of clusters with the gap statistic, then cluster.
+
+    For every candidate number of clusters k, `estimator` clusters the data
+    and `n_refs` reference data sets drawn without cluster structure; the gap
+    between the reference and observed log dispersions (Tibshirani, Walther &
+    Hastie, 2001), or Mohajer et al.'s Gap* without the logarithm, picks k
+    under one of five rules. The clustering of the data at that k is kept.
+
+    Read more in the :ref:`User Guide <gap>`.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The clusterer, with an ``n_clusters`` or ``n_components`` parameter
+        (also nested, as in a :class:`~sklearn.pipeline.Pipeline`). It is
+        cloned for every fit and never fitted itself. ``None`` means
+        ``KMeans(n_init=10)``.
+
+    n_clusters_range : iterable of int, default=None
+        The candidate numbers of clusters, positive and distinct; they are
+        sorted. ``None`` means ``range(1, 11)``. Candidates larger than the
+        number of samples are dropped with a warning.
+
+    n_refs : int, default=20
+        The number B of reference data sets.
+
+    reference : {'pca', 'uniform'} or callable, default='pca'
+        The null distribution of the reference data sets:
+
+        - ``'pca'``: uniform over the box aligned with the principal axes of
+          the centred data (the paper's method (b); R's
+          ``spaceH0="scaledPCA"``).
+        - ``'uniform'``: each feature uniform over its observed range (the
+          paper's method (a); R's ``spaceH0="original"``).
+        - a callable ``reference(X, seed) -> ndarray`` of X's shape, where
+          ``seed`` is an int for :func:`numpy.random.default_rng` or
+          :func:`sklearn.utils.check_random_state`. X is read-only.
+
+    statistic : {'gap', 'gap_star'}, default='gap'
+        The statistic the rule is applied to: the gap with its standard
+        error ``se``, or Gap* with ``se_star``.
+
+    method : {'tibshirani', 'first_se_max', 'global_se_max', 'first_max', \
+'global_max'}, default='tibshirani'
+        The rule that chooses k; see :func:`select_k`.
+
+    se_factor : float, default=1.0
+        Multiplier of the standard errors in the rule (R's ``SE.factor``).
+
+    power : float, default=2.0
+        Exponent of the Euclidean distance in the dispersion W_k (R's
+        ``d.power``). 2 costs O(n_samples * n_features) per fit; any other
+        value sums over the pairs within each cluster.
+
+    n_jobs : int, default=None
+        The number of jobs to run in parallel: the data and each reference
+        data set are clustered as separate tasks, each single-threaded.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
+        ``-1`` means using all processors. See :term:`Glossary <n_jobs>` for
+        more details.
+
+    random_state : int, RandomState instance or None, default=None
+        Determines the reference draws and, through one seed per fit, the
+        ``random_state`` of every clone of `estimator` that has one. Pass an
+        int for reproducible results across multiple function calls; they are
+        the same whatever `n_jobs` and joblib backend.
+        See :term:`Glossary <random_state>`.
+
+    verbose : int, default=0
+        Verbosity of the joblib progress messages.
+
+    Attributes
+    ----------
+    n_clusters_ : int
+        The chosen number of clusters.
+
+    best_estimator_ : estimator object
+        The clone of `estimator` fitted on X with `n_clusters_` clusters.
+
+    labels_ : ndarray of shape (n_samples,)
+        Cluster labels of the training samples at `n_clusters_`.
+
+    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
+        The centres of `best_estimator_`, where it has them.
+
+    gap_results_ : dict of ndarray of shape (n_candidates,)
+        One entry per candidate k: ``n_clusters``, ``log_w`` (log W_k),
+        ``expected_log_w``, ``gap``, ``sd``, ``se``, ``gap_star``,
+        ``se_star``, ``diff`` and ``diff_star``.
+
+    gap_df_ : pandas.DataFrame
+        `gap_results_` as a DataFrame (requires pandas).
+
+    dispersions_ : ndarray of shape (n_candidates,)
+        The observed dispersions W_k.
+
+    reference_dispersions_ : ndarray of shape (n_refs, n_candidates)
+        The dispersions W*_kb of the reference data sets.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    select_k : The selection rules.
+    within_cluster_dispersion : The dispersion W_k of one partition.
+    sklearn.cluster.KMeans : The default clusterer.
+
+    Notes
+    -----
+    For each k, with L_b = log W*_kb of reference b = 1..B::
+
+        gap       = mean_b L_b - log W_k
+        sd        = sqrt(mean_b (L_b - mean_b L_b) ** 2)
+        se        = sd * sqrt(1 + 1/B)
+        gap_star  = mean_b W*_kb - W_k
+        se_star   = std_b(W*_kb) * sqrt(1 + 1/B)
+        diff      = gap_k - gap_{k+1} + se_{k+1}
+
+    The default rule chooses the smallest k with ``diff_k >= 0``. R's
+    ``cluster::clusGap`` reports W_k / 2 (it counts each pair once) and an
+    ``SE.sim`` larger by sqrt(B / (B - 1)) (it divides the variance by B - 1).
+
+    References
+    ----------
+    .. [1] Tibshirani, R., Walther, G. and Hastie, T. (2001). Estimating the
+       number of clusters in a data set via the gap statistic. Journal of the
+       Royal Statistical Society B, 63(2), 411-423.
+       :doi:`10.1111/1467-9868.00293`
+    .. [2] Mohajer, M., Englmeier, K.-H. and Schmid, V. J. (2011). A
+       comparison of Gap statistic definitions with and without logarithm
+       function. Technical Report 96, Department of Statistics, LMU Munich.
+
+    Examples
+    --------
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.datasets import make_blobs
+    >>> from skgap import GapKMeans
+    >>> X, _ = make_blobs(n_samples=300, centers=4, random_state=0)
+    >>> gap = GapKMeans(KMeans(n_init=3), n_clusters_range=range(1, 8),
+    ...                 random_state=0).fit(X)
+    >>> gap.n_clusters_
+    4
+    >>> gap.predict([[0.0, 4.0]]).shape
+    (1,)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"]), None],
+        "n_clusters_range": [Iterable, None],
+        "n_refs": [Interval(Integral, 1, None, closed="left")],
+        "reference": [StrOptions(set(REFERENCES)), callable],
+        "statistic": [StrOptions(set(STATISTICS))],
+        "method": [StrOptions(set(RULES))],
+        "se_factor": [Interval(Real, 0, None, closed="left")],
+        "power": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_clusters_range=None,
+        n_refs=20,
+        reference="pca",
+        statistic="gap",
+        method="tibshirani",
+        se_factor=1.0,
+        power=2.0,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.n_clusters_range = n_clusters_range
+        self.n_refs = n_refs
+        self.reference = reference
+        self.statistic = statistic
+        self.method = method
+        self.se_factor = se_factor
+        self.power = power
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _candidate_ks(self, n_samples):
+        """The validated, sorted candidate ks that can be fitted on n_samples."""
+        if self.n_clusters_range is None:
+            ks = list(range(1, 11))
+        else:
+            ks = list(self.n_clusters_range)
+            bad = [k for k in ks if not isinstance(k, Integral) or isinstance(k, bool)]
+            if bad:
+                raise TypeError(
+                    "n_clusters_range must hold integers, got "
+                    f"{bad[0]!r} of type {type(bad[0]).__name__}."
+                )
+            ks = [int(k) for k in ks]
+        if not ks:
+            raise ValueError("n_clusters_range is empty; give at least one k.")
+        if min(ks) < 1:
+            raise ValueError(
+                f"n_clusters_range must hold positive integers, got {min(ks)}."
+            )
+        if len(set(ks)) != len(ks):
+            duplicated = sorted({k for k in ks if ks.count(k) > 1})
+            raise ValueError(
+                f"n_clusters_range must not repeat a k, got {duplicated} twice."
+            )
+        ks = sorted(ks)
+        too_large = [k for k in ks if k > n_samples]
+        if too_large:
+            ks = [k for k in ks if k <= n_samples]
+            if not ks:
+                raise ValueError(
+                    f"Every candidate number of clusters {too_large} is larger "
+                    f"than n_samples={n_samples}; pass k <= {n_samples}."
+                )
+            warnings.warn(
+                f"Dropped the candidate numbers of clusters {too_large}: they are "
+                f"larger than n_samples={n_samples}.",
+                SkgapWarning,
+                stacklevel=3,
+            )
+        return ks
+
+    @_fit_context(
+        # GapKMeans.estimator is not validated yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None):
+        """Choose the number of clusters of X and cluster X with it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training instances to cluster. It is not modified.
+
+        y : Ignored
+            Not used, present here for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        state = self.__dict__.copy()
+        try:
+            return self._fit(X)
+        except BaseException:
+            # Never leave a half-fitted estimator behind.
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X):
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
+        )
+        n_samples = X.shape[0]
+        estimator = (
+            _default_estimator() if self.estimator is None else clone(self.estimator)
+        )
+        n_clusters_param = _n_clusters_param(estimator)
+        ks = self._candidate_ks(n_samples)
+        entropy = int(check_random_state(self.random_state).randint(2**31 - 1))
+        sampler = make_reference_sampler(self.reference, X)
+
+        tasks = [
+            delayed(_fit_dataset)(
+                estimator,
+                n_clusters_param,
+                ks,
+                [_seed(entropy, _DATA_FIT, 0, k) for k in ks],
+                self.power,
+                X=X,
+                keep_estimators=True,
+            )
+        ]
+        tasks += [
+            delayed(_fit_dataset)(
+                estimator,
+                n_clusters_param,
+                ks,
+                [_seed(entropy, _REFERENCE_FIT, b, k) for k in ks],
+                self.power,
+                sampler=sampler,
+                sample_seed=_seed(entropy, _REFERENCE_DRAW, b, 0),
+                dataset=f"reference data set b={b}",
+            )
+            for b in range(self.n_refs)
+        ]
+        # The BLAS thread count is global to the process: keep it at one while
+        # thread-based workers run, as each task is single-threaded.
+        with _threadpool_controller().limit(limits=1, user_api="blas"):
+            results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(tasks)
+
+        (dispersions, short_ks, fitted), *references = results
+        if short_ks:
+            warnings.warn(
+                f"The clusterer found fewer distinct clusters than asked for on the "
+                f"data at k={short_ks}; their dispersion is that of the clusters "
+                "found.",
+                SkgapWarning,
+                stacklevel=3,
+            )
+        reference_dispersions = np.vstack([result[0] for result in references])
+        gap_results = _gap_statistics(ks, dispersions, reference_dispersions)
+
+        se_key = STATISTICS[self.statistic]
+        values = gap_results[self.statistic]
+        if np.all(np.isnan(values)):
+            raise ValueError(
+                f"Every candidate's {self.statistic} is NaN: the data and the "
+                "reference data have no spread (all samples are identical?), so "
+                "no number of clusters can be chosen."
+            )
+        best = select_k(
+            values, gap_results[se_key], method=self.method, se_factor=self.se_factor
+        )
+        n_clusters = ks[best]
+        fitted = dict(zip([k for k in ks if k != 1], fitted))
+        if n_clusters == 1:
+            # k = 1 needs no clustering for the statistic, only for predict.
+            best_estimator = _configure(
+                estimator, n_clusters_param, 1, _seed(entropy, _DATA_FIT, 0, 1)
+            )
+            best_estimator.fit(X)
+            labels = np.zeros(n_samples, dtype=np.int32)
+        else:
+            best_estimator, labels = fitted[n_clusters]
+
+        self.n_clusters_ = n_clusters
+        self.best_estimator_ = best_estimator
+        self.labels_ = labels
+        self.gap_results_ = gap_results
+        self.dispersions_ = dispersions
+        self.reference_dispersions_ = reference_dispersions
+        return self
+
+    @property
+    def gap_df_(self):
+        """The gap statistics as a :class:`pandas.DataFrame`, one row per k."""
+        check_is_fitted(self)
+        pd = _check_optional_dependency("pandas", "pandas", "GapKMeans.gap_df_")
+        return pd.DataFrame(self.gap_results_)
+
+    @property
+    def cluster_centers_(self):
+        """The cluster centres of `best_estimator_`, where it has them."""
+        check_is_fitted(self)
+        return self.best_estimator_.cluster_centers_
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict the cluster of each sample with `best_estimator_`.
+
+        Only available if the estimator has ``predict``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to predict.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the cluster each sample belongs to.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", reset=False
+        )
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X):
+        """Transform X with `best_estimator_` (e.g. to cluster distances).
+
+        Only available if the estimator has ``transform``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data to transform.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_output_features)
+            X transformed by `best_estimator_`.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", reset=False
+        )
+        return self.best_estimator_.transform(X)
+
+    @available_if(_estimator_has("transform"))
+    def fit_transform(self, X, y=None):
+        """Fit, then transform X with `best_estimator_`.
+
+        Only available if the estimator has ``transform``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training instances to cluster. It is not modified.
+
+        y : Ignored
+            Not used, present here for API consistency by convention.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_output_features)
+            X transformed by `best_estimator_`.
+        """
+        return self.fit(X).transform(X)
+
+    @available_if(_estimator_has("score"))
+    def score(self, X, y=None):
+        """Score X with `best_estimator_` (for KMeans, the opposite of the inertia).
+
+        Only available if the estimator has ``score``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+
+        y : Ignored
+            Not used, present here for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            The score of `best_estimator_` on X.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", reset=False
+        )
+        return self.best_estimator_.score(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        estimator = (
+            _default_estimator() if self.estimator is None else self.estimator
+        )
+        estimator_tags = get_tags(estimator)
+        tags.non_deterministic = estimator_tags.non_deterministic
+        # transform is delegated, so GapKMeans is a transformer when estimator is
+        tags.transformer_tags = estimator_tags.transformer_tags
+        return tags

@@ -1,0 +1,172 @@
+"""Rules that choose the number of clusters from a gap curve (R's ``maxSE``)."""
+
+from numbers import Real
+
+import numpy as np
+
+from ._utils import Interval, StrOptions, validate_params
+
+__all__ = ["RULES", "select_k"]
+
+
+def _first_local_max(f):
+    """First position i with f[i+1] <= f[i], or the last position."""
+    decreasing = np.flatnonzero(f[1:] <= f[:-1])
+    return int(decreasing[0]) if decreasing.size else len(f) - 1
+
+
+def _global_max(f):
+    """Position of the largest value, the first one if tied."""
+    return int(np.argmax(f))
+
+
+def _first_within_se_of(f, s, j):
+    """First position i <= j with f[i] >= f[j] - s[j]."""
+    return int(np.flatnonzero(f[: j + 1] >= f[j] - s[j])[0])
+
+
+def _tibshirani(f, s):
+    """First i with f[i] >= f[i+1] - s[i+1] (Tibshirani et al. 2001)."""
+    hits = np.flatnonzero(f[:-1] >= f[1:] - s[1:])
+    return int(hits[0]) if hits.size else len(f) - 1
+
+
+def _first_se_max(f, s):
+    """Within one SE of the first local maximum, the smallest k."""
+    return _first_within_se_of(f, s, _first_local_max(f))
+
+
+def _global_se_max(f, s):
+    """Within one SE of the global maximum, the smallest k (Dudoit & Fridlyand)."""
+    return _first_within_se_of(f, s, _global_max(f))
+
+
+def _first_max(f, s):
+    """The first local maximum."""
+    return _first_local_max(f)
+
+
+def _global_max_rule(f, s):
+    """The global maximum."""
+    return _global_max(f)
+
+
+#: The selection rules by name: each maps (values, scaled se) to a 0-based position.
+RULES = {
+    "tibshirani": _tibshirani,
+    "first_se_max": _first_se_max,
+    "global_se_max": _global_se_max,
+    "first_max": _first_max,
+    "global_max": _global_max_rule,
+}
+
+
+@validate_params(
+    {
+        "values": ["array-like"],
+        "se": ["array-like"],
+        "method": [StrOptions(set(RULES))],
+        "se_factor": [Interval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def select_k(values, se, *, method="tibshirani", se_factor=1.0):
+    """Choose the number of clusters from a gap curve and its standard errors.
+
+    The five rules are those of R's ``cluster::maxSE``. Positions whose value
+    is NaN are treated as absent candidates and are never chosen; ``+inf`` is
+    a valid value (it wins), ``-inf`` a valid one that loses.
+
+    Read more in the :ref:`User Guide <selection_rules>`.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_candidates,)
+        The statistic for each candidate number of clusters, in increasing
+        order of k, e.g. ``gap_results_["gap"]``.
+
+    se : array-like of shape (n_candidates,)
+        The standard error of each value, e.g. ``gap_results_["se"]``.
+        Non-negative; a NaN standard error counts as 0.
+
+    method : {'tibshirani', 'first_se_max', 'global_se_max', 'first_max', \
+'global_max'}, default='tibshirani'
+        The rule. With ``f = values`` and ``s = se_factor * se``:
+
+        - ``'tibshirani'``: the first i with ``f[i] >= f[i+1] - s[i+1]``, or
+          the last candidate if there is none (R: ``"Tibs2001SEmax"``).
+        - ``'first_se_max'``: with j the first local maximum, the first
+          ``i <= j`` with ``f[i] >= f[j] - s[j]`` (R: ``"firstSEmax"``).
+        - ``'global_se_max'``: the same with j the global maximum
+          (R: ``"globalSEmax"``).
+        - ``'first_max'``: the first local maximum (R: ``"firstmax"``).
+        - ``'global_max'``: the global maximum (R: ``"globalmax"``).
+
+    se_factor : float, default=1.0
+        Multiplier of the standard errors (R's ``SE.factor``).
+
+    Returns
+    -------
+    position : int
+        The 0-based position of the chosen candidate in `values`.
+
+    Raises
+    ------
+    ValueError
+        If `values` and `se` differ in length, are empty or not 1-D, if `se`
+        has a negative entry, or if every value is NaN.
+
+    See Also
+    --------
+    GapKMeans : Applies this function to the gap statistic inside ``fit``.
+
+    Notes
+    -----
+    A "local maximum" at position i means ``f[i+1] <= f[i]``; if f never stops
+    rising, the last position is its first local maximum. Candidate ks need
+    not be consecutive: "next" always means the next candidate.
+
+    References
+    ----------
+    .. [1] Tibshirani, R., Walther, G. and Hastie, T. (2001). Estimating the
+       number of clusters in a data set via the gap statistic. Journal of the
+       Royal Statistical Society B, 63(2), 411-423.
+       :doi:`10.1111/1467-9868.00293`
+    .. [2] Maechler, M. et al. ``cluster::maxSE``, R package ``cluster``.
+
+    Examples
+    --------
+    The worked example of R's ``maxSE`` help page:
+
+    >>> from skgap import select_k
+    >>> f = [2, 3, 5, 4, 7, 8, 5, 4]
+    >>> se = [0.5, 0.5, 1, 0.5, 0.5, 1.5, 0.5, 0.5]
+    >>> select_k(f, se, method="tibshirani")
+    2
+    >>> select_k(f, se, method="global_max")
+    5
+    """
+    f = np.asarray(values, dtype=np.float64)
+    s = np.asarray(se, dtype=np.float64)
+    if f.ndim != 1 or f.size == 0:
+        raise ValueError(
+            f"values must be a non-empty 1-D sequence, got shape {f.shape}."
+        )
+    if s.shape != f.shape:
+        raise ValueError(
+            f"se must have the same shape as values: got {s.size} standard "
+            f"errors of shape {s.shape} for {f.size} values."
+        )
+    if np.any(s < 0):
+        raise ValueError(
+            f"se must be non-negative, got {s[s < 0][0]!r} at position "
+            f"{int(np.flatnonzero(s < 0)[0])}."
+        )
+    valid = np.flatnonzero(~np.isnan(f))
+    if valid.size == 0:
+        raise ValueError(
+            "Every value is NaN, so no candidate can be chosen. With the gap "
+            "statistic this means the data have no spread."
+        )
+    scaled_se = np.nan_to_num(se_factor * s[valid], nan=0.0, posinf=np.inf)
+    return int(valid[RULES[method](f[valid], scaled_se)])

@@ -1,0 +1,99 @@
+"""Helpers shared by the skgap modules.
+
+This is the only module that imports semi-private scikit-learn names, so that
+a change in scikit-learn touches one file.
+"""
+
+from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+
+# Parameters through which scikit-learn clusterers take their number of clusters,
+# in order of preference.
+N_CLUSTERS_PARAMS = ("n_clusters", "n_components")
+
+
+def _default_estimator():
+    """Return the clusterer used when ``estimator=None``.
+
+    ``n_init=10`` keeps k-means from reporting a poor local optimum as the
+    dispersion W_k; see the user guide for the measurement behind it.
+    """
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_init=10)
+
+
+def _estimator_has(attr):
+    """Check that the best estimator (or, before fit, the unfitted one) has `attr`.
+
+    Used with :func:`sklearn.utils.metaestimators.available_if`; modelled on
+    scikit-learn's ``_search_estimator_has``.
+    """
+
+    def check(self):
+        if hasattr(self, "best_estimator_"):
+            # raises an AttributeError if `attr` does not exist
+            getattr(self.best_estimator_, attr)
+            return True
+        estimator = self.estimator if self.estimator is not None else _default_estimator()
+        getattr(estimator, attr)
+        return True
+
+    return check
+
+
+def _n_clusters_param(estimator):
+    """Name of the parameter that sets the number of clusters of `estimator`.
+
+    A parameter of the estimator itself (``n_clusters``, then ``n_components``)
+    wins; otherwise a unique nested one such as ``kmeans__n_clusters`` in a
+    :class:`~sklearn.pipeline.Pipeline`.
+    """
+    params = estimator.get_params(deep=False)
+    for name in N_CLUSTERS_PARAMS:
+        if name in params:
+            return name
+    deep = estimator.get_params(deep=True)
+    for name in N_CLUSTERS_PARAMS:
+        nested = [key for key in deep if key.endswith("__" + name)]
+        if len(nested) == 1:
+            return nested[0]
+        if len(nested) > 1:
+            raise ValueError(
+                f"{type(estimator).__name__} has several nested parameters "
+                f"{nested}; skgap cannot tell which one sets the number of "
+                "clusters. Wrap a single clusterer."
+            )
+    raise TypeError(
+        f"{type(estimator).__name__} has neither an 'n_clusters' nor an "
+        "'n_components' parameter, so GapKMeans cannot set its number of "
+        "clusters. Pass a clusterer such as KMeans, AgglomerativeClustering or "
+        "GaussianMixture."
+    )
+
+
+def _random_state_params(estimator):
+    """Names of every (nested) ``random_state`` parameter of `estimator`."""
+    return sorted(
+        key
+        for key in estimator.get_params(deep=True)
+        if key == "random_state" or key.endswith("__random_state")
+    )
+
+
+def _check_optional_dependency(module, extra, purpose):
+    """Import an optional dependency or raise an ImportError saying how to get it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{purpose} requires {module}, which is not installed. "
+            f"Install it with: pip install 'skgap[{extra}]'"
+        ) from exc
