@@ -20,14 +20,21 @@ def _global_max(f):
     return int(np.argmax(f))
 
 
+def _lower_bound(f, s):
+    """f - s, where an infinite value with an infinite SE stays f (not NaN)."""
+    with np.errstate(invalid="ignore"):
+        bound = f - s
+    return np.where(np.isnan(bound), f, bound)
+
+
 def _first_within_se_of(f, s, j):
-    """First position i <= j with f[i] >= f[j] - s[j]."""
-    return int(np.flatnonzero(f[: j + 1] >= f[j] - s[j])[0])
+    """First position i <= j with f[i] >= f[j] - s[j] (i = j always qualifies)."""
+    return int(np.flatnonzero(f[: j + 1] >= _lower_bound(f[j], s[j]))[0])
 
 
 def _tibshirani(f, s):
     """First i with f[i] >= f[i+1] - s[i+1] (Tibshirani et al. 2001)."""
-    hits = np.flatnonzero(f[:-1] >= f[1:] - s[1:])
+    hits = np.flatnonzero(f[:-1] >= _lower_bound(f[1:], s[1:]))
     return int(hits[0]) if hits.size else len(f) - 1
 
 
@@ -168,5 +175,6 @@ def select_k(values, se, *, method="tibshirani", se_factor=1.0):
             "Every value is NaN, so no candidate can be chosen. With the gap "
             "statistic this means the data have no spread."
         )
-    scaled_se = np.nan_to_num(se_factor * s[valid], nan=0.0, posinf=np.inf)
+    with np.errstate(invalid="ignore"):  # 0 * inf: se_factor=0 ignores the SE
+        scaled_se = np.nan_to_num(se_factor * s[valid], nan=0.0, posinf=np.inf)
     return int(valid[RULES[method](f[valid], scaled_se)])

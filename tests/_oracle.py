@@ -1,0 +1,151 @@
+"""Literal NumPy transcriptions of SPEC sections 1 and 2, the oracle of the tests.
+
+Written for clarity, not speed: W_k is the O(n^2) sum over all ordered pairs, the
+statistics follow the SPEC formulas line by line, and the five rules are read
+from the SPEC table with plain Python loops.
+"""
+
+import math
+
+import numpy as np
+
+METHODS = ("tibshirani", "first_se_max", "global_se_max", "first_max", "global_max")
+
+#: R's ``maxSE`` name of each rule.
+R_METHODS = {
+    "tibshirani": "Tibs2001SEmax",
+    "first_se_max": "firstSEmax",
+    "global_se_max": "globalSEmax",
+    "first_max": "firstmax",
+    "global_max": "globalmax",
+}
+
+
+def dispersion(X, labels, power=2.0):
+    """W_k = sum_r 1/(2 n_r) sum_{i in C_r} sum_{j in C_r} d(x_i, x_j) ** power."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    total = 0.0
+    for r in np.unique(labels):
+        members = X[labels == r]
+        n_r = members.shape[0]
+        # all ordered pairs (i, j), i == j included (it adds 0)
+        differences = members[:, None, :] - members[None, :, :]
+        distances = np.sqrt((differences**2).sum(axis=-1))
+        total += (distances**power).sum() / (2.0 * n_r)
+    return float(total)
+
+
+def r_dispersion(X, labels, power=1.0):
+    """R's ``clusGap`` W_k: each unordered pair once, i.e. half of `dispersion`."""
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    total = 0.0
+    for r in np.unique(labels):
+        members = X[labels == r]
+        pair_sum = 0.0
+        for i in range(members.shape[0]):
+            for j in range(i + 1, members.shape[0]):
+                pair_sum += np.linalg.norm(members[i] - members[j]) ** power
+        total += pair_sum / members.shape[0]
+    return 0.5 * total
+
+
+def gap_statistics(dispersions, reference_dispersions):
+    """The table of SPEC section 1 from W_k (m,) and W*_kb (B, m), one k at a time."""
+    W = np.asarray(dispersions, dtype=np.float64)
+    W_ref = np.asarray(reference_dispersions, dtype=np.float64)
+    B, m = W_ref.shape
+    out = {
+        key: np.empty(m)
+        for key in (
+            "log_w", "expected_log_w", "gap", "sd", "se", "gap_star", "se_star",
+            "diff", "diff_star",
+        )
+    }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(m):
+            L = [np.log(W_ref[b, k]) for b in range(B)]
+            expected = sum(L) / B
+            sd = np.sqrt(sum((L_b - expected) ** 2 for L_b in L) / B)
+            mean_ref = sum(W_ref[b, k] for b in range(B)) / B
+            std_ref = np.sqrt(sum((W_ref[b, k] - mean_ref) ** 2 for b in range(B)) / B)
+            out["log_w"][k] = np.log(W[k])
+            out["expected_log_w"][k] = expected
+            out["gap"][k] = expected - np.log(W[k])
+            out["sd"][k] = sd
+            out["se"][k] = sd * np.sqrt(1 + 1 / B)
+            out["gap_star"][k] = mean_ref - W[k]
+            out["se_star"][k] = std_ref * np.sqrt(1 + 1 / B)
+        for k in range(m):
+            if k == m - 1:
+                out["diff"][k] = np.nan
+                out["diff_star"][k] = np.nan
+            else:
+                out["diff"][k] = out["gap"][k] - out["gap"][k + 1] + out["se"][k + 1]
+                out["diff_star"][k] = (
+                    out["gap_star"][k] - out["gap_star"][k + 1] + out["se_star"][k + 1]
+                )
+    return out
+
+
+def _first_local_max(f):
+    """The first position i with f[i+1] <= f[i], or m - 1."""
+    for i in range(len(f) - 1):
+        if f[i + 1] <= f[i]:
+            return i
+    return len(f) - 1
+
+
+def _argmax(f):
+    """The position of the largest value, the first one if tied."""
+    best = 0
+    for i in range(1, len(f)):
+        if f[i] > f[best]:
+            best = i
+    return best
+
+
+def _minus(a, b):
+    """a - b, where inf - inf (an infinite value with an infinite SE) is a."""
+    return a if math.isinf(a) and math.isinf(b) else a - b
+
+
+def _first_within(f, s, j):
+    """First i <= j with f[i] >= f[j] - s[j]."""
+    for i in range(j + 1):
+        if f[i] >= _minus(f[j], s[j]):
+            return i
+    raise AssertionError("unreachable: i = j always qualifies")
+
+
+def select(values, se, method="tibshirani", se_factor=1.0):
+    """The SPEC table, read literally; NaN values are absent candidates.
+
+    The rule runs on the candidates whose value is not NaN ("next" is the next of
+    those), with NaN standard errors counted as 0, and the position is mapped back.
+    """
+    positions = [i for i, v in enumerate(values) if not math.isnan(v)]
+    f = [float(values[i]) for i in positions]
+    s = []
+    for i in positions:
+        scaled = se_factor * float(se[i])
+        s.append(0.0 if math.isnan(scaled) else scaled)
+    m = len(f)
+    if method == "tibshirani":
+        chosen = m - 1
+        for i in range(m - 1):
+            if f[i] >= _minus(f[i + 1], s[i + 1]):
+                chosen = i
+                break
+    elif method == "first_se_max":
+        chosen = _first_within(f, s, _first_local_max(f))
+    elif method == "global_se_max":
+        chosen = _first_within(f, s, _argmax(f))
+    elif method == "first_max":
+        chosen = _first_local_max(f)
+    elif method == "global_max":
+        chosen = _argmax(f)
+    else:
+        raise ValueError(method)
+    return positions[chosen]

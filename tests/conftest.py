@@ -1,0 +1,118 @@
+"""Shared fixtures of the skgap test suite.
+
+- ``global_random_seed``: an int seed, fixed by default and overridable with the
+  environment variable ``SKGAP_TESTS_GLOBAL_RANDOM_SEED`` (an int, or ``"all"`` to
+  run every test that uses it for the seeds 0..99), like scikit-learn's fixture.
+- ``global_dtype``: float64, plus float32 when ``SKGAP_TESTS_RUN_FLOAT32=1``.
+- ``pyplot``: matplotlib's pyplot with the Agg backend, every figure closed before
+  and after the test (skips if matplotlib is missing).
+- ``r_available`` / ``requires_r``: whether ``Rscript`` with the ``cluster``
+  package can be run; ``requires_r`` is a skip marker for tests that need it.
+- The hypothesis profile ``skgap`` (loaded by default; ``SKGAP_HYPOTHESIS_PROFILE``
+  selects another): no deadline, bounded examples, derandomized.
+"""
+
+import os
+import shutil
+import subprocess
+import warnings
+from functools import cache
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "skgap",
+    deadline=None,
+    max_examples=50,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "skgap-thorough",
+    parent=settings.get_profile("skgap"),
+    max_examples=1000,
+    derandomize=False,
+)
+settings.load_profile(os.environ.get("SKGAP_HYPOTHESIS_PROFILE", "skgap"))
+
+# On a failure hypothesis imports libcst to suggest a patch; some libcst versions
+# emit a DeprecationWarning at import, which pyproject's filterwarnings turns into
+# an INTERNALERROR that hides the failing example. Import it once here, quietly.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except Exception:  # pragma: no cover - optional, best effort
+        pass
+
+_DEFAULT_SEED = 42
+
+
+def _global_random_seeds():
+    value = os.environ.get("SKGAP_TESTS_GLOBAL_RANDOM_SEED")
+    if value is None or value == "":
+        return [_DEFAULT_SEED]
+    if value == "all":
+        return list(range(100))
+    try:
+        return [int(seed) for seed in value.split(",")]
+    except ValueError:
+        raise ValueError(
+            "SKGAP_TESTS_GLOBAL_RANDOM_SEED must be an int, a comma-separated "
+            f"list of ints or 'all', got {value!r}."
+        ) from None
+
+
+def _global_dtypes():
+    if os.environ.get("SKGAP_TESTS_RUN_FLOAT32", "0") == "1":
+        return [np.float64, np.float32]
+    return [np.float64]
+
+
+@pytest.fixture(params=_global_random_seeds())
+def global_random_seed(request):
+    """A seed for tests whose assertions must hold for any seed."""
+    return request.param
+
+
+@pytest.fixture(params=_global_dtypes(), ids=lambda dtype: np.dtype(dtype).name)
+def global_dtype(request):
+    """float64, and float32 when SKGAP_TESTS_RUN_FLOAT32=1."""
+    return request.param
+
+
+@cache
+def r_available():
+    """True if ``Rscript`` runs and has the ``cluster`` package."""
+    if shutil.which("Rscript") is None:
+        return False
+    try:
+        result = subprocess.run(
+            ["Rscript", "-e", "library(cluster)"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+requires_r = pytest.mark.skipif(
+    shutil.which("Rscript") is None, reason="Rscript is not installed"
+)
+
+
+@pytest.fixture
+def pyplot():
+    """matplotlib.pyplot with the Agg backend; all figures closed around the test."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield plt
+    plt.close("all")
