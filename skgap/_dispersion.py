@@ -1,8 +1,12 @@
 """The within-cluster dispersion W_k of the gap statistic."""
 
+import math
+import re
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils import check_array, column_or_1d
 
 from ._dispersion_fast import _pairwise_dispersion, _squared_dispersion
@@ -56,11 +60,134 @@ def _dispersion(X, labels, power=2.0):
             "too large in magnitude for their squared distances to be represented. "
             "Rescale X, e.g. with sklearn.preprocessing.StandardScaler."
         )
+    if dispersion < np.finfo(np.float64).tiny and X.shape[0]:
+        # 0 is exact only if every cluster is one repeated point; otherwise the
+        # squared distances underflowed (or the result is subnormal, imprecise).
+        first = np.zeros(n_clusters, dtype=np.intp)
+        first[labels[::-1]] = np.arange(labels.shape[0])[::-1]
+        if np.any(X != X[first[labels]]):
+            raise ValueError(
+                "The within-cluster dispersion underflowed: the distances between "
+                "the samples are too small for their squares to be represented in "
+                "float64. Rescale X, e.g. with sklearn.preprocessing.StandardScaler."
+            )
     return dispersion
+
+
+_INPUT_HINTS = [
+    (
+        re.compile(r"could not convert|argument must be a string or a"),
+        "X must be numeric: encode categorical or text features first (e.g. with "
+        "sklearn.preprocessing.OrdinalEncoder or OneHotEncoder) or drop them.",
+    ),
+    (
+        re.compile(r"contains infinity"),
+        "Replace or drop the infinite values, e.g. keep the rows "
+        "numpy.isfinite(X).all(axis=1).",
+    ),
+    (
+        re.compile(r"Found array with dim [3-9]"),
+        "X must be 2-D, of shape (n_samples, n_features): reshape it, e.g. "
+        "X.reshape(len(X), -1).",
+    ),
+]
+
+
+@contextmanager
+def _explain_input_errors(X, name="X"):
+    """Re-raise sklearn's input-validation errors with how to fix them.
+
+    Run around ``check_array``/``validate_data``. The original message is kept
+    as the prefix (and the exception type), so code that matches on it works;
+    rejects up front what sklearn would silently convert (strings, datetimes)
+    or report with the whole array in the message (complex numbers).
+    """
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix, but skgap needs dense data (the reference "
+            "data sets are dense and of X's shape). Convert it with "
+            f"{name}.toarray() if it fits in memory, or reduce it first, e.g. with "
+            "sklearn.decomposition.TruncatedSVD."
+        )
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind in ("U", "S"):
+        raise ValueError(
+            f"{name} is an array of strings (dtype {X.dtype}): convert it to "
+            f"numbers explicitly, e.g. {name}.astype(float), or encode text "
+            "features with sklearn.preprocessing.OrdinalEncoder."
+        )
+    if kind in ("m", "M"):
+        raise ValueError(
+            f"{name} holds dates or time spans (dtype {X.dtype}): convert them to "
+            f"numbers explicitly, e.g. {name}.astype('int64') or a number of days."
+        )
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        if message.startswith("Complex data not supported"):
+            raise ValueError(
+                f"Complex data not supported: {name} has complex values and skgap "
+                "clusters real vectors. Pass the real and imaginary parts as "
+                f"features, e.g. numpy.column_stack([{name}.real, {name}.imag]), "
+                f"or numpy.abs({name})."
+            ) from None
+        for pattern, hint in _INPUT_HINTS:
+            if pattern.search(message):
+                columns = getattr(X, "columns", None)
+                dtypes = getattr(X, "dtypes", None)
+                if columns is not None and dtypes is not None:
+                    bad = [
+                        str(c)
+                        for c, dt in zip(columns, dtypes)
+                        if getattr(dt, "kind", "O") not in "biuf"
+                    ]
+                    if bad:
+                        hint = f"Non-numeric columns: {bad}. " + hint
+                raise type(exc)(f"{message.rstrip()} {hint}") from exc
+        raise
+
+
+def _check_magnitude(X, n_rows=None):
+    """Reject X whose squared distances overflow or underflow in X's dtype.
+
+    A clusterer working in X's dtype (KMeans computes ``||x||**2`` and sums
+    squared distances over the samples) returns meaningless labels, with at
+    most a RuntimeWarning, when they do. `n_rows` is the number of terms that
+    are summed (n_samples by default).
+    """
+    if X.size == 0:
+        return
+    finfo = np.finfo(X.dtype)
+    largest = float(np.max(np.abs(X)))
+    spread = float(np.max(np.ptp(X, axis=0)))
+    n_terms = X.shape[1] * (X.shape[0] if n_rows is None else n_rows)
+    if largest > 0 and (
+        2 * math.log10(largest) + math.log10(n_terms) > math.log10(finfo.max) - 1
+    ):
+        raise ValueError(
+            f"X has values up to {largest:.3g} in magnitude: their squared "
+            f"distances, summed over {n_terms} terms, overflow {X.dtype} (largest "
+            f"{float(finfo.max):.3g}). Rescale X, e.g. with "
+            "sklearn.preprocessing.StandardScaler"
+            + (", or pass float64 data." if X.dtype == np.float32 else ".")
+        )
+    if 0 < spread and spread * spread < finfo.tiny:
+        raise ValueError(
+            f"The features of X range over at most {spread:.3g}: squared "
+            f"distances this small underflow in {X.dtype} (smallest normal "
+            f"{float(finfo.tiny):.3g}). Rescale X, e.g. with "
+            "sklearn.preprocessing.StandardScaler."
+        )
 
 
 def _check_labels(labels, n_samples):
     """Validate cluster labels: 1-D non-negative integers, one per sample."""
+    shape = np.shape(labels)
+    if len(shape) != 1 and not (len(shape) == 2 and shape[1] == 1):
+        raise ValueError(
+            f"labels must be 1-D, one label per sample, got shape {shape}."
+        )
     labels = column_or_1d(labels, warn=True)
     if labels.shape[0] != n_samples:
         raise ValueError(
@@ -84,7 +211,7 @@ def _check_labels(labels, n_samples):
 
 @validate_params(
     {
-        "X": ["array-like"],
+        "X": ["array-like", "sparse matrix"],
         "labels": ["array-like"],
         "power": [Interval(Real, 0, None, closed="neither")],
     },
@@ -117,7 +244,11 @@ def within_cluster_dispersion(X, labels, *, power=2.0):
     ------
     ValueError
         If X has NaN or infinite values, if `labels` has the wrong length or
-        negative values, or if the dispersion overflows.
+        negative values, or if the dispersion overflows or underflows float64
+        (values near 1e+-150 and beyond: rescale X).
+
+    TypeError
+        If X is sparse, or `labels` are not numbers.
 
     See Also
     --------
@@ -151,8 +282,7 @@ def within_cluster_dispersion(X, labels, *, power=2.0):
     >>> within_cluster_dispersion(X, [0, 0, 1, 1], power=1.0)
     3.0
     """
-    X = check_array(
-        X, dtype=[np.float64, np.float32], order="C", input_name="X"
-    )
+    with _explain_input_errors(X):
+        X = check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
     labels = _check_labels(labels, X.shape[0])
     return _dispersion(X, labels, power)
