@@ -46,7 +46,14 @@ class _PCASampler:
         X64 = X.astype(np.float64, copy=False)
         self.mean = X64.mean(axis=0)
         centred = X64 - self.mean
-        _, _, self.components = np.linalg.svd(centred, full_matrices=False)
+        U, _, components = np.linalg.svd(centred, full_matrices=False)
+        # The sign of each singular vector is arbitrary and LAPACK-dependent; fix
+        # it from U (the largest |entry| of each column positive), which does not
+        # change when X is rotated, so that the reference of X @ R is exactly the
+        # reference of X rotated by R, on every machine.
+        signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
+        signs[signs == 0] = 1.0
+        self.components = components * signs[:, np.newaxis]
         rotated = centred @ self.components.T
         self.lower = rotated.min(axis=0)
         self.span = rotated.max(axis=0) - self.lower
