@@ -1,19 +1,24 @@
 """GapKMeans: choose the number of clusters with the gap statistic."""
 
+import hashlib
+import os
+import pickle
+import sys
+import time
 import warnings
 from collections.abc import Iterable
 from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, ClusterMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
-from ._dispersion import _dispersion
+from ._dispersion import _check_magnitude, _dispersion, _explain_input_errors
 from ._reference import REFERENCES, make_reference_sampler
 from ._selection import RULES, select_k
 from ._utils import (
@@ -26,6 +31,13 @@ from ._utils import (
     _fit_context,
     _n_clusters_param,
     _random_state_params,
+)
+from ._faults import (
+    WORKER_DIED,
+    fit_label,
+    record_warnings,
+    warn_summary,
+    worker_died_error,
 )
 from .exceptions import ClustererFitError, SkgapWarning
 
@@ -95,29 +107,109 @@ def _fit_dataset(
     fewer distinct labels than k, and, if asked, the fitted estimators and
     their labels.
     """
-    with _threadpool_controller().limit(limits=1):
-        if X is None:
-            X = sampler.sample(sample_seed)
-        dispersions = np.empty(len(ks))
-        fitted, short_ks = [], []
-        for i, (k, seed) in enumerate(zip(ks, fit_seeds)):
-            if k == 1:
-                labels = np.zeros(X.shape[0], dtype=np.intp)
-            else:
-                clusterer = _configure(estimator, n_clusters_param, k, seed)
-                try:
-                    labels = _checked_labels(_fit_labels(clusterer, X), X.shape[0])
-                except Exception as exc:
-                    raise ClustererFitError(
-                        f"{type(estimator).__name__} failed to cluster {dataset} "
-                        f"into k={k} clusters: {exc}"
-                    ) from exc
-                if keep_estimators:
-                    fitted.append((clusterer, labels))
-                if np.unique(labels).shape[0] < k:
-                    short_ks.append(k)
-            dispersions[i] = _dispersion(X, labels, power)
+    if X is None:
+        X = sampler.sample(sample_seed)
+    dispersions = np.empty(len(ks))
+    fitted, short_ks = [], []
+    for i, (k, seed) in enumerate(zip(ks, fit_seeds)):
+        if k == 1:
+            labels = np.zeros(X.shape[0], dtype=np.intp)
+        else:
+            clusterer = _configure(estimator, n_clusters_param, k, seed)
+            try:
+                with fit_label(dataset, k):
+                    labels = _fit_labels(clusterer, X)
+                labels = _checked_labels(labels, X.shape[0])
+            except Exception as exc:
+                raise ClustererFitError(
+                    f"{type(estimator).__name__} failed to cluster {dataset} "
+                    f"into k={k} clusters: {type(exc).__name__}: {exc}",
+                    k=k,
+                    dataset=dataset,
+                    original=_picklable(exc),
+                ) from exc
+            if keep_estimators:
+                fitted.append((clusterer, labels))
+            if np.unique(labels).shape[0] < k:
+                short_ks.append(k)
+        dispersions[i] = _dispersion(X, labels, power)
     return dispersions, short_ks, fitted
+
+
+def _picklable(exc):
+    """`exc` if it survives pickling (to the parent process), else a stand-in."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _run_task(index, parent_pid, kwargs):
+    """One joblib task: `_fit_dataset(**kwargs)`, single-threaded, tagged by index.
+
+    OpenMP thread counts are per calling thread, so they are limited here, in
+    the thread that fits. The BLAS thread count is global to the process: in
+    the parent process `GapKMeans.fit` limits it around the whole Parallel
+    call (threads share it), in another process (loky, dask) the task does.
+    """
+    user_api = "openmp" if os.getpid() == parent_pid else None
+    # Warnings are recorded and returned: in another process they would be
+    # lost, and the caller summarises them once (see skgap._faults).
+    with (
+        _threadpool_controller().limit(limits=1, user_api=user_api),
+        record_warnings() as caught,
+    ):
+        result = _fit_dataset(**kwargs)
+    return index, result, caught
+
+
+def _split_ks(ks, n_chunks):
+    """Split the ks into `n_chunks` groups of about equal cost (cost ~ k).
+
+    Largest ks are dealt first to the cheapest group; each group keeps the
+    ks in increasing order. Returns a list of lists of positions into `ks`.
+    """
+    groups = [[] for _ in range(min(n_chunks, len(ks)))]
+    costs = [0] * len(groups)
+    for position in sorted(range(len(ks)), key=lambda i: -ks[i]):
+        g = costs.index(min(costs))
+        groups[g].append(position)
+        costs[g] += ks[position] if ks[position] > 1 else 0.2
+    return [sorted(group) for group in groups if group]
+
+
+class _Progress:
+    """Fits done of the total, elapsed and remaining time, on stderr.
+
+    On a terminal it rewrites one line; elsewhere it prints a line at most
+    every tenth of the work and at the end.
+    """
+
+    def __init__(self, total, enabled):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.start = time.perf_counter()
+        self.tty = enabled and getattr(sys.stderr, "isatty", lambda: False)()
+        self.last_decile = -1
+
+    def update(self, n_fits):
+        if not self.enabled:
+            return
+        self.done += n_fits
+        elapsed = time.perf_counter() - self.start
+        remaining = elapsed / self.done * (self.total - self.done) if self.done else 0.0
+        line = (
+            f"[GapKMeans] {self.done}/{self.total} fits, {elapsed:.1f} s elapsed, "
+            f"~{remaining:.1f} s remaining"
+        )
+        if self.tty:
+            end = "\n" if self.done >= self.total else ""
+            print("\r" + line, end=end, file=sys.stderr, flush=True)
+        else:
+            decile = int(10 * self.done / self.total)
+            if decile > self.last_decile or self.done >= self.total:
+                self.last_decile = decile
+                print(line, file=sys.stderr, flush=True)
 
 
 def _gap_statistics(n_clusters, dispersions, reference_dispersions):
@@ -222,7 +314,23 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         See :term:`Glossary <random_state>`.
 
     verbose : int, default=0
-        Verbosity of the joblib progress messages.
+        Progress reporting on stderr. 0 is silent. With 1 or more, GapKMeans
+        reports as fits complete how many of the ``(n_refs + 1) *
+        n_candidates`` fits are done, the elapsed time and an estimate of the
+        remaining time: one updating line on a terminal, a line per tenth of
+        the work otherwise. Values above 1 also pass ``verbose - 1`` to
+        :class:`joblib.Parallel`.
+
+    warm_start : bool, default=False
+        When set to True, a refit on the same X reuses the fits of the
+        previous call and runs only the new ones: raising `n_refs` adds
+        reference draws, widening `n_clusters_range` adds candidates. The
+        result is exactly that of a cold fit with the final parameters. A
+        different X (shape, dtype or values), estimator, `reference`, `power`
+        or integer `random_state` starts cold. With ``random_state=None`` the
+        previous fit's seeds are reused. See :term:`the Glossary <warm_start>`.
+
+        .. versionadded:: 0.1
 
     Attributes
     ----------
@@ -316,6 +424,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -332,6 +441,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.estimator = estimator
         self.n_clusters_range = n_clusters_range
@@ -344,6 +454,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     def _candidate_ks(self, n_samples):
         """The validated, sorted candidate ks that can be fitted on n_samples."""
@@ -416,57 +527,47 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             raise
 
     def _fit(self, X):
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
-        )
+        with _explain_input_errors(X):
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
+            )
+        _check_magnitude(X)
         n_samples = X.shape[0]
         estimator = (
             _default_estimator() if self.estimator is None else clone(self.estimator)
         )
         n_clusters_param = _n_clusters_param(estimator)
         ks = self._candidate_ks(n_samples)
-        entropy = int(check_random_state(self.random_state).randint(2**31 - 1))
+        state = self._warm_state(X, estimator)
+        entropy = state["entropy"]
         sampler = make_reference_sampler(self.reference, X)
+        self._run_fits(X, estimator, n_clusters_param, ks, sampler, state)
 
-        tasks = [
-            delayed(_fit_dataset)(
-                estimator,
-                n_clusters_param,
-                ks,
-                [_seed(entropy, _DATA_FIT, 0, k) for k in ks],
-                self.power,
-                X=X,
-                keep_estimators=True,
-            )
-        ]
-        tasks += [
-            delayed(_fit_dataset)(
-                estimator,
-                n_clusters_param,
-                ks,
-                [_seed(entropy, _REFERENCE_FIT, b, k) for k in ks],
-                self.power,
-                sampler=sampler,
-                sample_seed=_seed(entropy, _REFERENCE_DRAW, b, 0),
-                dataset=f"reference data set b={b}",
-            )
-            for b in range(self.n_refs)
-        ]
-        # The BLAS thread count is global to the process: keep it at one while
-        # thread-based workers run, as each task is single-threaded.
-        with _threadpool_controller().limit(limits=1, user_api="blas"):
-            results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(tasks)
-
-        (dispersions, short_ks, fitted), *references = results
-        if short_ks:
+        short_ks = [k for k in ks if k in state["short_ks"]]
+        short_refs = sorted(
+            (b, k)
+            for b, k in state.get("reference_short_ks", ())
+            if b < self.n_refs and k in ks
+        )
+        if short_ks or short_refs:
+            where = [f"on the data at k={short_ks}"] if short_ks else []
+            if short_refs:
+                n_short = len({b for b, _ in short_refs})
+                where.append(
+                    f"on {n_short} of the {self.n_refs} reference data sets at "
+                    f"k={sorted({k for _, k in short_refs})}"
+                )
             warnings.warn(
-                f"The clusterer found fewer distinct clusters than asked for on the "
-                f"data at k={short_ks}; their dispersion is that of the clusters "
+                "The clusterer found fewer distinct clusters than asked for "
+                f"{' and '.join(where)}; their dispersion is that of the clusters "
                 "found.",
                 SkgapWarning,
                 stacklevel=3,
             )
-        reference_dispersions = np.vstack([result[0] for result in references])
+        dispersions = np.array([state["data"][k] for k in ks])
+        reference_dispersions = np.array(
+            [[state["reference"][b, k] for k in ks] for b in range(self.n_refs)]
+        )
         gap_results = _gap_statistics(ks, dispersions, reference_dispersions)
 
         se_key = STATISTICS[self.statistic]
@@ -481,16 +582,19 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             values, gap_results[se_key], method=self.method, se_factor=self.se_factor
         )
         n_clusters = ks[best]
-        fitted = dict(zip([k for k in ks if k != 1], fitted))
-        if n_clusters == 1:
+        fitted = state["fitted"]
+        if n_clusters == 1 and 1 not in fitted:
             # k = 1 needs no clustering for the statistic, only for predict.
             best_estimator = _configure(
                 estimator, n_clusters_param, 1, _seed(entropy, _DATA_FIT, 0, 1)
             )
             best_estimator.fit(X)
-            labels = np.zeros(n_samples, dtype=np.int32)
-        else:
-            best_estimator, labels = fitted[n_clusters]
+            fitted[1] = best_estimator, np.zeros(n_samples, dtype=np.int32)
+        best_estimator, labels = fitted[n_clusters]
+        if self.warm_start:
+            self._warm_start_state_ = state
+        elif hasattr(self, "_warm_start_state_"):
+            del self._warm_start_state_
 
         self.n_clusters_ = n_clusters
         self.best_estimator_ = best_estimator
@@ -499,6 +603,144 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         self.dispersions_ = dispersions
         self.reference_dispersions_ = reference_dispersions
         return self
+
+    def _warm_state(self, X, estimator):
+        """The cache of finished fits: the previous one if it can be reused.
+
+        A warm start reuses the previous fit's dispersions and fitted clones
+        of the data when X (shape, dtype and a hash of its bytes), the
+        estimator's parameters, `reference`, `power` and an integer
+        `random_state` are unchanged; otherwise the cache starts empty.
+        """
+        random_state = self.random_state
+        key = (
+            X.shape,
+            X.dtype.str,
+            hashlib.blake2b(X.data, digest_size=16).hexdigest(),
+            type(estimator).__name__,
+            repr(sorted(estimator.get_params(deep=True).items(), key=str)),
+            self.reference if callable(self.reference) else str(self.reference),
+            float(self.power),
+            int(random_state) if isinstance(random_state, Integral) else None,
+        )
+        previous = getattr(self, "_warm_start_state_", None)
+        if self.warm_start and previous is not None:
+            try:
+                same = previous["key"] == key
+            except Exception:  # e.g. a reference callable with an odd __eq__
+                same = False
+            if same:
+                return previous
+        entropy = int(check_random_state(random_state).randint(2**31 - 1))
+        return {
+            "key": key,
+            "entropy": entropy,
+            "data": {},  # k -> W_k
+            "reference": {},  # (b, k) -> W*_kb
+            "short_ks": set(),
+            "fitted": {},  # k -> (fitted clone, labels) on X
+        }
+
+    def _run_fits(self, X, estimator, n_clusters_param, ks, sampler, state):
+        """Run the fits that `state` lacks for `ks` and the first n_refs draws.
+
+        Tasks are (data set, group of ks); with several workers the ks of each
+        data set are split into groups of about equal cost so that the work
+        balances, and a reference set is regenerated from its seed by every
+        task that needs it (no reference data are shipped or kept).
+        """
+        entropy = state["entropy"]
+        todo = []  # (b, ks to fit), b = -1 for X
+        data_ks = [k for k in ks if k not in state["data"]]
+        if data_ks:
+            todo.append((-1, data_ks))
+        for b in range(self.n_refs):
+            ref_ks = [k for k in ks if (b, k) not in state["reference"]]
+            if ref_ks:
+                todo.append((b, ref_ks))
+        if not todo:
+            return
+        n_workers = effective_n_jobs(self.n_jobs)
+        n_chunks = 1 if n_workers == 1 else -(-4 * n_workers // len(todo))
+        specs = []
+        for b, todo_ks in todo:
+            for group in _split_ks(todo_ks, n_chunks):
+                specs.append((b, [todo_ks[i] for i in group]))
+        # Longest tasks first, so that the last ones to finish are short.
+        specs.sort(key=lambda spec: -sum(k for k in spec[1] if k > 1))
+
+        parent_pid = os.getpid()
+        tasks = []
+        for index, (b, group_ks) in enumerate(specs):
+            if b < 0:
+                kwargs = dict(
+                    X=X,
+                    fit_seeds=[_seed(entropy, _DATA_FIT, 0, k) for k in group_ks],
+                    keep_estimators=True,
+                )
+            else:
+                kwargs = dict(
+                    sampler=sampler,
+                    sample_seed=_seed(entropy, _REFERENCE_DRAW, b, 0),
+                    fit_seeds=[_seed(entropy, _REFERENCE_FIT, b, k) for k in group_ks],
+                    dataset=f"reference data set b={b}",
+                )
+            kwargs.update(
+                estimator=estimator,
+                n_clusters_param=n_clusters_param,
+                ks=group_ks,
+                power=self.power,
+            )
+            tasks.append(delayed(_run_task)(index, parent_pid, kwargs))
+
+        progress = _Progress(
+            (self.n_refs + 1) * len(ks), enabled=bool(self.verbose)
+        )
+        progress.done = (self.n_refs + 1) * len(ks) - sum(len(s[1]) for s in specs)
+        # The BLAS thread count is global to the process: keep it at one while
+        # thread-based workers run, as each task is single-threaded. Threads
+        # are preferred (KMeans releases the GIL; no process start-up), a soft
+        # hint that joblib.parallel_config(backend=...) overrides.
+        caught = []
+        with _threadpool_controller().limit(limits=1, user_api="blas"):
+            results = Parallel(
+                n_jobs=self.n_jobs,
+                prefer="threads",
+                return_as="generator_unordered",
+                verbose=max(0, self.verbose - 1),
+            )(tasks)
+            try:
+                for index, (dispersions, short_ks, fitted), records in results:
+                    b, group_ks = specs[index]
+                    caught.extend(records)
+                    if b < 0:
+                        state["data"].update(zip(group_ks, dispersions))
+                        state["short_ks"].update(short_ks)
+                        state["fitted"].update(
+                            zip([k for k in group_ks if k != 1], fitted)
+                        )
+                    else:
+                        state["reference"].update(
+                            ((b, k), w) for k, w in zip(group_ks, dispersions)
+                        )
+                        state.setdefault("reference_short_ks", set()).update(
+                            (b, k) for k in short_ks
+                        )
+                    progress.update(len(group_ks))
+            except WORKER_DIED as exc:
+                raise ClustererFitError(
+                    worker_died_error(exc, self.n_jobs, len(tasks))
+                ) from exc
+            except ClustererFitError as exc:
+                # joblib chains its own traceback text: chain the clusterer's
+                # exception instead (the text stays on it if it had no cause).
+                original = exc.original
+                if original is None or exc.__cause__ is original:
+                    raise
+                if original.__cause__ is None and original.__traceback__ is None:
+                    original.__cause__ = exc.__cause__
+                raise exc from original
+        warn_summary(caught, stacklevel=4)
 
     @property
     def gap_df_(self):
@@ -530,9 +772,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             Index of the cluster each sample belongs to.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], order="C", reset=False
-        )
+        with _explain_input_errors(X):
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], order="C", reset=False
+            )
+        _check_magnitude(X, n_rows=1)
         return self.best_estimator_.predict(X)
 
     @available_if(_estimator_has("transform"))
@@ -552,9 +796,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             X transformed by `best_estimator_`.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], order="C", reset=False
-        )
+        with _explain_input_errors(X):
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], order="C", reset=False
+            )
+        _check_magnitude(X, n_rows=1)
         return self.best_estimator_.transform(X)
 
     @available_if(_estimator_has("transform"))
@@ -598,9 +844,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             The score of `best_estimator_` on X.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], order="C", reset=False
-        )
+        with _explain_input_errors(X):
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], order="C", reset=False
+            )
+        _check_magnitude(X, n_rows=1)
         return self.best_estimator_.score(X)
 
     def __sklearn_tags__(self):

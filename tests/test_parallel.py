@@ -1,0 +1,151 @@
+"""Parallel fits: identical results whatever n_jobs and backend, one thread per task."""
+
+import threading
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_info
+
+from skgap import GapKMeans
+from skgap._gap import _Progress, _split_ks
+
+_THREADS = []
+_LOCK = threading.Lock()
+
+
+class ThreadRecordingKMeans(KMeans):
+    """KMeans that records the thread counts its fit would use."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        counts = {info["user_api"]: info["num_threads"] for info in threadpool_info()}
+        with _LOCK:
+            _THREADS.append(counts)
+        super().fit(X, y=y, sample_weight=sample_weight)
+        self.threads_seen_ = counts  # travels back from another process
+        return self
+
+
+@pytest.fixture(scope="module")
+def X():
+    return make_blobs(n_samples=300, centers=4, n_features=3, random_state=0)[0]
+
+
+def _results(X, **params):
+    gap = GapKMeans(
+        KMeans(n_init=2), n_clusters_range=range(1, 7), n_refs=4, random_state=7,
+        **params,
+    ).fit(X)
+    return gap
+
+
+def _assert_identical(a, b):
+    assert a.n_clusters_ == b.n_clusters_
+    for key in a.gap_results_:
+        np.testing.assert_array_equal(a.gap_results_[key], b.gap_results_[key])
+    np.testing.assert_array_equal(a.reference_dispersions_, b.reference_dispersions_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+
+
+@pytest.mark.parametrize("reference", ["pca", "uniform"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "n_jobs, backend",
+    [(2, None), (-1, None), (3, None), (2, "threading"), (2, "loky")],
+)
+def test_bit_identical_across_n_jobs_and_backends(X, reference, dtype, n_jobs, backend):
+    X = X.astype(dtype)
+    serial = _results(X, reference=reference, n_jobs=1)
+    if backend is None:
+        parallel = _results(X, reference=reference, n_jobs=n_jobs)
+    else:
+        with joblib.parallel_config(backend=backend):
+            parallel = _results(X, reference=reference, n_jobs=n_jobs)
+    _assert_identical(serial, parallel)
+
+
+@pytest.mark.parametrize("backend", [None, "threading", "loky"])
+def test_one_thread_per_task(X, backend):
+    _THREADS.clear()
+    gap = GapKMeans(
+        ThreadRecordingKMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=3,
+        random_state=0, n_jobs=2, warm_start=True,
+    )
+    if backend is None:
+        gap.fit(X)
+    else:
+        with joblib.parallel_config(backend=backend):
+            gap.fit(X)
+    # The fits of the data come back fitted, from whichever process ran them.
+    seen = [est.threads_seen_ for est, _ in gap._warm_start_state_["fitted"].values()]
+    assert len(seen) == 2
+    if backend != "loky":
+        assert len(_THREADS) == 4 * 2
+        seen += _THREADS
+    for counts in seen:
+        assert set(counts.values()) == {1}, counts
+
+
+def test_thread_limits_restored(X):
+    before = [info["num_threads"] for info in threadpool_info()]
+    _results(X, n_jobs=2)
+    _results(X, n_jobs=1)
+    assert [info["num_threads"] for info in threadpool_info()] == before
+
+
+@pytest.mark.parametrize("n_chunks", [1, 2, 3, 4, 20])
+def test_split_ks_partitions_and_balances(n_chunks):
+    ks = [1, 2, 3, 5, 8, 9, 10]
+    groups = _split_ks(ks, n_chunks)
+    assert len(groups) == min(n_chunks, len(ks))
+    assert sorted(p for group in groups for p in group) == list(range(len(ks)))
+    assert all(group == sorted(group) for group in groups)
+    costs = [sum(ks[p] for p in group) for group in groups]
+    assert max(costs) - min(costs) <= max(ks)
+
+
+def test_verbose_reports_progress_on_stderr(X, capsys):
+    GapKMeans(
+        KMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=4, verbose=1,
+        random_state=0,
+    ).fit(X)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert lines, "no progress reported"
+    assert all(line.startswith("[GapKMeans] ") for line in lines)
+    assert "15/15 fits" in lines[-1]
+    assert "elapsed" in lines[-1] and "remaining" in lines[-1]
+
+
+def test_verbose_zero_is_silent(X, capsys):
+    _results(X, verbose=0)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+class _FakeTTY:
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_progress_rewrites_one_line_on_a_tty(monkeypatch):
+    tty = _FakeTTY()
+    monkeypatch.setattr("sys.stderr", tty)
+    progress = _Progress(total=6, enabled=True)
+    for _ in range(3):
+        progress.update(2)
+    assert tty.text.count("\r") == 3
+    assert tty.text.count("\n") == 1 and tty.text.endswith("\n")
+    assert "6/6 fits" in tty.text.splitlines()[-1].split("\r")[-1]
