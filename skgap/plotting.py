@@ -1,0 +1,350 @@
+"""Plots of the gap statistic: :class:`GapStatisticDisplay`."""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._utils import _check_optional_dependency
+
+__all__ = ["GapStatisticDisplay"]
+
+#: The kinds of plot, in the order of the 2x2 figure of ``kind="all"``.
+KINDS = ("gap", "log_w", "diff", "gap_star")
+
+_REQUIRED = {
+    "gap": ("gap", "se"),
+    "log_w": ("log_w", "expected_log_w", "sd"),
+    "diff": ("diff",),
+    "gap_star": ("gap_star", "se_star"),
+}
+
+_CHOSEN_COLOR = "tab:red"
+
+
+def _import_pyplot():
+    _check_optional_dependency("matplotlib", "plot", "GapStatisticDisplay")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+class GapStatisticDisplay:
+    """Gap statistic visualization: the curves that choose the number of clusters.
+
+    It is recommended to use :meth:`from_estimator` to create a
+    :class:`GapStatisticDisplay`. All parameters are stored as attributes.
+
+    Read more in the :ref:`User Guide <plotting>`.
+
+    .. versionadded:: 0.1
+
+    Parameters
+    ----------
+    gap_results : dict of ndarray of shape (n_candidates,)
+        The table of :attr:`GapKMeans.gap_results_ <skgap.GapKMeans>`: it needs
+        ``n_clusters`` and, for each kind of plot, the columns it draws
+        (``gap`` and ``se``; ``log_w``, ``expected_log_w`` and ``sd``;
+        ``diff``; ``gap_star`` and ``se_star``).
+
+    n_clusters : int, default=None
+        The chosen number of clusters, marked on every plot. ``None`` marks
+        nothing.
+
+    statistic : {'gap', 'gap_star'}, default='gap'
+        The statistic that chose `n_clusters`; it is named in the titles.
+
+    method : str, default=None
+        The rule that chose `n_clusters` (see :func:`skgap.select_k`), named
+        in the legend of the chosen k.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes or ndarray of Axes of shape (2, 2)
+        The axes of the plot; a 2x2 array for ``kind="all"``, in the order
+        gap, log_w / diff, gap_star.
+
+    figure_ : matplotlib Figure
+        The figure that contains the plot.
+
+    kind_ : str
+        The kind of the last plot.
+
+    chosen_line_ : matplotlib Line2D or list of Line2D or None
+        The vertical line(s) at the chosen number of clusters.
+
+    See Also
+    --------
+    skgap.GapKMeans : Computes the gap statistic that this class plots.
+
+    Notes
+    -----
+    ``kind="gap"`` is Figure 1(d) of Tibshirani, Walther & Hastie (2001) and
+    ``kind="log_w"`` their Figure 1(c). No figure is shown: call
+    ``plt.show()`` or ``figure_.savefig(...)`` yourself.
+
+    References
+    ----------
+    .. [1] Tibshirani, R., Walther, G. and Hastie, T. (2001). Estimating the
+       number of clusters in a data set via the gap statistic. Journal of the
+       Royal Statistical Society B, 63(2), 411-423.
+       :doi:`10.1111/1467-9868.00293`
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.datasets import make_blobs
+    >>> from skgap import GapKMeans
+    >>> from skgap.plotting import GapStatisticDisplay
+    >>> X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    >>> gap = GapKMeans(KMeans(n_init=3), n_clusters_range=range(1, 7),
+    ...                 n_refs=5, random_state=0).fit(X)
+    >>> disp = GapStatisticDisplay.from_estimator(gap, kind="gap")
+    >>> disp.ax_.get_xlabel()
+    'Number of clusters k'
+    """
+
+    def __init__(self, gap_results, *, n_clusters=None, statistic="gap", method=None):
+        self.gap_results = gap_results
+        self.n_clusters = n_clusters
+        self.statistic = statistic
+        self.method = method
+
+    @classmethod
+    def from_estimator(cls, estimator, *, kind="gap", ax=None, **kwargs):
+        """Plot the gap statistic of a fitted :class:`~skgap.GapKMeans`.
+
+        Parameters
+        ----------
+        estimator : GapKMeans
+            A fitted estimator.
+
+        kind : {'gap', 'log_w', 'diff', 'gap_star', 'all'}, default='gap'
+            What to plot:
+
+            - ``'gap'``: the gap against k with its ±se error bars;
+            - ``'log_w'``: the observed log W_k and the reference mean
+              E[log W*_k] with a band of ±sd;
+            - ``'diff'``: Tibshirani's ``diff_k = gap_k - gap_{k+1} +
+              se_{k+1}`` as bars, the first non-negative one marked;
+            - ``'gap_star'``: Gap* with its ±se* error bars;
+            - ``'all'``: the four in a 2x2 grid.
+
+        ax : matplotlib Axes, default=None
+            Axes to plot on. ``None`` creates a new figure. With
+            ``kind="all"``, a single Axes is divided into a 2x2 grid, or an
+            array of four Axes is used as is.
+
+        **kwargs : dict
+            Passed to the matplotlib call that draws the main curve
+            (:meth:`~matplotlib.axes.Axes.errorbar`,
+            :meth:`~matplotlib.axes.Axes.plot` or
+            :meth:`~matplotlib.axes.Axes.bar`).
+
+        Returns
+        -------
+        display : GapStatisticDisplay
+            The display, with `ax_` and `figure_` set.
+        """
+        check_is_fitted(estimator, "gap_results_")
+        display = cls(
+            estimator.gap_results_,
+            n_clusters=estimator.n_clusters_,
+            statistic=getattr(estimator, "statistic", "gap"),
+            method=getattr(estimator, "method", None),
+        )
+        return display.plot(ax=ax, kind=kind, **kwargs)
+
+    def plot(self, ax=None, *, kind="gap", **kwargs):
+        """Plot the gap statistic.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to plot on. ``None`` creates a new figure. With
+            ``kind="all"``, a single Axes is divided into a 2x2 grid, or an
+            array of four Axes is used as is.
+
+        kind : {'gap', 'log_w', 'diff', 'gap_star', 'all'}, default='gap'
+            What to plot; see :meth:`from_estimator`.
+
+        **kwargs : dict
+            Passed to the matplotlib call that draws the main curve.
+
+        Returns
+        -------
+        display : GapStatisticDisplay
+            The display, with `ax_` and `figure_` set.
+        """
+        if kind not in (*KINDS, "all"):
+            raise ValueError(
+                f"kind must be one of {', '.join(map(repr, (*KINDS, 'all')))}; "
+                f"got {kind!r}."
+            )
+        if "n_clusters" not in self.gap_results:
+            raise ValueError("gap_results has no 'n_clusters' entry.")
+        needed = {
+            c for k in (KINDS if kind == "all" else (kind,)) for c in _REQUIRED[k]
+        }
+        missing = sorted(needed - set(self.gap_results))
+        if missing:
+            raise ValueError(
+                f"gap_results lacks {missing}, needed for kind={kind!r}; pass "
+                "GapKMeans.gap_results_."
+            )
+        _check_optional_dependency("matplotlib", "plot", "GapStatisticDisplay")
+        if kind == "all":
+            axes = self._grid(ax)
+            lines = [
+                getattr(self, f"_plot_{name}")(a, **kwargs)
+                for name, a in zip(KINDS, axes.ravel(), strict=False)
+            ]
+            self.ax_ = axes
+            self.chosen_line_ = lines
+            self.figure_ = axes[0, 0].figure
+        else:
+            if ax is None:
+                _, ax = _import_pyplot().subplots()
+            self.chosen_line_ = getattr(self, f"_plot_{kind}")(ax, **kwargs)
+            self.ax_ = ax
+            self.figure_ = ax.figure
+        self.kind_ = kind
+        return self
+
+    # ----------------------------------------------------------------------
+
+    def _grid(self, ax):
+        """A (2, 2) array of Axes for kind='all'."""
+        if ax is None:
+            _, axes = _import_pyplot().subplots(
+                2, 2, figsize=(10, 8), layout="constrained"
+            )
+            return axes
+        if isinstance(ax, np.ndarray) or isinstance(ax, (list, tuple)):
+            axes = np.asarray(ax, dtype=object)
+            if axes.size != 4:
+                raise ValueError(
+                    f"kind='all' needs one Axes or four, got {axes.size} Axes."
+                )
+            return axes.reshape(2, 2)
+        # One Axes: divide its area into a 2x2 grid, as scikit-learn's
+        # PartialDependenceDisplay does.
+        figure = ax.figure
+        spec = ax.get_subplotspec()
+        ax.remove()
+        grid = spec.subgridspec(2, 2)
+        return np.array(
+            [[figure.add_subplot(grid[i, j]) for j in range(2)] for i in range(2)],
+            dtype=object,
+        )
+
+    def _values(self, key):
+        return np.asarray(self.gap_results[key], dtype=np.float64)
+
+    def _ks(self):
+        return np.asarray(self.gap_results["n_clusters"])
+
+    def _mark_chosen(self, ax, values=None):
+        """A dashed vertical line at the chosen k, and a dot on the curve."""
+        if self.n_clusters is None:
+            return None
+        label = f"chosen k = {self.n_clusters}"
+        if self.method is not None:
+            statistic = "gap" if self.statistic == "gap" else "Gap*"
+            label += f" ({self.method} on {statistic})"
+        line = ax.axvline(
+            self.n_clusters,
+            color=_CHOSEN_COLOR,
+            linestyle="--",
+            linewidth=1,
+            label=label,
+            zorder=1,
+        )
+        if values is not None:
+            position = np.flatnonzero(self._ks() == self.n_clusters)
+            if position.size:
+                ax.plot(
+                    self.n_clusters,
+                    values[position[0]],
+                    "o",
+                    color=_CHOSEN_COLOR,
+                    markersize=10,
+                    markerfacecolor="none",
+                    markeredgewidth=2,
+                    zorder=3,
+                )
+        return line
+
+    def _finish(self, ax, ylabel, title, extra_handles=()):
+        ks = self._ks()
+        ax.set_xlabel("Number of clusters k")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        if len(ks) <= 20:
+            ax.set_xticks(ks)
+        ax.grid(True, alpha=0.3)
+        handles, _ = ax.get_legend_handles_labels()
+        ax.legend(handles=[*handles, *extra_handles], loc="best", fontsize="small")
+
+    def _plot_gap(self, ax, **kwargs):
+        gap, se = self._values("gap"), self._values("se")
+        style = {"fmt": "o-", "capsize": 3, "label": "gap ± se"} | kwargs
+        self.errorbar_ = ax.errorbar(self._ks(), gap, yerr=se, **style)
+        line = self._mark_chosen(ax, gap)
+        self._finish(ax, "Gap(k)", "Gap statistic")
+        return line
+
+    def _plot_log_w(self, ax, **kwargs):
+        ks = self._ks()
+        log_w = self._values("log_w")
+        expected = self._values("expected_log_w")
+        sd = self._values("sd")
+        style = {"marker": "o", "label": "log W (data)"} | kwargs
+        ax.plot(ks, log_w, **style)
+        ax.plot(
+            ks, expected, marker="s", linestyle="--", label="E[log W*] (references)"
+        )
+        ax.fill_between(
+            ks, expected - sd, expected + sd, alpha=0.25, label="E[log W*] ± sd"
+        )
+        line = self._mark_chosen(ax)
+        self._finish(ax, "log W_k", "Observed and expected log W_k")
+        return line
+
+    def _plot_diff(self, ax, **kwargs):
+        ks = self._ks()
+        diff = self._values("diff")
+        valid = ~np.isnan(diff)
+        width = 0.8 * (np.min(np.diff(ks)) if len(ks) > 1 else 1)
+        non_negative = valid & (diff >= 0)
+        colors = ["tab:blue" if good else "tab:gray" for good in non_negative]
+        first = np.flatnonzero(non_negative)
+        if first.size:
+            colors[first[0]] = "tab:green"
+        colors = [color for color, keep in zip(colors, valid, strict=False) if keep]
+        style = {"width": width, "color": colors} | kwargs
+        self.bars_ = ax.bar(ks[valid], diff[valid], **style)
+        ax.axhline(0, color="black", linewidth=0.8)
+        extra = []
+        if first.size:
+            from matplotlib.patches import Patch
+
+            extra.append(
+                Patch(color="tab:green", label=f"first diff >= 0: k = {ks[first[0]]}")
+            )
+        line = self._mark_chosen(ax)
+        self._finish(ax, "gap(k) - gap(k+1) + se(k+1)", "Tibshirani's diff(k)", extra)
+        return line
+
+    def _plot_gap_star(self, ax, **kwargs):
+        gap_star, se_star = self._values("gap_star"), self._values("se_star")
+        style = {
+            "fmt": "o-",
+            "capsize": 3,
+            "label": "Gap* ± se*",
+            "color": "tab:purple",
+        } | kwargs
+        self.errorbar_star_ = ax.errorbar(self._ks(), gap_star, yerr=se_star, **style)
+        line = self._mark_chosen(ax, gap_star)
+        self._finish(ax, "Gap*(k) = E[W*] - W", "Gap* statistic")
+        return line

@@ -1,0 +1,506 @@
+"""Tests of the command line ``skgap`` / ``python -m skgap``."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from sklearn.preprocessing import StandardScaler
+
+import skgap._gap
+from skgap import GapKMeans
+from skgap.__main__ import build_parser, format_table, main
+
+# Small and fast: 3 blobs, k in 1..4, 3 references, one k-means start.
+FAST = ["--k", "1-4", "--n-refs", "3", "--n-init", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, _ = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
+    return X
+
+
+def _write_csv(path, X, header=None, delimiter=","):
+    with open(path, "w") as f:
+        if header is not None:
+            f.write(delimiter.join(header) + "\n")
+        for row in X:
+            f.write(delimiter.join(repr(float(v)) for v in row) + "\n")
+    return str(path)
+
+
+def _run_json(capsys, argv):
+    status = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    return json.loads(captured.out), captured.err
+
+
+def _reference_fit(X, seed=0, **params):
+    return GapKMeans(
+        KMeans(n_init=1),
+        n_clusters_range=range(1, 5),
+        n_refs=3,
+        random_state=seed,
+        **params,
+    ).fit(X)
+
+
+def test_builtin_example(capsys):
+    """No file: the built-in example finds its 4 blobs with the default settings."""
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "chosen k = 4" in out
+    assert "rule 'tibshirani' on the gap statistic" in out
+    assert (
+        "built-in example make_blobs(n_samples=500, centers=4, random_state=1)" in out
+    )
+    header = next(line for line in out.splitlines() if line.split()[:1] == ["k"])
+    assert header.split() == [
+        "k",
+        "log",
+        "W",
+        "E[log",
+        "W*]",
+        "gap",
+        "se",
+        "diff",
+        "gap*",
+    ]
+    rows = [
+        line for line in out.splitlines() if line.split()[:1] in (["1"], ["4"], ["10"])
+    ]
+    assert len(rows) == 3
+    chosen = [line for line in out.splitlines() if line.endswith("<- chosen")]
+    assert len(chosen) == 1 and chosen[0].split()[0] == "4"
+
+
+def test_builtin_example_matches_estimator(capsys):
+    """The table printed is GapKMeans' table, rounded."""
+    data, _ = _run_json(capsys, ["--n-refs", "5", "--k", "1-6", "--quiet"])
+    X, _ = make_blobs(n_samples=500, centers=4, random_state=1)
+    gap = GapKMeans(n_clusters_range=range(1, 7), n_refs=5, random_state=0).fit(X)
+    assert data["n_clusters"] == gap.n_clusters_
+    assert_allclose([row["gap"] for row in data["table"]], gap.gap_results_["gap"])
+
+
+def test_csv_with_header_matches_estimator(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs, header=["x", "y"])
+    data, _ = _run_json(capsys, [path, *FAST])
+    gap = _reference_fit(blobs)
+    assert data["n_clusters"] == gap.n_clusters_ == 3
+    assert data["data"] == {
+        "source": path,
+        "n_samples": 60,
+        "n_features": 2,
+        "columns": ["x", "y"],
+        "scaled": False,
+    }
+    for key in ("log_w", "expected_log_w", "gap", "se", "gap_star", "se_star"):
+        assert_allclose([row[key] for row in data["table"]], gap.gap_results_[key])
+    assert [row["k"] for row in data["table"]] == [1, 2, 3, 4]
+    assert data["table"][-1]["diff"] is None  # NaN -> null
+
+
+@pytest.mark.parametrize(
+    "delimiter, name", [("\t", "data.tsv"), (";", "data.txt"), (" ", "data.dat")]
+)
+def test_delimited_without_header(tmp_path, capsys, blobs, delimiter, name):
+    path = _write_csv(tmp_path / name, blobs, delimiter=delimiter)
+    data, _ = _run_json(capsys, [path, *FAST])
+    assert data["data"]["columns"] == ["0", "1"]
+    assert data["data"]["n_samples"] == 60
+    assert data["n_clusters"] == 3
+
+
+def test_savetxt_comments_and_blank_lines(tmp_path, capsys, blobs):
+    path = tmp_path / "data.txt"
+    np.savetxt(path, blobs, header="made by numpy")
+    with open(path, "a") as f:
+        f.write("\n\n")
+    data, _ = _run_json(capsys, [str(path), *FAST])
+    assert data["data"]["n_samples"] == 60
+
+
+def test_text_column_is_skipped_with_a_note(tmp_path, capsys, blobs):
+    path = tmp_path / "labelled.csv"
+    with open(path, "w") as f:
+        f.write("name,x,y\n")
+        for i, (a, b) in enumerate(blobs):
+            f.write(f"point{i},{a},{b}\n")
+    status = main([str(path), "--k", "1-4", "--n-refs", "3", "--n-init", "1", "--json"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "skipped the text column 'name'" in captured.err
+    assert json.loads(captured.out)["data"]["columns"] == ["x", "y"]
+
+
+def test_columns_by_name_and_index(tmp_path, capsys, blobs):
+    X = np.column_stack([blobs, np.arange(60.0)])
+    path = _write_csv(tmp_path / "data.csv", X, header=["x", "y", "id"])
+    by_name, _ = _run_json(capsys, [path, "--columns", "x,y", *FAST])
+    by_index, _ = _run_json(capsys, [path, "--columns", "0,1", *FAST])
+    assert by_name["data"]["columns"] == by_index["data"]["columns"] == ["x", "y"]
+    assert by_name["table"] == by_index["table"]
+    assert by_name["n_clusters"] == 3
+
+
+def test_npy_and_npz(tmp_path, capsys, blobs):
+    np.save(tmp_path / "X.npy", blobs)
+    np.savez(tmp_path / "X.npz", X=blobs, other=np.zeros(3))
+    from_npy, _ = _run_json(capsys, [str(tmp_path / "X.npy"), *FAST])
+    from_npz, _ = _run_json(capsys, [str(tmp_path / "X.npz"), "--key", "X", *FAST])
+    assert from_npy["table"] == from_npz["table"]
+    assert from_npz["data"]["source"].endswith("X.npz[X]")
+
+
+def test_stdin(monkeypatch, capsys, blobs):
+    import io
+
+    text = "\n".join(f"{a},{b}" for a, b in blobs).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    data, _ = _run_json(capsys, ["-", *FAST])
+    assert data["data"]["n_samples"] == 60
+
+
+def test_every_parameter_reaches_the_estimator(tmp_path, capsys, blobs, monkeypatch):
+    seen = {}
+
+    class Recording(GapKMeans):
+        def fit(self, X, y=None):
+            seen.update(self.get_params(deep=False))
+            return super().fit(X)
+
+    monkeypatch.setattr(skgap._gap, "GapKMeans", Recording)
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    argv = [
+        path,
+        "--k",
+        "2,4,8",
+        "--n-refs",
+        "4",
+        "--reference",
+        "uniform",
+        "--statistic",
+        "gap_star",
+        "--method",
+        "global_se_max",
+        "--se-factor",
+        "0.5",
+        "--power",
+        "1",
+        "--clusterer",
+        "minibatch",
+        "--n-init",
+        "2",
+        "--n-jobs",
+        "2",
+        "--seed",
+        "7",
+        "--quiet",
+    ]
+    data, _ = _run_json(capsys, argv)
+    assert seen["n_clusters_range"] == [2, 4, 8]
+    assert seen["n_refs"] == 4
+    assert seen["reference"] == "uniform"
+    assert seen["statistic"] == "gap_star"
+    assert seen["method"] == "global_se_max"
+    assert seen["se_factor"] == 0.5
+    assert seen["power"] == 1.0
+    assert type(seen["estimator"]).__name__ == "MiniBatchKMeans"
+    assert seen["estimator"].n_init == 2
+    assert seen["n_jobs"] == 2
+    assert seen["random_state"] == 7
+    assert data["parameters"]["clusterer"] == "MiniBatchKMeans(n_init=2)"
+    assert data["statistic"] == "gap_star"
+
+
+@pytest.mark.parametrize(
+    "clusterer, name",
+    [
+        ("kmeans", "KMeans"),
+        ("minibatch", "MiniBatchKMeans"),
+        ("agglomerative", "AgglomerativeClustering"),
+        ("gmm", "GaussianMixture"),
+        ("birch", "Birch"),
+    ],
+)
+def test_clusterers(tmp_path, capsys, blobs, clusterer, name):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    argv = [path, "--k", "1-4", "--n-refs", "3", "--clusterer", clusterer, "--quiet"]
+    data, _ = _run_json(capsys, argv)
+    assert data["parameters"]["clusterer"].startswith(name)
+    assert data["n_clusters"] == 3
+
+
+def test_scale_standardises_first(tmp_path, capsys, blobs):
+    X = blobs * [1.0, 100.0]
+    path = _write_csv(tmp_path / "data.csv", X)
+    data, _ = _run_json(capsys, [path, "--scale", *FAST])
+    gap = _reference_fit(StandardScaler().fit_transform(X))
+    assert data["data"]["scaled"] is True
+    assert_allclose([row["gap"] for row in data["table"]], gap.gap_results_["gap"])
+
+
+def test_seed_none_is_accepted(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    data, _ = _run_json(capsys, [path, "--seed", "none", *FAST])
+    assert data["parameters"]["random_state"] is None
+
+
+def test_labels_file(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    out = tmp_path / "labels.csv"
+    assert main([path, *FAST, "--labels", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "label"
+    labels = np.array([int(v) for v in lines[1:]])
+    assert_array_equal(labels, _reference_fit(blobs).labels_)
+
+
+@pytest.mark.parametrize("kind", ["gap", "all"])
+def test_plot_file(tmp_path, capsys, blobs, kind):
+    pytest.importorskip("matplotlib")
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    out = tmp_path / "gap.png"
+    assert main([path, *FAST, "--plot", str(out), "--plot-kind", kind]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_human_table_alignment():
+    results = {
+        "n_clusters": np.array([1, 2, 3]),
+        "log_w": np.array([3.0, 2.0, 1.5]),
+        "expected_log_w": np.array([3.1, 2.6, 2.0]),
+        "gap": np.array([0.1, 0.6, 0.5]),
+        "se": np.array([0.01, 0.02, 0.03]),
+        "diff": np.array([-0.48, 0.13, np.nan]),
+        "gap_star": np.array([1234.5, 56.78, 9.0]),
+    }
+    lines = format_table(results, chosen=2).splitlines()
+    assert len({len(line.rstrip(" <-chosen")) for line in lines}) == 1
+    assert lines[2].endswith("<- chosen") and lines[2].split()[0] == "2"
+    assert lines[3].split()[5] == "-"  # the NaN diff of the last k
+    # gap* has one number of decimals for the whole column
+    assert [line.split()[6] for line in lines[1:]] == ["1234.5", "56.8", "9.0"]
+
+
+def test_dropped_k_is_one_warning_line(tmp_path, capsys):
+    path = _write_csv(tmp_path / "small.csv", [[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    status = main([path, "--k", "1-5", "--n-refs", "3", "--n-init", "1"])
+    captured = capsys.readouterr()
+    assert status == 0
+    warning_lines = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning_lines) == 1
+    assert warning_lines[0].startswith("skgap: warning: Dropped")
+
+
+# --------------------------------------------------------------------------
+# Progress on stderr
+
+
+class _Spy:
+    verbose = None
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    class Recording(GapKMeans):
+        def fit(self, X, y=None):
+            _Spy.verbose = self.verbose
+            return super().fit(X)
+
+    monkeypatch.setattr(skgap._gap, "GapKMeans", Recording)
+    return _Spy
+
+
+@pytest.mark.parametrize(
+    "argv, tty, verbose",
+    [
+        ([], False, 0),  # not a terminal: silent
+        ([], True, 1),  # a terminal: progress
+        (["--quiet"], True, 0),
+        (["--progress"], False, 1),
+    ],
+)
+def test_progress_only_on_a_terminal(
+    tmp_path, capsys, blobs, spy, monkeypatch, argv, tty, verbose
+):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty, raising=False)
+    assert main([path, "--k", "1-3", "--n-refs", "2", "--n-init", "1", *argv]) == 0
+    assert spy.verbose == verbose
+
+
+# --------------------------------------------------------------------------
+# Bad input: one line on stderr, status 2, no traceback
+
+
+def _bad_files(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header_only.csv").write_text("x,y\n")
+    (tmp_path / "ragged.csv").write_text("1,2\n3,4\n5\n6,7\n")
+    (tmp_path / "nan.csv").write_text("x,y\n1,2\n3,nan\n4,5\n")
+    (tmp_path / "missing_value.csv").write_text("x,y\n1,2\n3,\n4,5\n")
+    (tmp_path / "inf.csv").write_text("1,2\n3,inf\n4,5\n")
+    (tmp_path / "text.csv").write_text("x,y\n1,2\n3,abc\n4,5\n")
+    (tmp_path / "all_text.csv").write_text("a,b\nu,v\nw,z\n")
+    (tmp_path / "one.csv").write_text("1,2\n")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "fake.npy").write_bytes(b"not numpy at all")
+    (tmp_path / "dup.csv").write_text("x,x\n1,2\n3,4\n")
+    np.save(
+        tmp_path / "objects.npy",
+        np.array([{"a": 1}, 2], dtype=object),
+        allow_pickle=True,
+    )
+    np.save(tmp_path / "cube.npy", np.zeros((3, 3, 3)))
+    np.save(tmp_path / "strings.npy", np.array([["a", "b"], ["c", "d"]]))
+    np.savez(tmp_path / "two.npz", a=np.zeros((5, 2)), b=np.zeros((5, 2)))
+    (tmp_path / "ok.csv").write_text("\n".join(f"{i},{i % 3}" for i in range(20)))
+    return tmp_path
+
+
+BAD_INPUTS = {
+    "missing file": (["{d}/nope.csv"], "no such file"),
+    "directory": (["{d}"], "is a directory"),
+    "empty file": (["{d}/empty.csv"], "no data rows"),
+    "header only": (["{d}/header_only.csv"], "no data rows"),
+    "ragged rows": (["{d}/ragged.csv"], "line 3 has 1 field"),
+    "nan": (["{d}/nan.csv"], "missing or NaN"),
+    "missing value": (["{d}/missing_value.csv"], "missing or NaN"),
+    "inf": (["{d}/inf.csv"], "infinite"),
+    "non-numeric value": (["{d}/text.csv"], "'abc' is not a number"),
+    "no numeric column": (["{d}/all_text.csv"], "no numeric column"),
+    "one sample": (["{d}/one.csv"], "at least 2"),
+    "binary": (["{d}/binary.csv"], "binary file"),
+    "fake npy": (["{d}/fake.npy"], "not a valid .npy"),
+    "duplicated names": (["{d}/dup.csv"], "duplicated column names"),
+    "pickled objects": (["{d}/objects.npy"], "allow_pickle=False"),
+    "3-d array": (["{d}/cube.npy"], "2-D array"),
+    "string array": (["{d}/strings.npy"], "numeric"),
+    "npz without key": (["{d}/two.npz"], "choose one with --key"),
+    "npz bad key": (["{d}/two.npz", "--key", "c"], "no array 'c'"),
+    "key on npy": (["{d}/cube.npy", "--key", "c"], "--key applies to .npz"),
+    "unknown column": (["{d}/ok.csv", "--columns", "z"], "no column 'z'"),
+    "text column selected": (["{d}/text.csv", "--columns", "y"], "not a number"),
+    "fewer samples than k": (["{d}/ok.csv", "--k", "30-40"], "fewer than the smallest"),
+    "unknown method": (["--method", "best"], "invalid choice: 'best'"),
+    "unknown reference": (["--reference", "gauss"], "invalid choice: 'gauss'"),
+    "unknown clusterer": (["--clusterer", "dbscan"], "invalid choice: 'dbscan'"),
+    "unknown option": (["--frobnicate"], "unrecognized arguments"),
+    "zero k": (["--k", "0,2"], "positive"),
+    "bad k list": (["--k", "two"], "--k"),
+    "k-min > k-max": (["--k-min", "5", "--k-max", "3"], "larger than --k-max"),
+    "k and k-min": (["--k", "2,3", "--k-min", "2"], "not allowed with"),
+    "zero refs": (["--n-refs", "0"], "positive integer"),
+    "negative power": (["--power", "-1"], "--power"),
+    "zero power": (["--power", "0"], "> 0"),
+    "negative se factor": (["--se-factor", "-1"], "--se-factor"),
+    "n-jobs zero": (["--n-jobs", "0"], "must not be 0"),
+    "bad seed": (["--seed", "abc"], "'none'"),
+    "n-init for birch": (["--clusterer", "birch", "--n-init", "3"], "--n-init applies"),
+    "columns without file": (["--columns", "x"], "needs a data FILE"),
+    "plot format": (["--plot", "{d}/out.xyz"], "image format"),
+    "plot directory": (["--plot", "{d}/no/such/dir.png"], "does not exist"),
+    "labels directory": (["--labels", "{d}/no/such/labels.csv"], "does not exist"),
+    "quiet and progress": (["--quiet", "--progress"], "not allowed with"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
+def test_bad_input_is_one_line_and_status_2(tmp_path, capsys, case):
+    d = _bad_files(tmp_path)
+    argv, expected = BAD_INPUTS[case]
+    status = main([arg.format(d=d) for arg in argv])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("skgap: error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_fit_error_is_one_line(tmp_path, capsys):
+    """Data with no spread: GapKMeans' own ValueError, as one line."""
+    path = tmp_path / "constant.csv"
+    path.write_text("1,1\n" * 10)
+    status = main([str(path), "--k", "1-3", "--n-refs", "2", "--n-init", "1"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("skgap: error: ")
+
+
+def test_allow_pickle_false_never_executes(tmp_path, capsys):
+    """A pickle payload in a .npy file is refused, not run."""
+    marker = tmp_path / "executed"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    np.save(
+        tmp_path / "evil.npy", np.array([Payload()], dtype=object), allow_pickle=True
+    )
+    assert main([str(tmp_path / "evil.npy")]) == 2
+    assert not marker.exists()
+    assert "allow_pickle=False" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# Help and entry points
+
+
+def test_help_documents_every_option_with_its_default(capsys):
+    assert main(["--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    parser = build_parser()
+    for action in parser._actions:
+        for option in action.option_strings:
+            assert option in text
+        if action.option_strings and action.default not in (
+            None,
+            False,
+            "==SUPPRESS==",
+        ):
+            assert action.help and "default" in action.help, action.option_strings
+    for default in (
+        "(default: 1)",
+        "(default: 10)",
+        "(default: 20)",
+        "(default: pca)",
+        "(default: gap)",
+        "(default: 1.0)",
+        "(default: 2.0)",
+        "(default: kmeans)",
+        "(default: 0)",
+        "(default: auto)",
+    ):
+        assert default in text
+
+
+def test_python_dash_m_and_version():
+    result = subprocess.run(
+        [sys.executable, "-m", "skgap", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("skgap ")
+    result = subprocess.run(
+        [sys.executable, "-m", "skgap", "--method", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
