@@ -1,0 +1,652 @@
+"""GapKMeans: seeded behaviour, the SPEC table, edge cases, invariances, determinism."""
+
+import pickle
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from skgap import GapKMeans, select_k, within_cluster_dispersion
+from skgap.exceptions import ClustererFitError, SkgapWarning
+
+import _oracle
+
+KEYS = [
+    "n_clusters", "log_w", "expected_log_w", "gap", "sd", "se", "gap_star",
+    "se_star", "diff", "diff_star",
+]
+STATISTIC_SE = {"gap": "se", "gap_star": "se_star"}
+
+
+def _blobs(n_samples=300, random_state=0, **kwargs):
+    X, y = make_blobs(n_samples=n_samples, centers=3, random_state=random_state, **kwargs)
+    return X, y
+
+
+def _noise(n_samples=150, seed=0, n_features=2):
+    return np.random.RandomState(seed).uniform(size=(n_samples, n_features))
+
+
+def _fast(**params):
+    """GapKMeans with test settings: small B, short range, cheap KMeans."""
+    defaults = dict(n_clusters_range=range(1, 7), n_refs=10, random_state=0)
+    defaults.update(params)
+    estimator = defaults.pop("estimator", KMeans(n_init=3))
+    return GapKMeans(estimator, **defaults)
+
+
+def _ward(**params):
+    """GapKMeans with a deterministic clusterer (Ward), for exact comparisons."""
+    return _fast(estimator=AgglomerativeClustering(linkage="ward"), **params)
+
+
+@pytest.fixture(scope="module")
+def blobs_fit():
+    X, _ = _blobs()
+    return X, _fast().fit(X)
+
+
+# --- seeded behaviour ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("reference", ["pca", "uniform"])
+@pytest.mark.parametrize("random_state", [0, 1, 2])
+def test_blobs_give_three(reference, random_state):
+    # make_blobs(centers=3, random_state=0) with 300 samples; with its default
+    # 100 samples two of the centres are too close (R's clusGap also says 1)
+    X, _ = _blobs()
+    gap = _fast(reference=reference, random_state=random_state).fit(X)
+    assert gap.n_clusters_ == 3
+    assert gap.best_estimator_.n_clusters == 3
+    assert np.unique(gap.labels_).shape[0] == 3
+
+
+@pytest.mark.parametrize("reference", ["pca", "uniform"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_uniform_noise_gives_one(reference, seed):
+    X = _noise(seed=seed)
+    gap = _fast(reference=reference, random_state=seed).fit(X)
+    assert gap.n_clusters_ == 1
+    assert_array_equal(gap.labels_, np.zeros(X.shape[0]))
+    assert gap.best_estimator_.n_clusters == 1
+    assert_array_equal(gap.predict(X[:5]), np.zeros(5))
+
+
+def test_fitted_attributes(blobs_fit):
+    X, gap = blobs_fit
+    ks = np.arange(1, 7)
+    assert set(gap.gap_results_) == set(KEYS)
+    for key in KEYS:
+        value = gap.gap_results_[key]
+        assert isinstance(value, np.ndarray) and value.shape == (6,), key
+    assert_array_equal(gap.gap_results_["n_clusters"], ks)
+    assert gap.gap_results_["n_clusters"].dtype.kind == "i"
+    assert gap.dispersions_.shape == (6,)
+    assert gap.reference_dispersions_.shape == (10, 6)
+    assert gap.n_features_in_ == 2
+    assert not hasattr(gap, "feature_names_in_")
+    assert isinstance(gap.best_estimator_, KMeans)
+    assert gap.labels_.shape == (X.shape[0],)
+    assert_array_equal(gap.labels_, gap.best_estimator_.labels_)
+    assert_array_equal(gap.cluster_centers_, gap.best_estimator_.cluster_centers_)
+    assert gap.cluster_centers_.shape == (3, 2)
+    assert_array_equal(gap.predict(X), gap.labels_)
+    assert_allclose(gap.transform(X), gap.best_estimator_.transform(X))
+    assert gap.score(X) == gap.best_estimator_.score(X)
+
+
+def test_gap_df(blobs_fit):
+    pd = pytest.importorskip("pandas")
+    _, gap = blobs_fit
+    df = gap.gap_df_
+    assert isinstance(df, pd.DataFrame)
+    assert list(df.columns) == KEYS
+    assert df.shape == (6, len(KEYS))
+    for key in KEYS:
+        assert_array_equal(df[key].to_numpy(), gap.gap_results_[key])
+    assert not hasattr(_fast(), "gap_df_")
+
+
+def test_fit_returns_self_and_fit_predict():
+    X, _ = _blobs(n_samples=120)
+    gap = _fast(n_refs=5)
+    assert gap.fit(X) is gap
+    assert_array_equal(_fast(n_refs=5).fit_predict(X), gap.labels_)
+
+
+# --- the SPEC table -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reference", ["pca", "uniform"])
+def test_gap_results_equal_oracle(dtype, reference):
+    X, _ = _blobs(n_samples=150)
+    X = X.astype(dtype)
+    gap = _fast(reference=reference, n_refs=7).fit(X)
+    expected = _oracle.gap_statistics(gap.dispersions_, gap.reference_dispersions_)
+    for key in expected:
+        assert_allclose(gap.gap_results_[key], expected[key], rtol=1e-12, err_msg=key)
+    # the hand formulas, spelled out once more for k = 2 (position 1)
+    W, W_ref, B = gap.dispersions_, gap.reference_dispersions_, 7
+    L = np.log(W_ref[:, 1])
+    assert_allclose(gap.gap_results_["gap"][1], L.mean() - np.log(W[1]), rtol=1e-12)
+    assert_allclose(gap.gap_results_["se"][1], L.std(ddof=0) * np.sqrt(1 + 1 / B), rtol=1e-12)
+    assert_allclose(
+        gap.gap_results_["se_star"][1], W_ref[:, 1].std(ddof=0) * np.sqrt(1 + 1 / B),
+        rtol=1e-12,
+    )
+    assert np.isnan(gap.gap_results_["diff"][-1])
+    assert np.isnan(gap.gap_results_["diff_star"][-1])
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0, 0.5])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dispersions_are_those_of_the_labels(power, dtype):
+    # a deterministic clusterer and a recording reference let us recompute
+    # every W_k and W*_kb from the labels, with the oracle
+    X, _ = _blobs(n_samples=60)
+    X = X.astype(dtype)
+    drawn = []
+
+    def reference(X_seen, seed):
+        Z = np.random.default_rng(seed).uniform(-10, 10, size=X_seen.shape)
+        drawn.append(Z.astype(dtype))
+        return Z
+
+    gap = _ward(n_refs=3, reference=reference, power=power, n_clusters_range=[1, 2, 4])
+    gap.fit(X)
+    assert len(drawn) == 3
+    rtol = 1e-7 if dtype == np.float64 else 1e-4
+    for i, k in enumerate([1, 2, 4]):
+        labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(X)
+        assert_allclose(gap.dispersions_[i], _oracle.dispersion(X, labels, power), rtol=rtol)
+        for b, Z in enumerate(drawn):
+            labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(Z)
+            assert_allclose(
+                gap.reference_dispersions_[b, i], _oracle.dispersion(Z, labels, power),
+                rtol=rtol,
+            )
+    chosen = list(gap.gap_results_["n_clusters"]).index(gap.n_clusters_)
+    assert gap.dispersions_[chosen] == pytest.approx(
+        within_cluster_dispersion(X, gap.labels_, power=power), rel=1e-12
+    )
+
+
+def test_dispersions_equal_those_of_fitted_labels(blobs_fit):
+    X, gap = blobs_fit
+    assert gap.dispersions_[2] == pytest.approx(
+        within_cluster_dispersion(X, gap.labels_), rel=1e-12
+    )
+    # W_k comes from the labels, which for KMeans equals the inertia
+    assert_allclose(gap.dispersions_[2], gap.best_estimator_.inertia_, rtol=1e-6)
+    # k = 1 needs no clustering: the total sum of squares
+    assert gap.dispersions_[0] == pytest.approx(((X - X.mean(0)) ** 2).sum(), rel=1e-12)
+
+
+def test_power_changes_the_dispersion():
+    X, _ = _blobs(n_samples=80, cluster_std=0.5)
+    gap2 = _ward(n_refs=3).fit(X)
+    gap1 = _ward(n_refs=3, power=1.0).fit(X)
+    assert not np.allclose(gap1.dispersions_, gap2.dispersions_)
+    labels = AgglomerativeClustering(n_clusters=3, linkage="ward").fit_predict(X)
+    assert gap1.dispersions_[2] == pytest.approx(_oracle.dispersion(X, labels, 1.0), rel=1e-10)
+    assert gap1.n_clusters_ == 3
+
+
+RULE_SE_FACTORS = [0.0, 1.0, 15.0]
+
+
+@pytest.fixture(scope="module")
+def rule_data():
+    # two far-apart groups of four blobs: the gap has a first local maximum at
+    # k=2 and its global maximum at k=8, Gap* prefers 2, and a large se_factor
+    # moves the global SE-max rule from 8 to 2
+    centres = [[0, 0], [0, 3], [3, 0], [3, 3]]
+    centres += [[x + 30, y + 30] for x, y in centres]
+    X, _ = make_blobs(n_samples=240, centers=centres, cluster_std=0.4, random_state=0)
+    return X
+
+
+@pytest.mark.parametrize("statistic", ["gap", "gap_star"])
+@pytest.mark.parametrize("method", _oracle.METHODS)
+@pytest.mark.parametrize("se_factor", RULE_SE_FACTORS)
+def test_every_rule_selects_what_select_k_says(rule_data, statistic, method, se_factor):
+    gap = _ward(
+        n_refs=5, statistic=statistic, method=method, se_factor=se_factor,
+        n_clusters_range=range(1, 11),
+    ).fit(rule_data)
+    values = gap.gap_results_[statistic]
+    se = gap.gap_results_[STATISTIC_SE[statistic]]
+    position = select_k(values, se, method=method, se_factor=se_factor)
+    assert position == _oracle.select(values, se, method, se_factor)
+    assert gap.n_clusters_ == position + 1
+    assert gap.best_estimator_.n_clusters == gap.n_clusters_
+
+
+def test_rules_are_discriminated_by_rule_data(rule_data):
+    # the test above would not notice a wrong statistic, rule or se_factor if
+    # they all chose alike: on this data they do not
+    gap = _ward(n_refs=5, n_clusters_range=range(1, 11)).fit(rule_data)
+
+    def chosen(statistic, method, factor):
+        return 1 + select_k(
+            gap.gap_results_[statistic], gap.gap_results_[STATISTIC_SE[statistic]],
+            method=method, se_factor=factor,
+        )
+
+    assert chosen("gap", "first_max", 1.0) == 2
+    assert chosen("gap", "global_max", 1.0) == 8
+    assert chosen("gap_star", "global_max", 1.0) == 2
+    assert chosen("gap", "global_se_max", 1.0) == 8
+    assert chosen("gap", "global_se_max", 15.0) == 2
+
+
+def test_non_consecutive_ks_sorted_and_next_means_next_candidate():
+    X, _ = _blobs(n_samples=150)
+    gap = _fast(n_refs=5, n_clusters_range=[2, 5, 3]).fit(X)
+    results = gap.gap_results_
+    assert_array_equal(results["n_clusters"], [2, 3, 5])
+    expected = _oracle.gap_statistics(gap.dispersions_, gap.reference_dispersions_)
+    assert_allclose(results["diff"], expected["diff"], rtol=1e-12)
+    # diff of k=3 compares with k=5, the next candidate
+    assert results["diff"][1] == pytest.approx(
+        results["gap"][1] - results["gap"][2] + results["se"][2], rel=1e-12
+    )
+    assert gap.n_clusters_ == 3
+    # each (k, b) has its own seeds: the same columns as a fit of 1..6
+    full = _fast(n_refs=5).fit(X)
+    assert_array_equal(gap.dispersions_, full.dispersions_[[1, 2, 4]])
+    assert_array_equal(gap.reference_dispersions_, full.reference_dispersions_[:, [1, 2, 4]])
+
+
+def test_n_clusters_range_default_is_1_to_10():
+    X, _ = _blobs(n_samples=60)
+    gap = GapKMeans(KMeans(n_init=1), n_refs=2, random_state=0).fit(X)
+    assert_array_equal(gap.gap_results_["n_clusters"], np.arange(1, 11))
+
+
+def test_estimator_none_is_kmeans():
+    X, _ = _blobs(n_samples=60)
+    gap = GapKMeans(n_clusters_range=[1, 3], n_refs=2, random_state=0).fit(X)
+    assert isinstance(gap.best_estimator_, KMeans)
+
+
+# --- edge cases ---------------------------------------------------------------
+
+
+def test_k_larger_than_n_samples_is_dropped_with_warning():
+    X = _noise(n_samples=6)
+    gap = _ward(n_refs=3, n_clusters_range=[1, 2, 8, 10])
+    with pytest.warns(SkgapWarning, match=r"\[8, 10\].*n_samples=6"):
+        gap.fit(X)
+    assert_array_equal(gap.gap_results_["n_clusters"], [1, 2])
+    assert gap.reference_dispersions_.shape == (3, 2)
+
+
+def test_every_k_too_large_raises():
+    X = _noise(n_samples=6)
+    with pytest.raises(ValueError, match=r"\[7, 9\].*n_samples=6"):
+        _ward(n_refs=3, n_clusters_range=[9, 7]).fit(X)
+
+
+def test_k_equal_n_samples_is_kept():
+    X = _noise(n_samples=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkgapWarning)
+        gap = _ward(n_refs=3, n_clusters_range=[1, 6]).fit(X)
+    # k = n: every sample alone, in the data and in every reference: W = 0,
+    # log W = -inf and the gap -inf - -inf is NaN, never chosen
+    assert gap.dispersions_[1] == 0.0
+    assert_array_equal(gap.reference_dispersions_[:, 1], 0.0)
+    assert gap.gap_results_["log_w"][1] == -np.inf
+    assert gap.gap_results_["expected_log_w"][1] == -np.inf
+    assert np.isnan(gap.gap_results_["gap"][1])
+    assert gap.gap_results_["gap_star"][1] == 0.0
+    assert gap.n_clusters_ == 1
+
+
+@pytest.mark.parametrize("n_masses", [2, 3, 4])
+@pytest.mark.parametrize("method", _oracle.METHODS)
+def test_point_masses_give_infinite_gap_and_win(n_masses, method):
+    # n_masses points on a circle, each repeated: W = 0 at k = n_masses only
+    angles = 2 * np.pi * np.arange(n_masses) / n_masses
+    masses = 10 * np.c_[np.cos(angles), np.sin(angles)]
+    X = np.repeat(masses, 15, axis=0)
+    gap = _ward(n_refs=5, method=method, n_clusters_range=range(1, n_masses + 1))
+    gap.fit(X)
+    assert gap.dispersions_[-1] == 0.0
+    assert gap.gap_results_["gap"][-1] == np.inf
+    assert np.all(np.isfinite(gap.gap_results_["gap"][:-1]))
+    assert gap.n_clusters_ == n_masses
+
+
+def test_point_masses_with_more_candidates_than_masses():
+    X = np.repeat([[0.0, 0.0], [5.0, 1.0], [1.0, 7.0]], 10, axis=0)
+    gap = _fast(n_refs=5, n_clusters_range=range(1, 6))
+    with pytest.warns(SkgapWarning, match=r"fewer distinct clusters than asked for on the data at k=\[4, 5\]"):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            gap.fit(X)
+    assert_array_equal(gap.gap_results_["gap"][2:], np.inf)
+    assert gap.n_clusters_ == 3
+
+
+@pytest.mark.parametrize("statistic", ["gap", "gap_star"])
+@pytest.mark.parametrize("reference", ["pca", "uniform"])
+def test_identical_points_raise_no_spread(statistic, reference):
+    X = np.ones((20, 3))
+    gap = _fast(n_refs=3, statistic=statistic, reference=reference)
+    with pytest.raises(ValueError, match="no spread"):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            gap.fit(X)
+    assert not hasattr(gap, "n_clusters_")
+
+
+class FlakyClusterer(ClusterMixin, BaseEstimator):
+    """Labels by position; raises on one k, on the data or on the references."""
+
+    def __init__(self, n_clusters=2, fail_k=3, fail_on="data", data_first=0.0):
+        self.n_clusters = n_clusters
+        self.fail_k = fail_k
+        self.fail_on = fail_on
+        self.data_first = data_first
+
+    def fit(self, X, y=None):
+        is_data = X[0, 0] == self.data_first
+        if self.n_clusters == self.fail_k and is_data == (self.fail_on == "data"):
+            raise RuntimeError(f"boom at {self.n_clusters}")
+        self.labels_ = np.arange(X.shape[0]) % self.n_clusters
+        return self
+
+
+@pytest.mark.parametrize("fail_k", [2, 4])
+def test_clusterer_failing_on_the_data(fail_k):
+    X = _noise(n_samples=30)
+    gap = GapKMeans(
+        FlakyClusterer(fail_k=fail_k, fail_on="data", data_first=X[0, 0]),
+        n_clusters_range=range(1, 6), n_refs=3, random_state=0,
+    )
+    with pytest.raises(ClustererFitError, match=f"FlakyClusterer failed to cluster the data into k={fail_k} clusters") as info:
+        gap.fit(X)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert str(info.value.__cause__) == f"boom at {fail_k}"
+    assert not hasattr(gap, "n_clusters_")
+
+
+def test_clusterer_failing_on_a_reference():
+    X = _noise(n_samples=30)
+    gap = GapKMeans(
+        FlakyClusterer(fail_k=3, fail_on="reference", data_first=X[0, 0]),
+        n_clusters_range=range(1, 6), n_refs=3, random_state=0,
+    )
+    with pytest.raises(ClustererFitError, match=r"reference data set b=0 into k=3 clusters") as info:
+        gap.fit(X)
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_clusterer_failure_in_worker_processes():
+    X = _noise(n_samples=30)
+    gap = GapKMeans(
+        FlakyClusterer(fail_k=3, fail_on="reference", data_first=X[0, 0]),
+        n_clusters_range=range(1, 6), n_refs=3, random_state=0, n_jobs=2,
+    )
+    with joblib.parallel_config(backend="loky"):
+        with pytest.raises(ClustererFitError, match=r"reference data set b=\d into k=3"):
+            gap.fit(X)
+
+
+def test_clusterer_failing_at_k_1_only_when_chosen():
+    # k = 1 needs no clustering for the statistic; the best estimator at k = 1
+    # is fitted for predict, and its failure is reported like the others
+    X = _noise(n_samples=30)
+    flaky = FlakyClusterer(fail_k=1, fail_on="data", data_first=X[0, 0])
+    gap = GapKMeans(flaky, n_clusters_range=[2, 3], n_refs=3, random_state=0).fit(X)
+    assert gap.n_clusters_ in (2, 3)
+    with pytest.raises(ClustererFitError, match="the data into k=1 clusters"):
+        GapKMeans(flaky, n_clusters_range=[1], n_refs=3, random_state=0).fit(X)
+
+
+def test_negative_labels_from_clusterer_are_an_error():
+    class NoiseLabels(FlakyClusterer):
+        def fit(self, X, y=None):
+            self.labels_ = np.full(X.shape[0], -1)
+            return self
+
+    X = _noise(n_samples=20)
+    with pytest.raises(ClustererFitError, match="negative label -1") as info:
+        GapKMeans(NoiseLabels(), n_clusters_range=[1, 2], n_refs=2).fit(X)
+    assert "k=2" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(n_clusters_range=[0, 1]), ValueError, "positive"),
+        (dict(n_clusters_range=[2, 2]), ValueError, "repeat"),
+        (dict(n_clusters_range=[]), ValueError, "empty"),
+        (dict(n_clusters_range=[1.5]), TypeError, "integers"),
+        (dict(n_refs=0), ValueError, "n_refs"),
+        (dict(method="Tibs2001SEmax"), ValueError, "method"),
+        (dict(statistic="gap*"), ValueError, "statistic"),
+        (dict(reference="box"), ValueError, "reference"),
+        (dict(power=0), ValueError, "power"),
+        (dict(se_factor=-1), ValueError, "se_factor"),
+    ],
+)
+def test_parameter_errors(params, error, match):
+    X = _noise(n_samples=20)
+    with pytest.raises(error, match=match):
+        _fast(**params).fit(X)
+
+
+def test_estimator_without_n_clusters():
+    from sklearn.cluster import DBSCAN
+
+    with pytest.raises(TypeError, match="neither an 'n_clusters' nor an 'n_components'"):
+        GapKMeans(DBSCAN()).fit(_noise(n_samples=20))
+
+
+# --- invariances --------------------------------------------------------------
+
+
+def _assert_same_results(a, b, rtol):
+    for key in KEYS:
+        assert_allclose(a.gap_results_[key], b.gap_results_[key], rtol=rtol, atol=1e-9,
+                        err_msg=key)
+    assert a.n_clusters_ == b.n_clusters_
+
+
+@pytest.mark.parametrize("reference", ["pca", "uniform"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_invariant_to_translation(reference, seed):
+    X, _ = _blobs(n_samples=90, random_state=seed)
+    shift = np.random.RandomState(seed).uniform(-50, 50, size=2)
+    a = _ward(n_refs=5, reference=reference, random_state=seed).fit(X)
+    b = _ward(n_refs=5, reference=reference, random_state=seed).fit(X + shift)
+    _assert_same_results(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_invariant_to_rotation_under_pca(seed):
+    rng = np.random.RandomState(seed)
+    X, _ = make_blobs(n_samples=90, centers=3, n_features=3, random_state=seed)
+    rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    a = _ward(n_refs=5, random_state=seed).fit(X)
+    b = _ward(n_refs=5, random_state=seed).fit(X @ rotation)
+    _assert_same_results(a, b, rtol=1e-6)
+
+
+def test_invariant_to_sample_order_for_the_data_part():
+    X, _ = _blobs(n_samples=90)
+    permutation = np.random.RandomState(0).permutation(90)
+    a = _ward(n_refs=4).fit(X)
+    b = _ward(n_refs=4).fit(X[permutation])
+    assert_allclose(a.dispersions_, b.dispersions_, rtol=1e-9)
+
+
+# --- determinism and reproducibility ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def determinism_data():
+    return _blobs(n_samples=120)[0]
+
+
+@pytest.fixture(scope="module")
+def serial_fit(determinism_data):
+    return _fast(estimator=KMeans(n_init=1), n_refs=5).fit(determinism_data)
+
+
+@pytest.mark.parametrize(
+    "n_jobs, backend",
+    [(2, None), (2, "loky"), (2, "threading"), (1, "threading"), (-1, "threading")],
+)
+def test_bit_identical_across_n_jobs_and_backends(determinism_data, serial_fit, n_jobs, backend):
+    gap = _fast(estimator=KMeans(n_init=1), n_refs=5, n_jobs=n_jobs)
+    if backend is None:
+        gap.fit(determinism_data)
+    else:
+        with joblib.parallel_config(backend=backend):
+            gap.fit(determinism_data)
+    for key in KEYS:
+        assert_array_equal(gap.gap_results_[key], serial_fit.gap_results_[key], err_msg=key)
+    assert_array_equal(gap.reference_dispersions_, serial_fit.reference_dispersions_)
+    assert_array_equal(gap.labels_, serial_fit.labels_)
+
+
+def test_random_state_reproducible_and_seeds_differ(determinism_data, serial_fit):
+    again = _fast(estimator=KMeans(n_init=1), n_refs=5).fit(determinism_data)
+    for key in KEYS:
+        assert_array_equal(again.gap_results_[key], serial_fit.gap_results_[key])
+    other = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=1).fit(determinism_data)
+    assert not np.array_equal(other.reference_dispersions_, serial_fit.reference_dispersions_)
+    # a RandomState instance is accepted and consumed, as in scikit-learn
+    rng = np.random.RandomState(0)
+    first = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(determinism_data)
+    second = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(determinism_data)
+    assert not np.array_equal(first.reference_dispersions_, second.reference_dispersions_)
+
+
+def test_clones_get_seeded_random_state(determinism_data):
+    gap = _fast(estimator=KMeans(n_init=1, random_state=None), n_refs=2).fit(determinism_data)
+    assert isinstance(gap.best_estimator_.random_state, int)
+
+
+def test_refit_is_identical(determinism_data):
+    gap = _fast(estimator=KMeans(n_init=1), n_refs=3)
+    first = gap.fit(determinism_data).reference_dispersions_.copy()
+    assert_array_equal(gap.fit(determinism_data).reference_dispersions_, first)
+
+
+# --- data handling ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_caller_X_not_modified(n_jobs):
+    X, _ = _blobs(n_samples=80)
+    X_copy = X.copy()
+    X32 = X.astype(np.float32)
+    X32_copy = X32.copy()
+    Xf = np.asfortranarray(X)
+    for data in (X, X32, Xf):
+        _fast(n_refs=3, n_jobs=n_jobs).fit(data)
+    assert_array_equal(X, X_copy)
+    assert_array_equal(X32, X32_copy)
+    assert_array_equal(Xf, X_copy)
+
+
+def test_float32_kept():
+    X, _ = _blobs(n_samples=80)
+    X32 = X.astype(np.float32)
+    dtypes = []
+
+    def reference(X_seen, seed):
+        dtypes.append(X_seen.dtype)
+        return np.random.default_rng(seed).uniform(-10, 10, size=X_seen.shape)
+
+    gap = _fast(n_refs=2, reference=reference).fit(X32)
+    assert dtypes == [np.float32, np.float32]
+    assert gap.cluster_centers_.dtype == np.float32
+    assert gap.transform(X32).dtype == np.float32
+    # the statistics are computed in float64 and are close to float64's
+    gap64 = _fast(n_refs=2, reference=reference).fit(X)
+    assert gap.gap_results_["gap"].dtype == np.float64
+    assert_allclose(gap.gap_results_["log_w"], gap64.gap_results_["log_w"], rtol=1e-4)
+    for name in ("pca", "uniform"):
+        g = _fast(n_refs=2, reference=name).fit(X32)
+        assert g.cluster_centers_.dtype == np.float32
+
+
+def test_pandas_dataframe_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, _ = _blobs(n_samples=90)
+    df = pd.DataFrame(X, columns=["height", "weight"])
+    gap = _fast(n_refs=3).fit(df)
+    assert_array_equal(gap.feature_names_in_, ["height", "weight"])
+    assert_array_equal(gap.predict(df), gap.labels_)
+    with pytest.warns(UserWarning, match="feature names"):
+        gap.predict(X)
+    with pytest.raises(ValueError, match="feature names"):
+        gap.predict(df.rename(columns={"height": "h"}))
+
+
+def test_wrong_number_of_features_in_predict(blobs_fit):
+    _, gap = blobs_fit
+    with pytest.raises(ValueError, match="2 features"):
+        gap.predict(np.zeros((3, 5)))
+
+
+def test_not_fitted():
+    gap = _fast()
+    with pytest.raises(NotFittedError):
+        gap.predict(np.zeros((3, 2)))
+    assert not hasattr(gap, "cluster_centers_")
+
+
+def test_pickle_round_trip(blobs_fit):
+    X, gap = blobs_fit
+    restored = pickle.loads(pickle.dumps(gap))
+    assert_array_equal(restored.predict(X), gap.predict(X))
+    for key in KEYS:
+        assert_array_equal(restored.gap_results_[key], gap.gap_results_[key])
+    assert restored.get_params()["n_refs"] == 10
+    # and an unfitted one with a reference callable defined at module level
+    unfitted = pickle.loads(pickle.dumps(clone(gap)))
+    assert unfitted.get_params()["n_refs"] == 10
+
+
+def test_estimator_is_never_fitted():
+    X, _ = _blobs(n_samples=80)
+    kmeans = KMeans(n_init=1)
+    params = kmeans.get_params()
+    gap = GapKMeans(kmeans, n_clusters_range=range(1, 5), n_refs=3, random_state=0).fit(X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(kmeans)
+    assert kmeans.get_params() == params
+    assert gap.best_estimator_ is not kmeans
+    assert gap.estimator is kmeans
+
+
+def test_set_params_then_refit():
+    X, _ = _blobs(n_samples=90)
+    gap = _ward(n_refs=3).fit(X)
+    gap.set_params(n_clusters_range=[1, 2])
+    gap.fit(X)
+    assert_array_equal(gap.gap_results_["n_clusters"], [1, 2])
+    assert gap.reference_dispersions_.shape == (3, 2)
+
+
+def test_repr_and_get_params():
+    gap = GapKMeans(KMeans(n_init=1), n_refs=4, method="global_max")
+    assert "n_refs=4" in repr(gap)
+    assert gap.get_params()["estimator__n_init"] == 1
+    assert re.search(r"method='global_max'", repr(gap))
