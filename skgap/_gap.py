@@ -532,6 +532,12 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
             )
         _check_magnitude(X)
+        if not np.any(np.ptp(X, axis=0)):
+            # every statistic is degenerate (the gap is NaN, Gap* is 0)
+            raise ValueError(
+                f"All {X.shape[0]} samples of X are identical: the data have no "
+                "spread, so no number of clusters can be chosen."
+            )
         n_samples = X.shape[0]
         estimator = (
             _default_estimator() if self.estimator is None else clone(self.estimator)
@@ -588,7 +594,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             best_estimator = _configure(
                 estimator, n_clusters_param, 1, _seed(entropy, _DATA_FIT, 0, 1)
             )
-            best_estimator.fit(X)
+            try:
+                best_estimator.fit(X)
+            except Exception as exc:
+                raise ClustererFitError(
+                    f"{type(estimator).__name__} failed to cluster the data into "
+                    f"k=1 clusters (the chosen k, fitted for predict): {exc}"
+                ) from exc
             fitted[1] = best_estimator, np.zeros(n_samples, dtype=np.int32)
         best_estimator, labels = fitted[n_clusters]
         if self.warm_start:
