@@ -1,0 +1,440 @@
+"""Faults inside ``GapKMeans.fit``: failing, collapsing, dying and interrupted fits.
+
+Guarantees tested here, under n_jobs=1 and n_jobs=2 with the loky and the
+threading backends:
+
+- a clusterer that raises on one fit fails ``fit`` with
+  :class:`~skgap.exceptions.ClustererFitError` naming k and the data set, with
+  the clusterer's exception as ``__cause__`` (also across processes), and the
+  estimator is left exactly as it was before ``fit``;
+- a clusterer that returns fewer distinct labels than k gets one
+  :class:`~skgap.exceptions.SkgapWarning` naming the ks, for the data and for
+  the reference data sets, summarised;
+- a worker process that dies gives a clear error, never a hang;
+- Ctrl-C stops a parallel fit promptly and leaves no worker process;
+- warnings raised inside the workers reach the caller once per category,
+  with a count and the fits they came from, whatever the backend, and the
+  global warning filters are left as they were (also with fits running in
+  several threads at once).
+"""
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from skgap import GapKMeans
+from skgap.exceptions import ClustererFitError, SkgapWarning
+
+BACKENDS = [(1, "sequential"), (2, "loky"), (2, "threading")]
+BACKEND_IDS = ["n_jobs=1", "loky", "threading"]
+SUBPROCESS_TIMEOUT = 120  # seconds; a hang fails the test instead of CI
+
+
+class Boom(Exception):
+    """The clusterer's own exception."""
+
+
+class ScriptedClusterer(ClusterMixin, BaseEstimator):
+    """KMeans(n_init=1) with injected faults.
+
+    The data set is told apart from the references by the sum of its values
+    (`data_sum`), which survives pickling to worker processes.
+
+    Parameters
+    ----------
+    n_clusters : int
+    random_state : int or None
+    fail_k : int or None
+        Raise `Boom` when fitting this k ...
+    fail_on : {'data', 'reference'}
+        ... on the data or on the references.
+    collapse_on : {'data', 'reference'} or None
+        Return only k - 1 distinct labels on these data sets.
+    data_sum : float
+    """
+
+    def __init__(
+        self, n_clusters=2, random_state=None, fail_k=None, fail_on="data",
+        collapse_on=None, data_sum=np.nan,
+    ):
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.fail_k = fail_k
+        self.fail_on = fail_on
+        self.collapse_on = collapse_on
+        self.data_sum = data_sum
+
+    def _on(self, X):
+        return "data" if np.isclose(X.sum(), self.data_sum) else "reference"
+
+    def fit(self, X, y=None):
+        on = self._on(X)
+        if self.n_clusters == self.fail_k and on == self.fail_on:
+            raise Boom(f"injected failure at k={self.n_clusters}")
+        kmeans = KMeans(self.n_clusters, n_init=1, random_state=self.random_state)
+        self.labels_ = kmeans.fit(X).labels_
+        if self.collapse_on == on and self.n_clusters > 1:
+            self.labels_ = np.minimum(self.labels_, self.n_clusters - 2)
+        return self
+
+
+def _blobs(seed=0, n=60):
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    return centers[np.arange(n) % 3] + rng.normal(size=(n, 2))
+
+
+def _gap(estimator, **params):
+    params = {"n_clusters_range": [1, 2, 3, 4], "n_refs": 3, "random_state": 0,
+              **params}
+    return GapKMeans(estimator, **params)
+
+
+def _snapshot(estimator):
+    """The instance dict, and a deep copy of it, to prove nothing changed."""
+    return dict(estimator.__dict__), copy.deepcopy(estimator.__dict__)
+
+
+def _assert_unchanged(estimator, snapshot):
+    shallow, deep = snapshot
+    assert estimator.__dict__.keys() == shallow.keys()
+    for key, value in shallow.items():
+        assert estimator.__dict__[key] is value, key
+    for key, value in deep.items():
+        if isinstance(value, dict):
+            assert value.keys() == estimator.__dict__[key].keys(), key
+            for name, array in value.items():
+                np.testing.assert_array_equal(estimator.__dict__[key][name], array)
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(estimator.__dict__[key], value)
+
+
+# --------------------------------------------------------------------------- raise
+
+
+# A failure makes joblib kill the loky workers, and restarting them costs
+# seconds: loky runs the cases that need another process, once each.
+@pytest.mark.parametrize(
+    ("n_jobs", "backend", "fail_on"),
+    [
+        (1, "sequential", "data"),
+        (1, "sequential", "reference"),
+        (2, "threading", "data"),
+        (2, "threading", "reference"),
+        (2, "loky", "reference"),
+    ],
+)
+def test_failing_fit_names_k_and_data_set_and_chains_cause(n_jobs, backend, fail_on):
+    X = _blobs()
+    clusterer = ScriptedClusterer(fail_k=3, fail_on=fail_on, data_sum=X.sum())
+    gap = _gap(clusterer, n_jobs=n_jobs)
+    snapshot = _snapshot(gap)
+    where = "the data" if fail_on == "data" else r"reference data set b=\d"
+    with joblib.parallel_config(backend=backend):
+        with pytest.raises(ClustererFitError, match=rf"{where} into k=3") as info:
+            gap.fit(X)
+    error = info.value
+    assert error.k == 3
+    assert error.dataset.startswith("the data" if fail_on == "data" else "reference")
+    assert isinstance(error.__cause__, Boom)
+    assert "injected failure at k=3" in str(error.__cause__)
+    assert "ScriptedClusterer" in str(error)
+    # never half-fitted
+    _assert_unchanged(gap, snapshot)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(gap)
+
+
+@pytest.mark.parametrize(("n_jobs", "backend"), BACKENDS, ids=BACKEND_IDS)
+def test_failing_fit_keeps_earlier_fit(n_jobs, backend):
+    X_other, X = _blobs(seed=1), _blobs(seed=2)
+    gap = _gap(ScriptedClusterer(data_sum=X.sum()), n_jobs=n_jobs)
+    with joblib.parallel_config(backend=backend):
+        gap.fit(X_other)
+        labels_before = gap.labels_.copy()
+        gap.set_params(estimator=ScriptedClusterer(
+            fail_k=2, fail_on="reference", data_sum=X.sum()))
+        snapshot = _snapshot(gap)
+        with pytest.raises(ClustererFitError, match="k=2"):
+            gap.fit(X)
+    _assert_unchanged(gap, snapshot)
+    np.testing.assert_array_equal(gap.labels_, labels_before)
+    assert gap.n_features_in_ == 2
+
+
+def test_bad_labels_from_clusterer_are_clusterer_errors():
+    class NoiseLabels(ScriptedClusterer):
+        def fit(self, X, y=None):
+            super().fit(X)
+            self.labels_ = self.labels_ - 1  # -1 for "noise"
+            return self
+
+    with pytest.raises(ClustererFitError, match=r"k=2.*negative label -1"):
+        _gap(NoiseLabels()).fit(_blobs())
+
+
+# --------------------------------------------------------------------------- collapse
+
+
+@pytest.mark.parametrize(("n_jobs", "backend"), BACKENDS, ids=BACKEND_IDS)
+def test_fewer_labels_than_k_warns_once_naming_k(n_jobs, backend):
+    """Also under loky, where each reference's short ks come from a worker."""
+    X = _blobs()
+    clusterer = ScriptedClusterer(collapse_on="reference", data_sum=X.sum())
+    gap = _gap(clusterer, n_clusters_range=[1, 3], n_jobs=n_jobs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with joblib.parallel_config(backend=backend):
+            gap.fit(X)
+    messages = [str(w.message) for w in caught if w.category is SkgapWarning]
+    assert messages == [
+        "The clusterer found fewer distinct clusters than asked for on 3 of the "
+        "3 reference data sets at k=[3]; their dispersion is that of the "
+        "clusters found."
+    ]
+    assert np.all(np.isfinite(gap.gap_results_["gap"]))
+
+
+def test_fewer_labels_on_data_and_references():
+    X = _blobs()
+    clusterer = ScriptedClusterer(collapse_on="data", data_sum=X.sum())
+    with pytest.warns(SkgapWarning, match=r"on the data at k=\[2, 3, 4\]"):
+        _gap(clusterer).fit(X)
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def _duplicated_points():
+    # 4 distinct points: KMeans warns for k = 5 and 6, on the data and on
+    # references that permute the data.
+    return np.repeat([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]], 6, axis=0)
+
+
+def _permuted(X, seed):
+    return X[np.random.default_rng(seed).permutation(X.shape[0])]
+
+
+def _fit_recording(n_jobs, backend):
+    gap = GapKMeans(
+        KMeans(n_init=1), n_clusters_range=[1, 2, 5, 6], n_refs=3,
+        reference=_permuted, random_state=0, n_jobs=n_jobs,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filters = list(warnings.filters)
+        showwarning = warnings.showwarning
+        with joblib.parallel_config(backend=backend):
+            gap.fit(_duplicated_points())
+        assert warnings.filters == filters
+        assert warnings.showwarning is showwarning
+    return [(w.category, str(w.message)) for w in caught]
+
+
+def test_worker_warnings_reach_caller_once_summarised():
+    results = {
+        backend: _fit_recording(n_jobs, backend) for n_jobs, backend in BACKENDS
+    }
+    for backend, caught in results.items():
+        convergence = [m for c, m in caught if c is ConvergenceWarning]
+        assert len(convergence) == 1, (backend, caught)
+        message = convergence[0]
+        assert message.startswith(
+            "8 ConvergenceWarning warnings raised while clustering the data at "
+            "k=5, 6; 3 reference data sets (b=0, 1, 2) at k=5, 6"
+        ), message
+        assert "Number of distinct clusters (4) found smaller than n_clusters" in message
+        skgap_warnings = [m for c, m in caught if c is SkgapWarning]
+        assert len(skgap_warnings) == 1 and "k=[5, 6]" in skgap_warnings[0]
+    # the same summary whatever the backend
+    assert results["sequential"] == results["loky"] == results["threading"]
+
+
+def test_user_filters_apply_to_worker_warnings():
+    gap = GapKMeans(
+        KMeans(n_init=1), n_clusters_range=[1, 5], n_refs=2,
+        reference=_permuted, random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gap.fit(_duplicated_points())
+    assert not [w for w in caught if w.category is ConvergenceWarning]
+    gap = clone(gap)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning, match="3 ConvergenceWarning warnings"):
+            gap.fit(_duplicated_points())
+    assert not hasattr(gap, "n_clusters_")
+
+
+def test_concurrent_fits_in_threads_leave_warning_state_intact():
+    """Fits recording warnings in several threads at once (threading backend
+    inside, user threads outside) restore the global filters exactly."""
+    X = _duplicated_points()
+    errors = []
+
+    def work():
+        try:
+            with joblib.parallel_config(backend="threading"):
+                for _ in range(3):
+                    GapKMeans(
+                        KMeans(n_init=1), n_clusters_range=[1, 5], n_refs=2,
+                        reference=_permuted, random_state=0, n_jobs=2,
+                    ).fit(X)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filters = list(warnings.filters)
+        showwarning = warnings.showwarning
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(SUBPROCESS_TIMEOUT)
+        assert warnings.filters == filters
+        assert warnings.showwarning is showwarning
+    assert not errors
+    convergence = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert len(convergence) == 4 * 3
+    assert len(set(convergence)) == 1
+    assert convergence[0].startswith("3 ConvergenceWarning warnings")
+
+
+# --------------------------------------------------------------------------- processes
+
+_CLUSTERER_SOURCE = '''
+import os, sys, time
+import numpy as np, joblib
+from sklearn.base import BaseEstimator, ClusterMixin, clone
+from skgap import GapKMeans
+
+
+class Scripted(ClusterMixin, BaseEstimator):
+    def __init__(self, n_clusters=2, random_state=None, action="sleep"):
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.action = action
+
+    def fit(self, X, y=None):
+        if self.action == "exit" and self.n_clusters == 3:
+            os._exit(3)
+        if self.action == "sleep":
+            time.sleep(0.2)
+        self.labels_ = np.arange(X.shape[0]) % self.n_clusters
+        return self
+
+
+def children():
+    """(pid, command line) of this process's children, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline") as f:
+                command = f.read().replace("\\0", " ")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid():
+            found.append((int(entry), command))
+    return found
+
+
+X = np.random.default_rng(0).normal(size=(40, 2))
+'''
+
+needs_proc = pytest.mark.skipif(
+    not os.path.isdir("/proc/self"), reason="counts child processes through /proc"
+)
+
+
+def _run_script(body, *args):
+    return subprocess.run(
+        [sys.executable, "-c", _CLUSTERER_SOURCE + textwrap.dedent(body), *args],
+        capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
+    )
+
+
+def test_dead_worker_gives_clear_error_not_hang():
+    result = _run_script('''
+        from skgap.exceptions import ClustererFitError
+        gap = GapKMeans(Scripted(action="exit"), n_clusters_range=[1, 2, 3],
+                        n_refs=4, n_jobs=2, random_state=0)
+        try:
+            with joblib.parallel_config(backend="loky"):
+                gap.fit(X)
+        except ClustererFitError as exc:
+            print("ERROR", type(exc.__cause__).__name__, exc)
+        print("FITTED", hasattr(gap, "n_clusters_"))
+    ''')
+    assert result.returncode == 0, result.stderr
+    assert "ERROR TerminatedWorkerError A worker process died while GapKMeans" in (
+        result.stdout
+    )
+    assert "n_jobs=1" in result.stdout  # how to see the real failure
+    assert "FITTED False" in result.stdout
+
+
+@needs_proc
+def test_ctrl_c_stops_parallel_fit_promptly_without_leftover_workers():
+    backend = "loky"  # worker processes; threads cannot be left behind
+    script = '''
+        gap = GapKMeans(Scripted(action="sleep"), n_clusters_range=range(1, 9),
+                        n_refs=20, n_jobs=2, random_state=0)
+        print("READY", flush=True)
+        try:
+            with joblib.parallel_config(backend=sys.argv[1]):
+                gap.fit(X)
+            print("FINISHED", flush=True)
+        except KeyboardInterrupt:
+            print("INTERRUPTED", flush=True)
+        print("FITTED", hasattr(gap, "n_clusters_"), flush=True)
+        deadline = time.monotonic() + 20
+        while True:
+            # the resource trackers are per-interpreter daemons, not workers
+            left = [c for c in children() if "resource_tracker" not in c[1]]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        print("WORKERS LEFT", len(left), flush=True)
+    '''
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CLUSTERER_SOURCE + textwrap.dedent(script), backend],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "READY"
+        # 21 data sets x 7 ks x 0.2 s / 2 workers ~ 15 s of work: interrupt it
+        # once the workers are busy.
+        time.sleep(2.0)
+        process.send_signal(signal.SIGINT)
+        # the bound: interrupted and cleaned up long before 15 s of work ends
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "INTERRUPTED" in out, (out, err)
+    assert "FINISHED" not in out
+    assert "FITTED False" in out
+    assert "WORKERS LEFT 0" in out, (out, err)
+    assert process.returncode == 0, err
