@@ -163,7 +163,8 @@ def test_random_state_none_reuses_previous_draws(X, fits):
     first = warm.reference_dispersions_.copy()
     fits.clear()
     warm.set_params(n_refs=5).fit(X)
-    assert len(fits) == 2 * 3
+    # (the seeds are random: the chosen k may be 1, fitted once for predict)
+    assert sum(k > 1 for k, _ in fits) == 2 * 3
     np.testing.assert_array_equal(warm.reference_dispersions_[:3], first)
 
 
