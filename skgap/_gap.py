@@ -432,7 +432,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     >>> from sklearn.cluster import KMeans
     >>> from sklearn.datasets import make_blobs
     >>> from skgap import GapKMeans
-    >>> X, _ = make_blobs(n_samples=300, centers=4, random_state=0)
+    >>> X, _ = make_blobs(n_samples=300, centers=4, random_state=1)
     >>> gap = GapKMeans(KMeans(n_init=3), n_clusters_range=range(1, 8),
     ...                 random_state=0).fit(X)
     >>> gap.n_clusters_

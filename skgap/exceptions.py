@@ -9,6 +9,25 @@ class SkgapWarning(UserWarning):
     Raised, for instance, when a candidate number of clusters is larger than
     the number of samples and is dropped, or when a clusterer returns fewer
     distinct clusters than it was asked for.
+
+    See Also
+    --------
+    ClustererFitError : Raised when a fit of the clusterer fails.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.cluster import AgglomerativeClustering
+    >>> from skgap import GapKMeans
+    >>> from skgap.exceptions import SkgapWarning
+    >>> X = [[0.0], [1.0], [5.0], [6.0]]
+    >>> gap = GapKMeans(AgglomerativeClustering(), n_clusters_range=[1, 2, 9],
+    ...                 n_refs=3, random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", SkgapWarning)
+    ...     _ = gap.fit(X)
+    >>> print(caught[0].message)
+    Dropped the candidate numbers of clusters [9]: they are larger than n_samples=4.
     """
 
 
@@ -45,6 +64,27 @@ class ClustererFitError(RuntimeError):
 
     original : BaseException or None
         The clusterer's exception.
+
+    See Also
+    --------
+    SkgapWarning : Warns about results the user should check.
+
+    Examples
+    --------
+    A k-means whose initial centres fit only k = 2 fails at k = 3:
+
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from skgap import GapKMeans
+    >>> from skgap.exceptions import ClustererFitError
+    >>> X = np.arange(10.0).reshape(-1, 1)
+    >>> kmeans = KMeans(init=np.zeros((2, 1)), n_init=1)
+    >>> gap = GapKMeans(kmeans, n_clusters_range=[2, 3], n_refs=2)
+    >>> try:
+    ...     gap.fit(X)
+    ... except ClustererFitError as exc:
+    ...     print(exc.k, exc.dataset)
+    3 the data
     """
 
     def __init__(self, message, *, k=None, dataset=None, original=None):
