@@ -372,7 +372,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     labels_ : ndarray of shape (n_samples,)
         Cluster labels of the training samples at `n_clusters_`.
 
-    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
         The centres of `best_estimator_`, where it has them.
 
     gap_results_ : dict of ndarray of shape (n_candidates,)
