@@ -73,7 +73,7 @@ def _seed_parameter(func):
 
 
 class OptimalK:
-    """gap-stat's ``OptimalK``, computed correctly by :class:`skgap.GapKMeans`.
+    """Drop-in for gap-stat's ``OptimalK``, computed correctly by skgap.
 
     A migration aid: code written for ``gap-stat`` 2.0.3
     (``from gap_statistic import OptimalK``) runs unchanged with

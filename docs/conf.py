@@ -1,0 +1,135 @@
+"""Sphinx configuration of the skgap documentation.
+
+Build with warnings as errors::
+
+    sphinx-build -W -b html docs docs/_build/html
+
+The build needs no network: links to the Python, NumPy, SciPy, scikit-learn,
+joblib, pandas and matplotlib documentation (intersphinx) are fetched only when
+``SKGAP_DOCS_INTERSPHINX=1``.
+"""
+
+import os
+import sys
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+sys.path.insert(0, os.path.abspath("."))
+
+# -- Project ---------------------------------------------------------------
+
+project = "skgap"
+author = "The skgap developers"
+copyright = "2026, The skgap developers"
+try:
+    release = _version("skgap")
+except PackageNotFoundError:  # building from a tree without installing it
+    release = "0.0.0"
+version = ".".join(release.split(".")[:2])
+
+# -- General ---------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.extlinks",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "sphinx_design",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    # included into other pages, never pages of their own
+    "accuracy_table.rst",
+    "distributed.rst",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.zip",
+    "auto_examples/*.md5",
+    "auto_examples/*.codeobj.json",
+]
+root_doc = "index"
+default_role = "literal"
+pygments_style = "sphinx"
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"
+
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+numpydoc_xref_param_type = False
+
+extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
+
+# Intersphinx only on request: a documentation build must not fail offline.
+if os.environ.get("SKGAP_DOCS_INTERSPHINX") == "1":
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "numpy": ("https://numpy.org/doc/stable", None),
+        "scipy": ("https://docs.scipy.org/doc/scipy", None),
+        "sklearn": ("https://scikit-learn.org/stable", None),
+        "joblib": ("https://joblib.readthedocs.io/en/stable", None),
+        "pandas": ("https://pandas.pydata.org/docs", None),
+        "matplotlib": ("https://matplotlib.org/stable", None),
+        "dask": ("https://docs.dask.org/en/stable", None),
+    }
+else:
+    intersphinx_mapping = {}
+intersphinx_timeout = 10
+intersphinx_disabled_reftypes = ["std:doc"]
+
+# -- HTML ------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skgap {version}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_static_path = []
+html_show_sourcelink = False
+
+# -- Gallery ---------------------------------------------------------------
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "doc_module": ("skgap",),
+    "backreferences_dir": "generated",
+    "reference_url": {"skgap": None},
+    "filename_pattern": r"/plot_",
+    "remove_config_comments": True,
+    "show_memory": False,
+    "download_all_examples": False,
+    "matplotlib_animations": False,
+    "min_reported_time": 1,
+}
+
+
+# -- The command line's --help, written at build time ----------------------
+
+
+def _write_cli_help(app):
+    os.environ["COLUMNS"] = "88"
+    from skgap.__main__ import build_parser
+
+    path = os.path.join(app.srcdir, "generated", "cli_help.txt")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    text = build_parser().format_help()
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as f:
+            f.write(text)
+
+
+def setup(app):
+    app.connect("builder-inited", _write_cli_help)
