@@ -364,7 +364,8 @@ class FlakyClusterer(ClusterMixin, BaseEstimator):
         is_data = X[0, 0] == self.data_first
         if self.n_clusters == self.fail_k and is_data == (self.fail_on == "data"):
             raise RuntimeError(f"boom at {self.n_clusters}")
-        self.labels_ = np.arange(X.shape[0]) % self.n_clusters
+        ward = AgglomerativeClustering(n_clusters=self.n_clusters, linkage="ward")
+        self.labels_ = ward.fit_predict(X)
         return self
 
 
@@ -400,17 +401,23 @@ def test_clusterer_failure_in_worker_processes():
         n_clusters_range=range(1, 6), n_refs=3, random_state=0, n_jobs=2,
     )
     with joblib.parallel_config(backend="loky"):
-        with pytest.raises(ClustererFitError, match=r"reference data set b=\d into k=3"):
+        with pytest.raises(ClustererFitError, match=r"reference data set b=\d into k=3") as info:
             gap.fit(X)
+    # the clusterer's exception survives the trip from the worker process
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert "boom at 3" in str(info.value.__cause__)
 
 
 def test_clusterer_failing_at_k_1_only_when_chosen():
     # k = 1 needs no clustering for the statistic; the best estimator at k = 1
-    # is fitted for predict, and its failure is reported like the others
+    # is fitted for predict only, and its failure is reported like the others
+    X, _ = _blobs(n_samples=60, cluster_std=0.5)
+    for fail_on in ("data", "reference"):
+        flaky = FlakyClusterer(fail_k=1, fail_on=fail_on, data_first=X[0, 0])
+        gap = GapKMeans(flaky, n_clusters_range=range(1, 5), n_refs=3, random_state=0)
+        assert gap.fit(X).n_clusters_ == 3
     X = _noise(n_samples=30)
     flaky = FlakyClusterer(fail_k=1, fail_on="data", data_first=X[0, 0])
-    gap = GapKMeans(flaky, n_clusters_range=[2, 3], n_refs=3, random_state=0).fit(X)
-    assert gap.n_clusters_ in (2, 3)
     with pytest.raises(ClustererFitError, match="the data into k=1 clusters"):
         GapKMeans(flaky, n_clusters_range=[1], n_refs=3, random_state=0).fit(X)
 
@@ -473,6 +480,23 @@ def test_invariant_to_translation(reference, seed):
     a = _ward(n_refs=5, reference=reference, random_state=seed).fit(X)
     b = _ward(n_refs=5, reference=reference, random_state=seed).fit(X + shift)
     _assert_same_results(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reference", ["pca", "uniform"])
+@pytest.mark.parametrize("power", [2.0, 1.0])
+def test_gap_invariant_to_scaling_and_gap_star_scales(reference, power):
+    # scaling X by c multiplies every W by c ** power: the gap does not move,
+    # Gap* and its SE scale by c ** power
+    X, _ = _blobs(n_samples=60)
+    c = 7.5
+    a = _ward(n_refs=4, reference=reference, power=power).fit(X)
+    b = _ward(n_refs=4, reference=reference, power=power).fit(c * X)
+    for key in ("gap", "se", "sd", "diff"):
+        assert_allclose(b.gap_results_[key], a.gap_results_[key], rtol=1e-7, atol=1e-10)
+    assert_allclose(b.gap_results_["log_w"], a.gap_results_["log_w"] + power * np.log(c), rtol=1e-10)
+    for key in ("gap_star", "se_star", "diff_star"):
+        assert_allclose(b.gap_results_[key], c**power * a.gap_results_[key], rtol=1e-7)
+    assert a.n_clusters_ == b.n_clusters_
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
