@@ -52,15 +52,22 @@ def _n_clusters_param(estimator):
 
     A parameter of the estimator itself (``n_clusters``, then ``n_components``)
     wins; otherwise a unique nested one such as ``kmeans__n_clusters`` in a
-    :class:`~sklearn.pipeline.Pipeline`.
+    :class:`~sklearn.pipeline.Pipeline`, where the final step's wins over
+    another step's (``gaussianmixture__n_components`` over
+    ``pca__n_components``).
     """
     params = estimator.get_params(deep=False)
     for name in N_CLUSTERS_PARAMS:
         if name in params:
             return name
     deep = estimator.get_params(deep=True)
+    steps = getattr(estimator, "steps", None)
+    final_step = steps[-1][0] if isinstance(steps, list) and steps else None
     for name in N_CLUSTERS_PARAMS:
         nested = [key for key in deep if key.endswith("__" + name)]
+        if len(nested) > 1 and final_step is not None:
+            # a Pipeline such as (PCA, GaussianMixture): the final step clusters
+            nested = [key for key in nested if key == f"{final_step}__{name}"] or nested
         if len(nested) == 1:
             return nested[0]
         if len(nested) > 1:

@@ -149,11 +149,40 @@ def test_pipeline_with_gaussian_mixture_nested_n_components(blobs):
     assert gap.best_estimator_[-1].n_components == 3
 
 
-def test_pipeline_with_two_clusterers_is_ambiguous(blobs):
+def test_pipeline_with_pca_and_gaussian_mixture(blobs):
+    # both steps have n_components: the final step is the clusterer
+    from sklearn.decomposition import PCA
+
     X, _ = blobs
-    pipe = Pipeline([("a", KMeans()), ("b", KMeans())])
+    pipe = make_pipeline(StandardScaler(), PCA(n_components=2), GaussianMixture())
+    gap = _gap(pipe).fit(X)
+    assert gap.n_clusters_ == 3
+    assert gap.best_estimator_[-1].n_components == 3
+    assert gap.best_estimator_[1].n_components == 2
+
+
+def test_pipeline_sets_the_final_step(blobs):
+    X, _ = blobs
+    pipe = Pipeline([("a", KMeans(n_clusters=5, n_init=1)), ("b", KMeans(n_init=2))])
+    gap = _gap(pipe).fit(X)
+    assert gap.best_estimator_.named_steps["b"].n_clusters == gap.n_clusters_
+    assert gap.best_estimator_.named_steps["a"].n_clusters == 5
+
+
+class TwoClusterers(BaseEstimator):
+    def __init__(self, first=None, second=None):
+        self.first = first
+        self.second = second
+
+    def fit(self, X, y=None):
+        self.labels_ = self.second.fit_predict(X)
+        return self
+
+
+def test_two_nested_clusterers_are_ambiguous(blobs):
+    X, _ = blobs
     with pytest.raises(ValueError, match="several nested parameters"):
-        _gap(pipe).fit(X)
+        _gap(TwoClusterers(KMeans(), KMeans())).fit(X)
 
 
 class NoClusterCount(BaseEstimator):
