@@ -674,3 +674,58 @@ def test_repr_and_get_params():
     assert "n_refs=4" in repr(gap)
     assert gap.get_params()["estimator__n_init"] == 1
     assert re.search(r"method='global_max'", repr(gap))
+
+
+# --- a property over small data sets ------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@st.composite
+def small_problems(draw):
+    n = draw(st.integers(3, 14))
+    # a coarse grid: duplicate points (W = 0, infinite gaps) are frequent
+    X = draw(hnp.arrays(np.float64, (n, 2), elements=st.integers(-3, 3).map(float)))
+    ks = draw(st.lists(st.integers(1, n), min_size=1, max_size=4, unique=True))
+    return X, ks
+
+
+# each example fits 4 data sets for up to 4 ks: fewer examples than the profile,
+# unless a thorough profile is loaded
+@settings(max_examples=max(25, settings.default.max_examples // 4))
+@given(
+    problem=small_problems(),
+    statistic=st.sampled_from(["gap", "gap_star"]),
+    method=st.sampled_from(_oracle.METHODS),
+    reference=st.sampled_from(["pca", "uniform"]),
+)
+def test_property_fit_follows_the_spec(problem, statistic, method, reference):
+    X, ks = problem
+    gap = _ward(n_refs=3, n_clusters_range=ks, statistic=statistic, method=method,
+                reference=reference)
+    if np.ptp(X, axis=0).max() == 0:
+        with pytest.raises(ValueError, match="no spread"):
+            gap.fit(X)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkgapWarning)  # fewer distinct clusters
+        try:
+            gap.fit(X)
+        except ValueError as exc:
+            # only when every value is NaN: every k is n_samples for the gap
+            assert statistic == "gap" and ks == [X.shape[0]], exc
+            assert "NaN" in str(exc)
+            return
+    results = gap.gap_results_
+    assert_array_equal(results["n_clusters"], sorted(ks))
+    expected = _oracle.gap_statistics(gap.dispersions_, gap.reference_dispersions_)
+    for key in expected:
+        assert_allclose(results[key], expected[key], rtol=1e-12, err_msg=key)
+    values = results[statistic]
+    se = results[STATISTIC_SE[statistic]]
+    position = _oracle.select(values, se, method)
+    assert gap.n_clusters_ == sorted(ks)[position]
+    assert not np.isnan(values[position])
+    assert np.unique(gap.labels_).shape[0] <= gap.n_clusters_

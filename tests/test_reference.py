@@ -282,3 +282,24 @@ def test_callable_non_numeric_output():
 
     with pytest.raises(TypeError, match="words must return a numeric array"):
         make_reference_sampler(words, X).sample(0)
+
+
+@pytest.mark.parametrize("name", ["pca", "uniform"])
+def test_more_features_than_samples(name):
+    # the principal box has min(n, p) axes; the reference still has X's shape
+    X = np.random.RandomState(0).normal(size=(5, 12))
+    Z = make_reference_sampler(name, X).sample(0)
+    assert Z.shape == (5, 12)
+    if name == "pca":
+        # it lies in the affine span of the data
+        mean = X.mean(0)
+        _, _, Vt = np.linalg.svd(X - mean, full_matrices=False)
+        residual = (Z - mean) - (Z - mean) @ Vt.T @ Vt
+        assert_allclose(residual, 0.0, atol=1e-9)
+
+
+def test_constant_feature_stays_constant():
+    X = np.c_[np.random.RandomState(0).normal(size=30), np.full(30, 4.0)]
+    for name in ("pca", "uniform"):
+        Z = make_reference_sampler(name, X).sample(0)
+        assert_allclose(Z[:, 1], 4.0, rtol=1e-12)
