@@ -94,9 +94,24 @@ html_title = f"skgap {version}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # the wide comparison tables of the migration page get the whole width
+    "secondary_sidebar_items": {"**": ["page-toc"], "migrating": []},
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["skgap.css"]
+# Pages without sub-pages need no left sidebar: give their tables the width.
+html_sidebars = {
+    page: []
+    for page in (
+        "index",
+        "install",
+        "user_guide",
+        "cli",
+        "migrating",
+        "glossary",
+        "whats_new",
+    )
+}
 html_show_sourcelink = False
 
 # -- Gallery ---------------------------------------------------------------

@@ -50,7 +50,8 @@ class GapStatisticDisplay:
         nothing.
 
     statistic : {'gap', 'gap_star'}, default='gap'
-        The statistic that chose `n_clusters`; it is named in the titles.
+        The statistic that chose `n_clusters`, named in the legend of the
+        chosen k.
 
     method : str, default=None
         The rule that chose `n_clusters` (see :func:`skgap.select_k`), named
@@ -70,6 +71,15 @@ class GapStatisticDisplay:
 
     chosen_line_ : matplotlib Line2D or list of Line2D or None
         The vertical line(s) at the chosen number of clusters.
+
+    errorbar_ : matplotlib ErrorbarContainer
+        The gap curve and its error bars (kinds 'gap' and 'all').
+
+    errorbar_star_ : matplotlib ErrorbarContainer
+        The Gap* curve and its error bars (kinds 'gap_star' and 'all').
+
+    bars_ : matplotlib BarContainer
+        The bars of diff (kinds 'diff' and 'all').
 
     See Also
     --------
