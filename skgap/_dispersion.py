@@ -125,12 +125,23 @@ def _explain_input_errors(X, name="X"):
         yield
     except (TypeError, ValueError) as exc:
         message = str(exc)
-        if message.startswith("Complex data not supported"):
+        if message.startswith("Complex data not supported") or (
+            "not 'complex'" in message
+        ):
             raise ValueError(
                 f"Complex data not supported: {name} has complex values and skgap "
                 "clusters real vectors. Pass the real and imaginary parts as "
                 f"features, e.g. numpy.column_stack([{name}.real, {name}.imag]), "
                 f"or numpy.abs({name})."
+            ) from None
+        if message.startswith("Expected 2D array, got"):
+            # sklearn prints the whole array; keep its advice only
+            got = message.split(" instead", 1)[0]
+            raise ValueError(
+                f"{got} instead, of shape {np.shape(X)}: {name} must be 2-D, of "
+                "shape (n_samples, n_features). Reshape your data either using "
+                "array.reshape(-1, 1) if your data has a single feature or "
+                "array.reshape(1, -1) if it contains a single sample."
             ) from None
         for pattern, hint in _INPUT_HINTS:
             if pattern.search(message):

@@ -153,8 +153,16 @@ def select_k(values, se, *, method="tibshirani", se_factor=1.0):
     >>> select_k(f, se, method="global_max")
     5
     """
-    f = np.asarray(values, dtype=np.float64)
-    s = np.asarray(se, dtype=np.float64)
+    if np.iscomplexobj(values) or np.iscomplexobj(se):
+        raise TypeError("values and se must be real numbers, got complex numbers.")
+    try:
+        f = np.asarray(values, dtype=np.float64)
+        s = np.asarray(se, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"values and se must be sequences of real numbers, e.g. "
+            f"gap_results_['gap'] and gap_results_['se']: {exc}"
+        ) from exc
     if f.ndim != 1 or f.size == 0:
         raise ValueError(
             f"values must be a non-empty 1-D sequence, got shape {f.shape}."

@@ -1,0 +1,628 @@
+"""The bad-input matrix: every bad input gets a documented outcome.
+
+For ``GapKMeans.fit``, ``GapKMeans.predict``, ``within_cluster_dispersion``,
+``select_k`` and the command line, each input below either raises a
+``ValueError``/``TypeError`` whose message says what was wrong and how to fix
+it (asserted with ``match=``), or gives a correct result (asserted). The
+caller's data are never modified (compared with a copy taken before the call).
+
+Input validation
+----------------
+Outcomes, as tested here (``fit``/``within_cluster_dispersion`` unless noted):
+
+=================================  ============================================
+input                              outcome
+=================================  ============================================
+NaN (array or DataFrame)           ValueError "Input X contains NaN" (+ impute)
++inf / -inf                        ValueError "contains infinity ... Replace or
+                                   drop the infinite values"
+empty (0 samples / 0 features)     ValueError "Found array with 0 sample(s)" /
+                                   "0 feature(s)"
+one sample                         fit: ValueError "minimum of 2";
+                                   W_k: 0.0
+one feature                        correct result
+1-D array                          ValueError "Expected 2D array ... reshape"
+3-D array                          ValueError "dim 3 ... must be 2-D ... reshape"
+object array / list with text      ValueError "could not convert ... must be
+                                   numeric: encode ... OrdinalEncoder"
+numpy string array (dtype U/S)     ValueError "array of strings ... astype"
+datetime64 / timedelta64           ValueError "dates or time spans"
+complex                            ValueError "Complex data not supported ...
+                                   real and imaginary parts"
+booleans, integers, float16        converted to float64: correct result
+sparse matrix                      TypeError "sparse matrix ... toarray()"
+DataFrame, non-numeric column      ValueError "Non-numeric columns: [...]"
+constant feature                   correct result
+all points identical               fit: ValueError "no spread"; W_k: 0.0
+fewer distinct points than k       SkgapWarning naming k; W_k = 0 there, gap
+                                   +inf (a valid, winning value)
+duplicated rows                    correct result
+|x| near 1e300 (squares overflow)  ValueError "overflow ... Rescale X"
+feature ranges near 1e-300         ValueError "underflow ... Rescale X"
+  (squares underflow)
+1e150 / 1e-150 (still representable) correct result (gap as for X)
+float32, |x| ~ 1e30                fit: ValueError "overflow float32 ... pass
+                                   float64"; W_k: correct (summed in float64)
+float32 with offset 1e6            correct result (see also test_numerics)
+n_refs = 0 or not an int           InvalidParameterError (a ValueError)
+power <= 0, NaN, inf               InvalidParameterError
+unknown method/statistic/reference InvalidParameterError listing the choices
+n_clusters_range: 0 / negative     ValueError "must hold positive integers"
+  duplicates                       ValueError "must not repeat a k"
+  floats, bools, strings           TypeError "must hold integers"
+  empty                            ValueError "is empty"
+  not iterable                     InvalidParameterError
+  all k > n_samples                ValueError "pass k <= n_samples"
+  some k > n_samples               SkgapWarning, dropped
+labels: wrong length               ValueError "pass one label per sample"
+  negative                         ValueError "must be non-negative"
+  2-D, text, non-integral floats   ValueError/TypeError
+  bools, integral floats, huge     correct result
+select_k: se wrong length          ValueError "same shape"
+  se negative                      ValueError "non-negative"
+  empty / 2-D                      ValueError "non-empty 1-D"
+  all NaN                          ValueError "Every value is NaN"
+  text / complex                   TypeError "real numbers"
+  NaN se                           counts as 0
+predict: wrong n_features          ValueError "X has 3 features, but ...
+                                   expecting 2"
+  and the X rows above             the same errors as fit
+CLI (``main([...])``)              exit status 2, one line on stderr
+                                   "skgap: error: ..." for each bad file or
+                                   option; text columns are skipped
+=================================  ============================================
+"""
+
+import contextlib
+import copy
+import io
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+from skgap import GapKMeans, select_k, within_cluster_dispersion
+from skgap.exceptions import SkgapWarning
+
+pd = pytest.importorskip("pandas")
+
+
+def _blobs(n=60, n_features=2, seed=0):
+    X, _ = make_blobs(
+        n_samples=n, centers=3, n_features=n_features, cluster_std=0.5,
+        random_state=seed,
+    )
+    return X
+
+
+def _gap(**params):
+    params = {"n_clusters_range": [1, 2, 3, 4], "n_refs": 4, "random_state": 0,
+              **params}
+    return GapKMeans(KMeans(n_init=2), **params)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _copy(X):
+    if sparse.issparse(X):
+        return X.copy()
+    if isinstance(X, pd.DataFrame):
+        return X.copy(deep=True)
+    return copy.deepcopy(X)
+
+
+def _assert_same(X, original):
+    assert type(X) is type(original)
+    if sparse.issparse(X):
+        assert X.dtype == original.dtype and X.shape == original.shape
+        assert (X != original).nnz == 0
+    elif isinstance(X, pd.DataFrame):
+        pd.testing.assert_frame_equal(X, original)
+    elif isinstance(X, np.ndarray):
+        assert X.dtype == original.dtype and X.shape == original.shape
+        assert X.flags.writeable == original.flags.writeable
+        if X.dtype.kind in "fc":
+            np.testing.assert_array_equal(X, original)
+        else:
+            assert X.tobytes() == original.tobytes()
+    else:
+        assert repr(X) == repr(original)
+
+
+@contextlib.contextmanager
+def _not_modified(*inputs):
+    copies = [_copy(x) for x in inputs]
+    try:
+        yield
+    finally:
+        for x, original in zip(inputs, copies):
+            _assert_same(x, original)
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+# --------------------------------------------------------------------------- X rows
+
+# (id, X factory, expected for fit, expected for within_cluster_dispersion);
+# an expected error is (type, regex), "ok" means a correct result tested below.
+NAN = (ValueError, "Input X contains NaN")  # sklearn adds: impute or drop
+INF = (ValueError, r"contains infinity.*Replace or drop the infinite values")
+TEXT = (ValueError, r"could not convert string to float.*must be numeric.*Encoder")
+STRINGS = (ValueError, r"array of strings \(dtype <U\d\).*astype\(float\)")
+COMPLEX = (ValueError, r"Complex data not supported.*real and imaginary parts")
+SPARSE = (TypeError, r"sparse matrix.*toarray\(\)")
+DIM3 = (ValueError, r"dim 3.*must be 2-D.*reshape")
+DIM1 = (ValueError, r"Expected 2D array.*[Rr]eshape")
+FIT_OVERFLOW = (ValueError, r"overflow float64.*Rescale X")
+FIT_UNDERFLOW = (ValueError, r"underflow in float64.*Rescale X")
+
+
+def _with(value):
+    def make():
+        X = _blobs()
+        X[3, 1] = value
+        return X
+    return make
+
+
+X_ROWS = [
+    ("nan", _with(np.nan), NAN, NAN),
+    ("+inf", _with(np.inf), INF, INF),
+    ("-inf", _with(-np.inf), INF, INF),
+    ("empty", lambda: np.empty((0, 2)),
+     (ValueError, r"0 sample\(s\).*minimum of 2"),
+     (ValueError, r"0 sample\(s\).*minimum of 1")),
+    ("no features", lambda: np.empty((10, 0)),
+     (ValueError, r"0 feature\(s\)"), (ValueError, r"0 feature\(s\)")),
+    ("one sample", lambda: np.array([[1.0, 2.0]]),
+     (ValueError, r"1 sample\(s\).*minimum of 2"), "ok"),
+    ("1-D", lambda: _blobs()[:, 0], DIM1, DIM1),
+    ("3-D", lambda: _blobs().reshape(30, 2, 2), DIM3, DIM3),
+    ("object text", lambda: np.array([[1.0, "a"], [2.0, "b"]] * 10, dtype=object),
+     TEXT, TEXT),
+    ("list with text", lambda: [[1.0, "a"], [2.0, "b"]] * 10, TEXT, TEXT),
+    ("numpy strings", lambda: np.array([["1.5", "2"], ["3", "4"]] * 10),
+     STRINGS, STRINGS),
+    ("datetime64", lambda: np.arange(20).astype("datetime64[D]").reshape(10, 2),
+     (ValueError, "dates or time spans"), (ValueError, "dates or time spans")),
+    ("complex", lambda: _blobs() + 1j, COMPLEX, COMPLEX),
+    ("complex list", lambda: [[1 + 1j, 2.0], [3.0, 4.0]] * 10, COMPLEX, COMPLEX),
+    ("sparse csr", lambda: sparse.csr_matrix(_blobs()), SPARSE, SPARSE),
+    ("sparse coo", lambda: sparse.coo_array(_blobs()), SPARSE, SPARSE),
+    ("pandas NaN", lambda: pd.DataFrame(_with(np.nan)(), columns=["a", "b"]),
+     NAN, NAN),
+    ("pandas text column",
+     lambda: pd.DataFrame({"a": _blobs()[:, 0], "b": ["x", "y", "z"] * 20}),
+     (ValueError, r"Non-numeric columns: \['b'\].*encode"),
+     (ValueError, r"Non-numeric columns: \['b'\]")),
+    ("pandas categorical",
+     lambda: pd.DataFrame({"a": _blobs()[:, 0],
+                           "c": pd.Categorical(["x", "y", "z"] * 20)}),
+     (ValueError, r"Non-numeric columns: \['c'\]"),
+     (ValueError, r"Non-numeric columns: \['c'\]")),
+    ("1e300", lambda: _blobs() * 1e300, FIT_OVERFLOW,
+     (ValueError, "overflowed to infinity.*Rescale X")),
+    ("-1e300", lambda: -_blobs() * 1e300, FIT_OVERFLOW,
+     (ValueError, "overflowed to infinity.*Rescale X")),
+    ("1e160", lambda: _blobs() * 1e160, FIT_OVERFLOW,
+     (ValueError, "overflowed to infinity.*Rescale X")),
+    # all values round to 1e300: W_k is 0, but the rounded mean overflows
+    ("offset 1e300", lambda: _blobs() + 1e300, FIT_OVERFLOW,
+     (ValueError, "overflowed to infinity.*Rescale X")),
+    ("1e-300", lambda: _blobs() * 1e-300, FIT_UNDERFLOW,
+     (ValueError, "underflowed.*Rescale X")),
+    ("1e-170", lambda: _blobs() * 1e-170, FIT_UNDERFLOW,
+     (ValueError, "underflowed.*Rescale X")),
+    ("float32 1e30", lambda: (_blobs() * 1e30).astype(np.float32),
+     (ValueError, r"overflow float32.*pass float64"), "ok"),
+    ("float32 1e-25", lambda: (_blobs() * 1e-25).astype(np.float32),
+     (ValueError, r"underflow in float32"), "ok"),
+]
+X_IDS = [row[0] for row in X_ROWS]
+
+
+@pytest.mark.parametrize(("name", "make", "expected", "_"), X_ROWS, ids=X_IDS)
+def test_fit_bad_X(name, make, expected, _):
+    X = make()
+    gap = _gap()
+    with _not_modified(X):
+        with pytest.raises(expected[0], match=expected[1]):
+            gap.fit(X)
+    assert not hasattr(gap, "n_clusters_")
+
+
+@pytest.mark.parametrize(("name", "make", "_", "expected"), X_ROWS, ids=X_IDS)
+def test_dispersion_bad_X(name, make, _, expected):
+    X = make()
+    labels = np.arange(np.shape(X)[0] if np.ndim(X) else 0) % 2
+    with _not_modified(X, labels):
+        if expected == "ok":
+            value = within_cluster_dispersion(X, labels)
+            X64 = np.asarray(X, dtype=np.float64)
+            expected_value = sum(
+                ((X64[labels == r] - X64[labels == r].mean(axis=0)) ** 2).sum()
+                for r in np.unique(labels)
+            )
+            assert np.isfinite(value)
+            assert value == pytest.approx(expected_value, rel=1e-6)
+        else:
+            with pytest.raises(expected[0], match="(?s)" + expected[1]):
+                within_cluster_dispersion(X, labels)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return _gap().fit(_blobs())
+
+
+PREDICT_ROWS = [
+    ("3 features", lambda: np.ones((4, 3)),
+     (ValueError, "X has 3 features, but GapKMeans is expecting 2")),
+    ("nan", lambda: np.array([[np.nan, 1.0]]), NAN),
+    ("inf", lambda: np.array([[np.inf, 1.0]]), INF),
+    ("empty", lambda: np.empty((0, 2)), (ValueError, r"0 sample\(s\)")),
+    ("1-D", lambda: np.ones(2), DIM1),
+    ("3-D", lambda: np.ones((2, 2, 1)), DIM3),
+    ("text", lambda: np.array([[1.0, "a"]], dtype=object), TEXT),
+    ("strings", lambda: np.array([["1", "2"]]), STRINGS),
+    ("complex", lambda: np.ones((2, 2)) + 1j, COMPLEX),
+    ("sparse", lambda: sparse.csr_matrix(np.ones((2, 2))), SPARSE),
+    ("1e300", lambda: np.full((2, 2), 1e300), (ValueError, "overflow float64")),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), PREDICT_ROWS,
+                         ids=[row[0] for row in PREDICT_ROWS])
+def test_predict_bad_X(fitted, name, make, expected):
+    X = make()
+    labels = fitted.labels_.copy()
+    with _not_modified(X):
+        with pytest.raises(expected[0], match="(?s)" + expected[1]):
+            fitted.predict(X)
+    np.testing.assert_array_equal(fitted.labels_, labels)
+
+
+@pytest.mark.parametrize("convert", [
+    lambda X: X.astype(np.float32), lambda X: X.astype(np.int64) * 0 + X.round(),
+    lambda X: X.tolist(), lambda X: pd.DataFrame(X),
+], ids=["float32", "integral float", "list", "DataFrame"])
+def test_predict_good_X(fitted, convert):
+    X = convert(_blobs()[:10])
+    with _not_modified(X):
+        labels = fitted.predict(X)
+    assert labels.shape == (10,)
+    np.testing.assert_array_equal(labels, fitted.predict(np.asarray(X, float)))
+
+
+# --------------------------------------------------------------------------- good X
+
+
+def test_one_feature():
+    X = np.r_[np.zeros(30), np.full(30, 10.0)]
+    X = (X + _rng().normal(scale=0.5, size=60))[:, None]
+    with _not_modified(X):
+        assert _gap().fit(X).n_clusters_ == 2
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float16, np.uint8])
+def test_integer_and_small_float_input_is_float64(dtype):
+    X = np.round(_blobs() * 3 + 40).astype(dtype)
+    with _not_modified(X):
+        gap = _gap().fit(X)
+    expected = _gap().fit(X.astype(np.float64))
+    for key, values in expected.gap_results_.items():
+        np.testing.assert_array_equal(gap.gap_results_[key], values)
+    assert within_cluster_dispersion(X, gap.labels_) == within_cluster_dispersion(
+        X.astype(np.float64), gap.labels_
+    )
+
+
+def test_boolean_input():
+    X = _rng().random((40, 3)) > 0.5
+    with _not_modified(X):
+        gap = _gap().fit(X)
+    assert gap.n_clusters_ in (1, 2, 3, 4)
+    assert np.all(np.isfinite(gap.gap_results_["log_w"][:1]))
+
+
+def test_constant_feature():
+    X = np.c_[_blobs(), np.full(60, 7.0)]
+    with _not_modified(X):
+        gap = _gap().fit(X)
+    assert gap.n_clusters_ == 3
+    labels = np.arange(60) % 3
+    assert within_cluster_dispersion(X, labels) == pytest.approx(
+        within_cluster_dispersion(X[:, :2], labels), rel=1e-12
+    )
+
+
+def test_all_points_identical():
+    X = np.ones((20, 2))
+    with _not_modified(X):
+        with pytest.raises(ValueError, match="identical.*no spread"):
+            _gap().fit(X)
+        assert within_cluster_dispersion(X, np.arange(20) % 3) == 0.0
+
+
+def test_fewer_distinct_points_than_k():
+    X = np.repeat([[0.0, 0.0], [5.0, 5.0]], 10, axis=0)
+    with _not_modified(X):
+        with pytest.warns(SkgapWarning, match=r"fewer distinct clusters.*k=\[3, 4\]"):
+            gap = _gap().fit(X)
+    assert gap.n_clusters_ == 2  # W_2 = 0: the gap is +inf, a winning value
+    assert gap.gap_results_["gap"][1] == np.inf
+    assert gap.dispersions_[1] == 0.0
+
+
+def test_duplicated_rows():
+    X = np.repeat(_blobs(), 3, axis=0)
+    with _not_modified(X):
+        assert _gap().fit(X).n_clusters_ == 3
+
+
+@pytest.mark.parametrize("scale", [2.0**490, 2.0**-490], ids=["3e147", "3e-148"])
+def test_extreme_but_representable_scales(scale):
+    X = _blobs()
+    gap = _gap(reference="uniform").fit(X)
+    scaled = _gap(reference="uniform").fit(X * scale)
+    assert scaled.n_clusters_ == gap.n_clusters_ == 3
+    np.testing.assert_allclose(scaled.gap_results_["gap"], gap.gap_results_["gap"],
+                               rtol=1e-9)
+    np.testing.assert_allclose(scaled.dispersions_, gap.dispersions_ * scale**2,
+                               rtol=1e-12)
+
+
+def test_float32_with_large_offset():
+    X = _blobs() + 1e6
+    gap64 = _gap().fit(X)
+    X32 = X.astype(np.float32)
+    with _not_modified(X32):
+        gap32 = _gap().fit(X32)
+    assert gap32.n_clusters_ == gap64.n_clusters_ == 3
+    assert np.all(np.isfinite(gap32.gap_results_["gap"]))
+    # float32 rounds the data to 1/16 at 1e6: W_k up to k=3 agrees to 1 %
+    np.testing.assert_allclose(gap32.dispersions_[:3], gap64.dispersions_[:3],
+                               rtol=1e-2)
+
+
+# --------------------------------------------------------------------------- params
+
+PARAM_ROWS = [
+    ({"n_refs": 0}, ValueError, r"'n_refs' parameter .* range \[1, inf\)\. Got 0"),
+    ({"n_refs": -3}, ValueError, r"'n_refs' parameter"),
+    ({"n_refs": 2.5}, ValueError, r"'n_refs' parameter .* int"),
+    ({"power": 0}, ValueError, r"'power' parameter .* range \(0\.0, inf\)"),
+    ({"power": -1.0}, ValueError, r"'power' parameter"),
+    ({"power": np.nan}, ValueError, r"'power' parameter"),
+    ({"power": np.inf}, ValueError, r"'power' parameter"),
+    ({"method": "elbow"}, ValueError, r"'method' parameter .* among .*tibshirani"),
+    ({"statistic": "gap*"}, ValueError, r"'statistic' parameter .* among"),
+    ({"reference": "normal"}, ValueError, r"'reference' parameter .* among"),
+    ({"se_factor": -1.0}, ValueError, r"'se_factor' parameter"),
+    ({"n_clusters_range": [0, 1, 2]}, ValueError, "must hold positive integers, got 0"),
+    ({"n_clusters_range": [-2, 2]}, ValueError, "must hold positive integers, got -2"),
+    ({"n_clusters_range": [2, 3, 2]}, ValueError, r"must not repeat a k, got \[2\]"),
+    ({"n_clusters_range": [1.0, 2.0]}, TypeError, "must hold integers, got 1.0"),
+    ({"n_clusters_range": [2.5]}, TypeError, "must hold integers, got 2.5"),
+    ({"n_clusters_range": np.array([1.0, 2.0])}, TypeError, "must hold integers"),
+    ({"n_clusters_range": [True, 2]}, TypeError, "must hold integers, got True"),
+    ({"n_clusters_range": "123"}, TypeError, "must hold integers, got '1'"),
+    ({"n_clusters_range": []}, ValueError, "n_clusters_range is empty"),
+    ({"n_clusters_range": range(0)}, ValueError, "n_clusters_range is empty"),
+    ({"n_clusters_range": 5}, ValueError, r"'n_clusters_range' parameter .*Iterable"),
+    ({"n_clusters_range": [70, 80]}, ValueError, r"larger than n_samples=60; pass k"),
+]
+
+
+@pytest.mark.parametrize(("params", "error", "match"), PARAM_ROWS,
+                         ids=[str(row[0]) for row in PARAM_ROWS])
+def test_fit_bad_params(params, error, match):
+    X = _blobs()
+    gap = _gap(**params)
+    with _not_modified(X):
+        with pytest.raises(error, match=match):
+            gap.fit(X)
+    assert not hasattr(gap, "n_clusters_")
+
+
+@pytest.mark.parametrize("ks", [
+    np.array([1, 2, 3]), (k for k in [1, 2, 3]), [np.int32(3), np.int64(1), 2],
+    [3, 1, 2],
+], ids=["array", "generator", "numpy ints", "unsorted"])
+def test_fit_good_n_clusters_range(ks):
+    gap = _gap(n_clusters_range=ks).fit(_blobs())
+    np.testing.assert_array_equal(gap.gap_results_["n_clusters"], [1, 2, 3])
+    assert gap.n_clusters_ == 3
+
+
+def test_fit_drops_k_larger_than_n_samples():
+    with pytest.warns(SkgapWarning, match=r"Dropped .* \[70\].*n_samples=60"):
+        gap = _gap(n_clusters_range=[1, 3, 70]).fit(_blobs())
+    np.testing.assert_array_equal(gap.gap_results_["n_clusters"], [1, 3])
+
+
+# --------------------------------------------------------------------------- labels
+
+LABEL_ROWS = [
+    ("too short", lambda n: np.zeros(n - 1, int), ValueError,
+     r"labels has 59 entries but X has 60 samples; pass one label per sample"),
+    ("too long", lambda n: np.zeros(n + 1, int), ValueError, "pass one label per"),
+    ("negative", lambda n: np.arange(n) % 3 - 1, ValueError,
+     r"must be non-negative, got -1.*drop those samples"),
+    ("2-D", lambda n: np.zeros((n, 2), int), ValueError, r"must be 1-D.*\(60, 2\)"),
+    ("text", lambda n: np.array(["a"] * n), TypeError, "labels must be integers"),
+    ("non-integral", lambda n: np.arange(n) * 0.5, ValueError, "non-integral"),
+    ("NaN", lambda n: np.r_[np.zeros(n - 1), np.nan], ValueError, "non-integral"),
+    ("None", lambda n: [None] * n, TypeError, "labels must be integers"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "error", "match"), LABEL_ROWS,
+                         ids=[row[0] for row in LABEL_ROWS])
+def test_dispersion_bad_labels(name, make, error, match):
+    X = _blobs()
+    labels = make(60)
+    with _not_modified(X, labels):
+        with pytest.raises(error, match=match):
+            within_cluster_dispersion(X, labels)
+
+
+@pytest.mark.parametrize("convert", [
+    lambda y: y.astype(bool), lambda y: y.astype(float), lambda y: y * 10**12,
+    lambda y: y.astype(np.uint8), lambda y: y.tolist(), lambda y: pd.Series(y),
+    lambda y: y[:, None],
+], ids=["bool", "integral float", "huge", "uint8", "list", "Series", "column"])
+def test_dispersion_good_labels(convert):
+    X = _blobs()
+    base = np.arange(60) % 2
+    labels = convert(base)
+    with _not_modified(X, labels), pytest.warns(None if False else Warning) if (
+        isinstance(labels, np.ndarray) and labels.ndim == 2
+    ) else contextlib.nullcontext():
+        value = within_cluster_dispersion(X, labels)
+    assert value == pytest.approx(within_cluster_dispersion(X, base), rel=1e-15)
+
+
+@pytest.mark.parametrize("power", [0, -1.0, np.nan, np.inf, "2"])
+def test_dispersion_bad_power(power):
+    with pytest.raises(ValueError, match=r"'power' parameter"):
+        within_cluster_dispersion(_blobs(), np.arange(60) % 2, power=power)
+
+
+# --------------------------------------------------------------------------- select_k
+
+SELECT_ROWS = [
+    ([1, 2], [1], ValueError, r"same shape as values: got 1 standard errors"),
+    ([1, 2], [1, -1], ValueError, r"non-negative, got .*-1.* at position 1"),
+    ([], [], ValueError, "non-empty 1-D"),
+    ([[1, 2]], [[1, 1]], ValueError, r"non-empty 1-D.*\(1, 2\)"),
+    ([np.nan, np.nan], [1, 1], ValueError, "Every value is NaN"),
+    (["a", "b"], [1, 1], TypeError, "real numbers"),
+    ([1 + 1j, 2], [1, 1], TypeError, "real numbers, got complex"),
+    ([1, 2], ["x", 1], TypeError, "real numbers"),
+]
+
+
+@pytest.mark.parametrize(("values", "se", "error", "match"), SELECT_ROWS)
+def test_select_k_bad_input(values, se, error, match):
+    with _not_modified(values, se):
+        with pytest.raises(error, match=match):
+            select_k(values, se)
+
+
+def test_select_k_bad_options():
+    with pytest.raises(ValueError, match=r"'method' parameter .* among"):
+        select_k([1, 2], [0, 0], method="elbow")
+    with pytest.raises(ValueError, match=r"'se_factor' parameter"):
+        select_k([1, 2], [0, 0], se_factor=-1)
+
+
+def test_select_k_edge_values():
+    values, se = np.array([1.0, np.nan, 3.0, 2.0]), np.array([0.1, 0.1, np.nan, 0.1])
+    with _not_modified(values, se):
+        # NaN values are absent candidates; a NaN se counts as 0
+        assert select_k(values, se) == 2
+    assert select_k([1.0, np.inf, 2.0], [0, 0, 0]) == 1  # +inf wins
+    assert select_k(np.array([3, 1, 2]), np.array([0, 0, 0])) == 0  # integers
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _cli(args):
+    from skgap.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([*args, "--quiet"])
+    return status, out.getvalue(), err.getvalue()
+
+
+def _write(path, content):
+    if isinstance(content, np.ndarray):
+        np.save(path, content, allow_pickle=content.dtype.kind == "O")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+CLI_FILE_ROWS = [
+    ("nan.csv", "a,b\n" + "1,2\nnan,3\n4,5\n" * 5, r"missing or NaN value"),
+    ("blank.csv", "a,b\n" + "1,2\n,3\n4,5\n" * 5, r"missing or NaN value"),
+    ("inf.csv", "a,b\n" + "1,2\ninf,3\n4,5\n" * 5, r"infinite value"),
+    ("empty.csv", "", r"no data rows"),
+    ("header.csv", "a,b\n", r"no data rows"),
+    ("one.csv", "1,2\n", r"1 sample; the gap statistic needs at least 2"),
+    ("text.csv", "a,b\nx,y\nz,w\n", r"no numeric column"),
+    ("ragged.csv", "1,2\n3\n4,5\n", r"line 2 has 1 field"),
+    ("binary.csv", b"\x00\x01\x02garbage\xff\xfe", r"binary file"),
+    ("3d.npy", np.ones((5, 2, 2)), r"shape \(5, 2, 2\).*2-D"),
+    ("complex.npy", np.ones((10, 2)) + 1j, r"complex128.*numeric"),
+    ("strings.npy", np.array([["a", "b"]] * 5), r"<U1.*numeric"),
+    ("objects.npy", np.array([[1, None]] * 5, dtype=object), r"Python objects"),
+    ("huge.npy", _blobs() * 1e300, r"overflow float64.*Rescale"),
+    ("tiny.npy", _blobs() * 1e-300, r"underflow in float64.*Rescale"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "match"), CLI_FILE_ROWS,
+                         ids=[row[0] for row in CLI_FILE_ROWS])
+def test_cli_bad_file(tmp_path, name, content, match):
+    path = _write(tmp_path / name, content)
+    before = path.read_bytes()
+    status, _, err = _cli([str(path), "--n-refs", "2"])
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("skgap: error: ")
+    assert pytest.importorskip("re").search(match, lines[0]), lines[0]
+    assert path.read_bytes() == before
+
+
+CLI_OPTION_ROWS = [
+    (["--n-refs", "0"], r"--n-refs: expected a positive integer"),
+    (["--power", "0"], r"--power: expected a number > 0"),
+    (["--power", "-1"], r"--power"),
+    (["--power", "nan"], r"--power"),
+    (["--method", "elbow"], r"--method: invalid choice"),
+    (["--statistic", "x"], r"--statistic: invalid choice"),
+    (["--reference", "normal"], r"--reference: invalid choice"),
+    (["--k", "0,1"], r"--k: expected positive integers"),
+    (["--k=-1,2"], r"--k: expected positive integers"),
+    (["--k", "1.5,2"], r"--k: expected positive integers"),
+    (["--k", ""], r"--k: expected at least one"),
+    (["--k", "70,80"], r"fewer than the smallest candidate k=70"),
+    (["--k-min", "5", "--k-max", "2"], r"--k-min 5 is larger than --k-max 2"),
+    (["--se-factor", "-1"], r"--se-factor"),
+    (["--n-jobs", "x"], r"--n-jobs: expected an integer"),
+    (["--columns", "zz"], r"no column 'zz'"),
+]
+
+
+@pytest.mark.parametrize(("options", "match"), CLI_OPTION_ROWS,
+                         ids=[" ".join(row[0]) for row in CLI_OPTION_ROWS])
+def test_cli_bad_option(tmp_path, options, match):
+    path = tmp_path / "ok.csv"
+    np.savetxt(path, _blobs(), delimiter=",")
+    status, _, err = _cli([str(path), *options])
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skgap: error: "), err
+    assert pytest.importorskip("re").search(match, lines[0]), lines[0]
+
+
+def test_cli_skips_text_columns(tmp_path):
+    X = _blobs()
+    path = tmp_path / "mixed.csv"
+    path.write_text("x,name,y\n" + "".join(
+        f"{a},p{i},{b}\n" for i, (a, b) in enumerate(X)))
+    status, out, _ = _cli([str(path), "--n-refs", "4", "--k", "1-4", "--json"])
+    assert status == 0
+    assert '"n_clusters": 3' in out.replace(" ", "").replace('":', '": ')
