@@ -5,6 +5,7 @@ or ``skgap data.csv`` on your own data; ``skgap --help`` lists every option.
 """
 
 import argparse
+import codecs
 import csv
 import io
 import json
@@ -408,12 +409,29 @@ def _example():
     )
 
 
-def _is_number(text):
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _number(text, decimal_comma=False):
+    """`text` as a float, or None; '1,5' reads as 1.5 if `decimal_comma`."""
     try:
-        float(text)
+        return float(text)
     except ValueError:
+        if decimal_comma and _DECIMAL_COMMA.fullmatch(text.strip()):
+            return float(text.replace(",", "."))
+        return None
+
+
+def _is_number(text, decimal_comma=False):
+    return _number(text, decimal_comma) is not None
+
+
+def _is_index(name, values):
+    """An unnamed column 0, 1, 2, ... (or 1, 2, ...): a row index, not a feature."""
+    if name not in ("", "Unnamed: 0") or len(values) < 2:
         return False
-    return True
+    start = values[0]
+    return start in (0.0, 1.0) and values == [start + i for i in range(len(values))]
 
 
 def _parse_delimiter(text):
@@ -456,19 +474,21 @@ def _split(lines, delimiter):
     ]
 
 
-def _has_header(rows, header):
+def _has_header(rows, header, decimal_comma=False):
     if header != "auto":
         return header == "yes"
+
+    def number(field):
+        return _is_number(field, decimal_comma)
+
     first = rows[0]
-    if not any(not _is_number(field) for field in first):
+    if all(number(field) for field in first):
         return False
-    if len(rows) == 1 or all(not _is_number(field) for field in first):
+    if len(rows) == 1 or not any(number(field) for field in first):
         return True
     # A header if some column is text in the first row and a number below it.
     second = rows[1]
-    return any(
-        not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False)
-    )
+    return any(not number(a) and number(b) for a, b in zip(first, second, strict=False))
 
 
 def _read_text(text, name, args):
@@ -487,7 +507,9 @@ def _read_text(text, name, args):
     except csv.Error as exc:
         raise InputError(f"cannot parse {name} as delimited text: {exc}") from exc
     shown = "whitespace" if delimiter == "whitespace" else repr(delimiter)
-    has_header = _has_header(rows, args.header)
+    # With a delimiter other than a comma, '1,5' is a number with a decimal comma.
+    decimal_comma = delimiter != ","
+    has_header = _has_header(rows, args.header, decimal_comma)
     n_fields = len(rows[0])
     for number, row in zip(numbers, rows, strict=True):
         if len(row) != n_fields:
@@ -509,26 +531,34 @@ def _read_text(text, name, args):
 
     selected = _select_columns(columns, args.columns, name)
     explicit = args.columns is not None
-    kept, skipped = [], []
+    kept, skipped, index = [], [], None
     values = np.empty((len(rows), len(selected)), dtype=np.float64)
-    for _j, c in enumerate(selected):
+    for c in selected:
         column = [row[c] for row in rows]
         parsed = []
         bad = None
         for number, field in zip(numbers, column, strict=True):
-            try:
-                parsed.append(float(field))
-            except ValueError:
-                parsed.append(math.nan)
+            value = _number(field, decimal_comma)
+            if value is None:
+                value = math.nan
                 if bad is None and field.strip().lower() not in _MISSING:
                     bad = (number, field)
+            parsed.append(value)
         label = _column_label(columns[c], c, has_header)
         if (
             bad is not None
             and not explicit
-            and not any(_is_number(field) for field in column)
+            and not any(_is_number(field, decimal_comma) for field in column)
         ):
             skipped.append(label)
+            continue
+        if (
+            not explicit
+            and has_header
+            and bad is None
+            and _is_index(columns[c], parsed)
+        ):
+            index = label
             continue
         if bad is not None:
             number, field = bad
@@ -544,12 +574,15 @@ def _read_text(text, name, args):
             f"{name} has no numeric column (delimiter {shown}); "
             "check the file or pass --delimiter"
         )
-    note = None
+    notes = []
+    if index is not None:
+        notes.append(f"skipped the unnamed index column {index}")
     if skipped:
-        note = (
+        notes.append(
             f"skipped the text column{'s' if len(skipped) > 1 else ''} "
-            f"{', '.join(skipped)}; choose columns with --columns"
+            f"{', '.join(skipped)}"
         )
+    note = "; ".join(notes) + "; choose columns with --columns" if notes else None
     _check_finite(values, [columns[c] for c in kept], name, numbers)
     return Data(values, [columns[c] for c in kept], name, note=note)
 
@@ -720,6 +753,11 @@ def read_data(args):
             f"{name}: {extension} files are not supported; save the data as CSV, "
             ".npy or .npz"
         )
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return _read_text(raw.decode("utf-16"), name, args)
+        except UnicodeDecodeError:
+            raise InputError(f"{name} is not valid UTF-16 text") from None
     if b"\x00" in raw[:4096]:
         raise InputError(f"{name} is a binary file, not CSV/TSV text, .npy or .npz")
     try:

@@ -140,6 +140,49 @@ def test_text_column_is_skipped_with_a_note(tmp_path, capsys, blobs):
     assert json.loads(captured.out)["data"]["columns"] == ["x", "y"]
 
 
+def test_pandas_index_column_is_skipped(tmp_path, capsys, blobs):
+    """A CSV written by DataFrame.to_csv() keeps its unnamed 0..n-1 index."""
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "frame.csv"
+    pd.DataFrame(blobs, columns=["x", "y"]).to_csv(path)
+    status = main([str(path), *FAST[:-1], "--json"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "skipped the unnamed index column ''" in captured.err
+    data = json.loads(captured.out)
+    assert data["data"]["columns"] == ["x", "y"]
+    assert data["n_clusters"] == 3
+
+
+def test_decimal_comma_with_semicolons(tmp_path, capsys, blobs):
+    path = tmp_path / "european.csv"
+    with open(path, "w") as f:
+        f.write("x;y\n")
+        for a, b in blobs:
+            f.write(f"{a:.6f};{b:.6f}\n".replace(".", ","))
+    data, _ = _run_json(capsys, [str(path), *FAST])
+    assert data["data"]["columns"] == ["x", "y"]
+    assert data["n_clusters"] == 3
+
+
+def test_utf16_text(tmp_path, capsys, blobs):
+    path = tmp_path / "excel_unicode.txt"
+    text = "x\ty\n" + "".join(f"{a}\t{b}\n" for a, b in blobs)
+    path.write_bytes(text.encode("utf-16"))
+    data, _ = _run_json(capsys, [str(path), *FAST])
+    assert data["data"]["n_samples"] == 60
+    assert data["data"]["columns"] == ["x", "y"]
+
+
+def test_single_column(tmp_path, capsys):
+    path = tmp_path / "one.csv"
+    values = [0.0, 0.1, 0.2, 0.3, 10.0, 10.1, 10.2, 10.3] * 3
+    path.write_text("value\n" + "\n".join(map(str, values)) + "\n")
+    data, _ = _run_json(capsys, [str(path), *FAST])
+    assert data["data"]["n_features"] == 1
+    assert data["n_clusters"] == 2
+
+
 def test_columns_by_name_and_index(tmp_path, capsys, blobs):
     X = np.column_stack([blobs, np.arange(60.0)])
     path = _write_csv(tmp_path / "data.csv", X, header=["x", "y", "id"])
