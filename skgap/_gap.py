@@ -193,6 +193,25 @@ def _run_task(index, parent_pid, kwargs):
     return index, result, caught
 
 
+# Below this many values in X (n_samples * n_features), a k-means fit is
+# mostly Python overhead that holds the GIL: threads cannot run such fits in
+# parallel, so the fits run in sequence (see benchmarks/README.md).
+_MIN_SIZE_FOR_THREADS = 50_000
+
+
+def _n_jobs_for(n_jobs, X):
+    """`n_jobs`, or 1 when the fits would run in threads but are too small."""
+    if X.size >= _MIN_SIZE_FOR_THREADS or effective_n_jobs(n_jobs) == 1:
+        return n_jobs
+    try:
+        from joblib.parallel import get_active_backend
+
+        backend, _ = get_active_backend(prefer="threads")
+    except ImportError:  # pragma: no cover - joblib internals moved
+        return n_jobs
+    return 1 if getattr(backend, "uses_threads", False) else n_jobs
+
+
 def _split_ks(ks, n_chunks):
     """Split the ks into `n_chunks` groups of about equal cost (cost ~ k).
 
@@ -253,8 +272,14 @@ def _gap_statistics(n_clusters, dispersions, reference_dispersions):
         gap = expected_log_w - log_w
         sd = np.sqrt(np.mean((reference_log_w - expected_log_w) ** 2, axis=0))
         se = sd * se_scale
-        gap_star = reference_dispersions.mean(axis=0) - dispersions
-        se_star = reference_dispersions.std(axis=0) * se_scale
+        # W* near the float limit: its square (in std) or sum (in mean) would
+        # overflow. Dividing by a power of two is exact, so this changes no bit
+        # of the result where nothing overflows.
+        scale = np.ldexp(1.0, np.frexp(reference_dispersions.max(axis=0))[1])
+        scale[~np.isfinite(scale) | (scale == 0)] = 1.0
+        scaled = reference_dispersions / scale
+        gap_star = scaled.mean(axis=0) * scale - dispersions
+        se_star = scaled.std(axis=0) * scale * se_scale
         diff = np.full_like(gap, np.nan)
         diff[:-1] = gap[:-1] - gap[1:] + se[1:]
         diff_star = np.full_like(gap, np.nan)
@@ -330,8 +355,14 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
     n_jobs : int, default=None
         The number of jobs to run in parallel: the data and each reference
-        data set are clustered as separate tasks, each single-threaded.
-        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context.
+        data set (split into groups of k when there are few) are clustered as
+        separate tasks, each single-threaded. Threads are preferred (the
+        k-means iterations release the GIL, and threads start at no cost);
+        :func:`joblib.parallel_config` can choose another backend. With
+        threads, data of fewer than 50,000 values (``n_samples *
+        n_features``) are fitted in sequence, as such fits are mostly Python
+        code that cannot run in parallel threads.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_config` context.
         ``-1`` means using all processors. See :term:`Glossary <n_jobs>` for
         more details.
 
@@ -701,7 +732,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 todo.append((b, ref_ks))
         if not todo:
             return
-        n_workers = effective_n_jobs(self.n_jobs)
+        n_jobs = _n_jobs_for(self.n_jobs, X)
+        n_workers = effective_n_jobs(n_jobs)
         n_chunks = 1 if n_workers == 1 else -(-4 * n_workers // len(todo))
         specs = []
         for b, todo_ks in todo:
@@ -745,7 +777,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         caught = []
         with _threadpool_controller().limit(limits=1, user_api="blas"):
             parallel_params = dict(
-                n_jobs=self.n_jobs, prefer="threads", verbose=max(0, self.verbose - 1)
+                n_jobs=n_jobs, prefer="threads", verbose=max(0, self.verbose - 1)
             )
             try:
                 parallel = Parallel(return_as="generator_unordered", **parallel_params)
@@ -783,7 +815,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 if original.__cause__ is None and original.__traceback__ is None:
                     original.__cause__ = exc.__cause__
                 raise exc from original
-        warn_summary(caught, stacklevel=4)
+        warn_summary(caught, stacklevel=5)
 
     @property
     def gap_df_(self):
@@ -820,6 +852,10 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 self, X, dtype=[np.float64, np.float32], order="C", reset=False
             )
         _check_magnitude(X, n_rows=1)
+        centers = getattr(self.best_estimator_, "cluster_centers_", None)
+        if isinstance(centers, np.ndarray) and centers.dtype in (np.float32, np.float64):
+            # KMeans.predict rejects float32 X after a float64 fit (and vice versa)
+            X = X.astype(centers.dtype, copy=False)
         return self.best_estimator_.predict(X)
 
     @available_if(_estimator_has("transform"))

@@ -21,11 +21,18 @@ class ThreadRecordingKMeans(KMeans):
 
     def fit(self, X, y=None, sample_weight=None):
         counts = {info["user_api"]: info["num_threads"] for info in threadpool_info()}
+        counts["thread"] = threading.current_thread().name
         with _LOCK:
             _THREADS.append(counts)
         super().fit(X, y=y, sample_weight=sample_weight)
         self.threads_seen_ = counts  # travels back from another process
         return self
+
+
+@pytest.fixture(autouse=True)
+def threads_for_small_data(monkeypatch):
+    """Run the small test data in threads too (by default they run in sequence)."""
+    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +92,7 @@ def test_one_thread_per_task(X, backend):
         assert len(_THREADS) == 4 * 2
         seen += _THREADS
     for counts in seen:
-        assert set(counts.values()) == {1}, counts
+        assert {v for key, v in counts.items() if key != "thread"} == {1}, counts
 
 
 def test_thread_limits_restored(X):
@@ -149,3 +156,27 @@ def test_progress_rewrites_one_line_on_a_tty(monkeypatch):
     assert tty.text.count("\r") == 3
     assert tty.text.count("\n") == 1 and tty.text.endswith("\n")
     assert "6/6 fits" in tty.text.splitlines()[-1].split("\r")[-1]
+
+
+@pytest.mark.parametrize("size_limit, in_main_thread", [(10**9, True), (0, False)])
+def test_small_fits_run_in_sequence_not_threads(X, monkeypatch, size_limit, in_main_thread):
+    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", size_limit)
+    _THREADS.clear()
+    GapKMeans(
+        ThreadRecordingKMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=3,
+        random_state=0, n_jobs=2,
+    ).fit(X)
+    threads = {counts["thread"] for counts in _THREADS}
+    assert (threads == {"MainThread"}) is in_main_thread
+
+
+def test_small_fits_keep_a_process_backend(X, monkeypatch):
+    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 10**9)
+    gap = GapKMeans(
+        ThreadRecordingKMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=3,
+        random_state=0, n_jobs=2,
+    )
+    _THREADS.clear()
+    with joblib.parallel_config(backend="loky"):
+        gap.fit(X)
+    assert len(_THREADS) < 4 * 2  # some fits ran in worker processes
