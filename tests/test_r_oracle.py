@@ -66,7 +66,7 @@ def _read(path):
 
 def test_max_se_on_random_curves(tmp_path):
     rng = np.random.RandomState(0)
-    n_curves, se_factors = 60, [0.0, 0.5, 1.0, 2.0, 4.0]
+    n_curves, se_factors = 120, [0.0, 0.5, 1.0, 2.0, 4.0]
     curves, ses = [], []
     for i in range(n_curves):
         m = 1 + i % 10
@@ -76,6 +76,10 @@ def test_max_se_on_random_curves(tmp_path):
         se = np.abs(rng.normal(scale=0.5, size=m))
         if i % 4 == 0:
             se[rng.randint(m)] = 0.0
+        if m > 1 and i % 7 == 5:
+            f[rng.randint(m)] = np.inf  # one infinite value: R is defined there
+        elif m > 1 and i % 11 == 3:
+            f[rng.randint(m)] = -np.inf
         curves.append(f)
         ses.append(se)
     width = 10
