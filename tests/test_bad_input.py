@@ -82,6 +82,7 @@ import pytest
 from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 
 from skgap import GapKMeans, select_k, within_cluster_dispersion
 from skgap.exceptions import SkgapWarning
@@ -353,7 +354,8 @@ def test_fewer_distinct_points_than_k():
     X = np.repeat([[0.0, 0.0], [5.0, 5.0]], 10, axis=0)
     with _not_modified(X):
         with pytest.warns(SkgapWarning, match=r"fewer distinct clusters.*k=\[3, 4\]"):
-            gap = _gap().fit(X)
+            with pytest.warns(ConvergenceWarning, match="2 ConvergenceWarning"):
+                gap = _gap().fit(X)
     assert gap.n_clusters_ == 2  # W_2 = 0: the gap is +inf, a winning value
     assert gap.gap_results_["gap"][1] == np.inf
     assert gap.dispersions_[1] == 0.0

@@ -19,6 +19,15 @@ from sklearn.exceptions import ConvergenceWarning
 from skgap import GapKMeans
 
 
+@pytest.fixture(autouse=True)
+def _threads_even_for_small_data(monkeypatch):
+    """GapKMeans fits small data in sequence under a thread backend; the
+    threading and dask tests need the worker threads to run."""
+    import skgap._gap
+
+    monkeypatch.setattr(skgap._gap, "_MIN_SIZE_FOR_THREADS", 0)
+
+
 @pytest.fixture(scope="module")
 def data():
     X, _ = make_blobs(n_samples=120, centers=3, cluster_std=1.0, random_state=1)

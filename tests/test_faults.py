@@ -40,6 +40,15 @@ from skgap import GapKMeans
 from skgap.exceptions import ClustererFitError, SkgapWarning
 
 BACKENDS = [(1, "sequential"), (2, "loky"), (2, "threading")]
+
+
+@pytest.fixture(autouse=True)
+def _threads_even_for_small_data(monkeypatch):
+    """GapKMeans fits small data in sequence under a thread backend; these
+    tests need the worker threads to run, concurrently."""
+    import skgap._gap
+
+    monkeypatch.setattr(skgap._gap, "_MIN_SIZE_FOR_THREADS", 0)
 BACKEND_IDS = ["n_jobs=1", "loky", "threading"]
 SUBPROCESS_TIMEOUT = 120  # seconds; a hang fails the test instead of CI
 
@@ -121,70 +130,6 @@ def _assert_unchanged(estimator, snapshot):
                 np.testing.assert_array_equal(estimator.__dict__[key][name], array)
         elif isinstance(value, np.ndarray):
             np.testing.assert_array_equal(estimator.__dict__[key], value)
-
-
-# --------------------------------------------------------------------------- raise
-
-
-# A failure makes joblib kill the loky workers, and restarting them costs
-# seconds: loky runs the cases that need another process, once each.
-@pytest.mark.parametrize(
-    ("n_jobs", "backend", "fail_on"),
-    [
-        (1, "sequential", "data"),
-        (1, "sequential", "reference"),
-        (2, "threading", "data"),
-        (2, "threading", "reference"),
-        (2, "loky", "reference"),
-    ],
-)
-def test_failing_fit_names_k_and_data_set_and_chains_cause(n_jobs, backend, fail_on):
-    X = _blobs()
-    clusterer = ScriptedClusterer(fail_k=3, fail_on=fail_on, data_sum=X.sum())
-    gap = _gap(clusterer, n_jobs=n_jobs)
-    snapshot = _snapshot(gap)
-    where = "the data" if fail_on == "data" else r"reference data set b=\d"
-    with joblib.parallel_config(backend=backend):
-        with pytest.raises(ClustererFitError, match=rf"{where} into k=3") as info:
-            gap.fit(X)
-    error = info.value
-    assert error.k == 3
-    assert error.dataset.startswith("the data" if fail_on == "data" else "reference")
-    assert isinstance(error.__cause__, Boom)
-    assert "injected failure at k=3" in str(error.__cause__)
-    assert "ScriptedClusterer" in str(error)
-    # never half-fitted
-    _assert_unchanged(gap, snapshot)
-    with pytest.raises(NotFittedError):
-        check_is_fitted(gap)
-
-
-@pytest.mark.parametrize(("n_jobs", "backend"), BACKENDS, ids=BACKEND_IDS)
-def test_failing_fit_keeps_earlier_fit(n_jobs, backend):
-    X_other, X = _blobs(seed=1), _blobs(seed=2)
-    gap = _gap(ScriptedClusterer(data_sum=X.sum()), n_jobs=n_jobs)
-    with joblib.parallel_config(backend=backend):
-        gap.fit(X_other)
-        labels_before = gap.labels_.copy()
-        gap.set_params(estimator=ScriptedClusterer(
-            fail_k=2, fail_on="reference", data_sum=X.sum()))
-        snapshot = _snapshot(gap)
-        with pytest.raises(ClustererFitError, match="k=2"):
-            gap.fit(X)
-    _assert_unchanged(gap, snapshot)
-    np.testing.assert_array_equal(gap.labels_, labels_before)
-    assert gap.n_features_in_ == 2
-
-
-def test_bad_labels_from_clusterer_are_clusterer_errors():
-    class NoiseLabels(ScriptedClusterer):
-        def fit(self, X, y=None):
-            super().fit(X)
-            self.labels_ = self.labels_ - 1  # -1 for "noise"
-            return self
-
-    with pytest.raises(ClustererFitError, match=r"k=2.*negative label -1"):
-        _gap(NoiseLabels()).fit(_blobs())
 
 
 # --------------------------------------------------------------------------- collapse
@@ -315,6 +260,71 @@ def test_concurrent_fits_in_threads_leave_warning_state_intact():
     assert len(convergence) == 4 * 3
     assert len(set(convergence)) == 1
     assert convergence[0].startswith("3 ConvergenceWarning warnings")
+
+
+# --------------------------------------------------------------------------- raise
+# (after the tests above: a failure makes joblib kill the loky workers)
+
+
+# A failure makes joblib kill the loky workers, and restarting them costs
+# seconds: loky runs the cases that need another process, once each.
+@pytest.mark.parametrize(
+    ("n_jobs", "backend", "fail_on"),
+    [
+        (1, "sequential", "data"),
+        (1, "sequential", "reference"),
+        (2, "threading", "data"),
+        (2, "threading", "reference"),
+        (2, "loky", "reference"),
+    ],
+)
+def test_failing_fit_names_k_and_data_set_and_chains_cause(n_jobs, backend, fail_on):
+    X = _blobs()
+    clusterer = ScriptedClusterer(fail_k=3, fail_on=fail_on, data_sum=X.sum())
+    gap = _gap(clusterer, n_jobs=n_jobs)
+    snapshot = _snapshot(gap)
+    where = "the data" if fail_on == "data" else r"reference data set b=\d"
+    with joblib.parallel_config(backend=backend):
+        with pytest.raises(ClustererFitError, match=rf"{where} into k=3") as info:
+            gap.fit(X)
+    error = info.value
+    assert error.k == 3
+    assert error.dataset.startswith("the data" if fail_on == "data" else "reference")
+    assert isinstance(error.__cause__, Boom)
+    assert "injected failure at k=3" in str(error.__cause__)
+    assert "ScriptedClusterer" in str(error)
+    # never half-fitted
+    _assert_unchanged(gap, snapshot)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(gap)
+
+
+@pytest.mark.parametrize(("n_jobs", "backend"), BACKENDS, ids=BACKEND_IDS)
+def test_failing_fit_keeps_earlier_fit(n_jobs, backend):
+    X_other, X = _blobs(seed=1), _blobs(seed=2)
+    gap = _gap(ScriptedClusterer(data_sum=X.sum()), n_jobs=n_jobs)
+    with joblib.parallel_config(backend=backend):
+        gap.fit(X_other)
+        labels_before = gap.labels_.copy()
+        gap.set_params(estimator=ScriptedClusterer(
+            fail_k=2, fail_on="reference", data_sum=X.sum()))
+        snapshot = _snapshot(gap)
+        with pytest.raises(ClustererFitError, match="k=2"):
+            gap.fit(X)
+    _assert_unchanged(gap, snapshot)
+    np.testing.assert_array_equal(gap.labels_, labels_before)
+    assert gap.n_features_in_ == 2
+
+
+def test_bad_labels_from_clusterer_are_clusterer_errors():
+    class NoiseLabels(ScriptedClusterer):
+        def fit(self, X, y=None):
+            super().fit(X)
+            self.labels_ = self.labels_ - 1  # -1 for "noise"
+            return self
+
+    with pytest.raises(ClustererFitError, match=r"k=2.*negative label -1"):
+        _gap(NoiseLabels()).fit(_blobs())
 
 
 # --------------------------------------------------------------------------- processes
