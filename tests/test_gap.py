@@ -669,6 +669,15 @@ def test_set_params_then_refit():
     assert gap.reference_dispersions_.shape == (3, 2)
 
 
+def test_silent_unless_verbose(capsys):
+    X, _ = _blobs(n_samples=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning on clean data either
+        _fast(n_refs=3).fit(X)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
 def test_repr_and_get_params():
     gap = GapKMeans(KMeans(n_init=1), n_refs=4, method="global_max")
     assert "n_refs=4" in repr(gap)
