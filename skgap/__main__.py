@@ -1159,6 +1159,14 @@ def main(argv=None):
     except (ValueError, TypeError, ClustererFitError) as exc:
         message = " ".join(str(exc).split())
         print(f"{PROG}: error: {message}", file=sys.stderr)
+    except BrokenPipeError:
+        # The reader closed the pipe (skgap ... | head): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return EXIT_OK
     except OSError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
