@@ -40,7 +40,9 @@ def _estimator_has(attr):
             # raises an AttributeError if `attr` does not exist
             getattr(self.best_estimator_, attr)
             return True
-        estimator = self.estimator if self.estimator is not None else _default_estimator()
+        estimator = self.estimator
+        if estimator is None:
+            estimator = _default_estimator()
         getattr(estimator, attr)
         return True
 

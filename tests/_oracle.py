@@ -59,8 +59,15 @@ def gap_statistics(dispersions, reference_dispersions):
     out = {
         key: np.empty(m)
         for key in (
-            "log_w", "expected_log_w", "gap", "sd", "se", "gap_star", "se_star",
-            "diff", "diff_star",
+            "log_w",
+            "expected_log_w",
+            "gap",
+            "sd",
+            "se",
+            "gap_star",
+            "se_star",
+            "diff",
+            "diff_star",
         )
     }
     with np.errstate(divide="ignore", invalid="ignore"):

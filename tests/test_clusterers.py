@@ -30,11 +30,17 @@ CLUSTERERS = {
     "AgglomerativeClustering": AgglomerativeClustering(),
     "GaussianMixture": GaussianMixture(n_init=1),
     "Birch": Birch(threshold=0.3),
-    "SpectralClustering": SpectralClustering(affinity="nearest_neighbors", n_neighbors=10),
+    "SpectralClustering": SpectralClustering(
+        affinity="nearest_neighbors", n_neighbors=10
+    ),
 }
 HAS_PREDICT = {
-    "KMeans": True, "MiniBatchKMeans": True, "BisectingKMeans": True,
-    "AgglomerativeClustering": False, "GaussianMixture": True, "Birch": True,
+    "KMeans": True,
+    "MiniBatchKMeans": True,
+    "BisectingKMeans": True,
+    "AgglomerativeClustering": False,
+    "GaussianMixture": True,
+    "Birch": True,
     "SpectralClustering": False,
 }
 
@@ -196,7 +202,10 @@ class NoClusterCount(BaseEstimator):
 
 def test_estimator_without_n_clusters_is_a_clear_type_error(blobs):
     X, _ = blobs
-    with pytest.raises(TypeError, match="NoClusterCount has neither an 'n_clusters' nor an 'n_components' parameter"):
+    with pytest.raises(
+        TypeError,
+        match="NoClusterCount has neither an 'n_clusters' nor an 'n_components'",
+    ):
         _gap(NoClusterCount()).fit(X)
 
 

@@ -1,5 +1,6 @@
 """within_cluster_dispersion and its Cython kernels against the O(n^2) oracle."""
 
+import _oracle
 import numpy as np
 import pytest
 from hypothesis import given
@@ -10,8 +11,6 @@ from sklearn.cluster import KMeans
 
 from skgap import within_cluster_dispersion
 from skgap._dispersion import _dispersion
-
-import _oracle
 
 POWERS = [2.0, 1.0, 0.5, 3.0]
 RTOL = {np.float64: 1e-7, np.float32: 1e-4}
@@ -52,7 +51,9 @@ def test_empty_clusters_and_label_gaps(power):
     X, labels = _data(0, k=3)
     gappy = np.array([0, 7, 3])[labels]  # labels 1, 2, 4, 5, 6 are empty
     expected = _oracle.dispersion(X, labels, power)
-    assert_allclose(within_cluster_dispersion(X, gappy, power=power), expected, rtol=1e-7)
+    assert_allclose(
+        within_cluster_dispersion(X, gappy, power=power), expected, rtol=1e-7
+    )
 
 
 @pytest.mark.parametrize("power", POWERS)
@@ -67,7 +68,9 @@ def test_one_cluster(power):
     if power == 2.0:
         # one cluster: the total sum of squares about the mean
         assert_allclose(
-            within_cluster_dispersion(X, labels), ((X - X.mean(0)) ** 2).sum(), rtol=1e-12
+            within_cluster_dispersion(X, labels),
+            ((X - X.mean(0)) ** 2).sum(),
+            rtol=1e-12,
         )
 
 
@@ -97,11 +100,15 @@ def test_non_contiguous_and_fortran_input(power):
     X_strided = X[::2, ::3]
     assert not X_strided.flags.c_contiguous
     assert_allclose(
-        within_cluster_dispersion(X_strided, labels[::2], power=power), expected, rtol=1e-7
+        within_cluster_dispersion(X_strided, labels[::2], power=power),
+        expected,
+        rtol=1e-7,
     )
     X_fortran = np.asfortranarray(X_strided)
     assert_allclose(
-        within_cluster_dispersion(X_fortran, labels[::2], power=power), expected, rtol=1e-7
+        within_cluster_dispersion(X_fortran, labels[::2], power=power),
+        expected,
+        rtol=1e-7,
     )
 
 
@@ -131,7 +138,11 @@ def test_large_label_values(power):
         rtol=1e-7,
     )
     # labels of unsigned and small integer types, and integral floats
-    for converted in (labels.astype(np.uint8), labels.astype(np.int16), labels.astype(float)):
+    for converted in (
+        labels.astype(np.uint8),
+        labels.astype(np.int16),
+        labels.astype(float),
+    ):
         assert_allclose(
             within_cluster_dispersion(X, converted, power=power),
             _oracle.dispersion(X, labels, power),
@@ -233,7 +244,9 @@ def test_error_nan_or_inf_in_X(bad):
 @pytest.mark.parametrize("power", [0.0, -1.0])
 def test_error_power_not_positive(power):
     X, labels = _data(0)
-    with pytest.raises(ValueError, match=r"power.*must be a float in the range \(0(\.0)?, inf\)"):
+    with pytest.raises(
+        ValueError, match=r"power.*must be a float in the range \(0(\.0)?, inf\)"
+    ):
         within_cluster_dispersion(X, labels, power=power)
 
 
@@ -285,7 +298,9 @@ def test_property_invariant_to_permutation_and_renaming(data, power, seed):
     rng = np.random.default_rng(seed)
     W = within_cluster_dispersion(X, labels, power=power)
     permutation = rng.permutation(X.shape[0])
-    W_permuted = within_cluster_dispersion(X[permutation], labels[permutation], power=power)
+    W_permuted = within_cluster_dispersion(
+        X[permutation], labels[permutation], power=power
+    )
     renaming = rng.permutation(1000)[: labels.max() + 1]
     W_renamed = within_cluster_dispersion(X, renaming[labels], power=power)
     scale = _oracle.dispersion(X, np.zeros_like(labels), power)

@@ -26,7 +26,9 @@ def _public_api():
     except ImportError:  # pragma: no cover - matplotlib is optional
         plotting = None
     if plotting is not None:
-        objects += [("skgap.plotting", name) for name in getattr(plotting, "__all__", [])]
+        objects += [
+            ("skgap.plotting", name) for name in getattr(plotting, "__all__", [])
+        ]
     for module, name in objects:
         obj = getattr(importlib.import_module(module), name)
         names.append(f"{module}.{name}")

@@ -4,6 +4,7 @@ import pickle
 import re
 import warnings
 
+import _oracle
 import joblib
 import numpy as np
 import pytest
@@ -17,17 +18,25 @@ from sklearn.utils.validation import check_is_fitted
 from skgap import GapKMeans, select_k, within_cluster_dispersion
 from skgap.exceptions import ClustererFitError, SkgapWarning
 
-import _oracle
-
 KEYS = [
-    "n_clusters", "log_w", "expected_log_w", "gap", "sd", "se", "gap_star",
-    "se_star", "diff", "diff_star",
+    "n_clusters",
+    "log_w",
+    "expected_log_w",
+    "gap",
+    "sd",
+    "se",
+    "gap_star",
+    "se_star",
+    "diff",
+    "diff_star",
 ]
 STATISTIC_SE = {"gap": "se", "gap_star": "se_star"}
 
 
 def _blobs(n_samples=300, random_state=0, **kwargs):
-    X, y = make_blobs(n_samples=n_samples, centers=3, random_state=random_state, **kwargs)
+    X, y = make_blobs(
+        n_samples=n_samples, centers=3, random_state=random_state, **kwargs
+    )
     return X, y
 
 
@@ -138,9 +147,12 @@ def test_gap_results_equal_oracle(dtype, reference):
     W, W_ref, B = gap.dispersions_, gap.reference_dispersions_, 7
     L = np.log(W_ref[:, 1])
     assert_allclose(gap.gap_results_["gap"][1], L.mean() - np.log(W[1]), rtol=1e-12)
-    assert_allclose(gap.gap_results_["se"][1], L.std(ddof=0) * np.sqrt(1 + 1 / B), rtol=1e-12)
     assert_allclose(
-        gap.gap_results_["se_star"][1], W_ref[:, 1].std(ddof=0) * np.sqrt(1 + 1 / B),
+        gap.gap_results_["se"][1], L.std(ddof=0) * np.sqrt(1 + 1 / B), rtol=1e-12
+    )
+    assert_allclose(
+        gap.gap_results_["se_star"][1],
+        W_ref[:, 1].std(ddof=0) * np.sqrt(1 + 1 / B),
         rtol=1e-12,
     )
     assert np.isnan(gap.gap_results_["diff"][-1])
@@ -167,11 +179,16 @@ def test_dispersions_are_those_of_the_labels(power, dtype):
     rtol = 1e-7 if dtype == np.float64 else 1e-4
     for i, k in enumerate([1, 2, 4]):
         labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(X)
-        assert_allclose(gap.dispersions_[i], _oracle.dispersion(X, labels, power), rtol=rtol)
+        assert_allclose(
+            gap.dispersions_[i], _oracle.dispersion(X, labels, power), rtol=rtol
+        )
         for b, Z in enumerate(drawn):
-            labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(Z)
+            labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(
+                Z
+            )
             assert_allclose(
-                gap.reference_dispersions_[b, i], _oracle.dispersion(Z, labels, power),
+                gap.reference_dispersions_[b, i],
+                _oracle.dispersion(Z, labels, power),
                 rtol=rtol,
             )
     chosen = list(gap.gap_results_["n_clusters"]).index(gap.n_clusters_)
@@ -197,7 +214,9 @@ def test_power_changes_the_dispersion():
     gap1 = _ward(n_refs=3, power=1.0).fit(X)
     assert not np.allclose(gap1.dispersions_, gap2.dispersions_)
     labels = AgglomerativeClustering(n_clusters=3, linkage="ward").fit_predict(X)
-    assert gap1.dispersions_[2] == pytest.approx(_oracle.dispersion(X, labels, 1.0), rel=1e-10)
+    assert gap1.dispersions_[2] == pytest.approx(
+        _oracle.dispersion(X, labels, 1.0), rel=1e-10
+    )
     assert gap1.n_clusters_ == 3
 
 
@@ -220,7 +239,10 @@ def rule_data():
 @pytest.mark.parametrize("se_factor", RULE_SE_FACTORS)
 def test_every_rule_selects_what_select_k_says(rule_data, statistic, method, se_factor):
     gap = _ward(
-        n_refs=5, statistic=statistic, method=method, se_factor=se_factor,
+        n_refs=5,
+        statistic=statistic,
+        method=method,
+        se_factor=se_factor,
         n_clusters_range=range(1, 11),
     ).fit(rule_data)
     values = gap.gap_results_[statistic]
@@ -238,8 +260,10 @@ def test_rules_are_discriminated_by_rule_data(rule_data):
 
     def chosen(statistic, method, factor):
         return 1 + select_k(
-            gap.gap_results_[statistic], gap.gap_results_[STATISTIC_SE[statistic]],
-            method=method, se_factor=factor,
+            gap.gap_results_[statistic],
+            gap.gap_results_[STATISTIC_SE[statistic]],
+            method=method,
+            se_factor=factor,
         )
 
     assert chosen("gap", "first_max", 1.0) == 2
@@ -264,7 +288,9 @@ def test_non_consecutive_ks_sorted_and_next_means_next_candidate():
     # each (k, b) has its own seeds: the same columns as a fit of 1..6
     full = _fast(n_refs=5).fit(X)
     assert_array_equal(gap.dispersions_, full.dispersions_[[1, 2, 4]])
-    assert_array_equal(gap.reference_dispersions_, full.reference_dispersions_[:, [1, 2, 4]])
+    assert_array_equal(
+        gap.reference_dispersions_, full.reference_dispersions_[:, [1, 2, 4]]
+    )
 
 
 def test_n_clusters_range_default_is_1_to_10():
@@ -331,7 +357,10 @@ def test_point_masses_give_infinite_gap_and_win(n_masses, method):
 def test_point_masses_with_more_candidates_than_masses():
     X = np.repeat([[0.0, 0.0], [5.0, 1.0], [1.0, 7.0]], 10, axis=0)
     gap = _fast(n_refs=5, n_clusters_range=range(1, 6))
-    with pytest.warns(SkgapWarning, match=r"fewer distinct clusters than asked for on the data at k=\[4, 5\]"):
+    with pytest.warns(
+        SkgapWarning,
+        match=r"fewer distinct clusters than asked for on the data at k=\[4, 5\]",
+    ):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=ConvergenceWarning)
             gap.fit(X)
@@ -374,9 +403,14 @@ def test_clusterer_failing_on_the_data(fail_k):
     X = _noise(n_samples=30)
     gap = GapKMeans(
         FlakyClusterer(fail_k=fail_k, fail_on="data", data_first=X[0, 0]),
-        n_clusters_range=range(1, 6), n_refs=3, random_state=0,
+        n_clusters_range=range(1, 6),
+        n_refs=3,
+        random_state=0,
     )
-    with pytest.raises(ClustererFitError, match=f"FlakyClusterer failed to cluster the data into k={fail_k} clusters") as info:
+    with pytest.raises(
+        ClustererFitError,
+        match=f"FlakyClusterer failed to cluster the data into k={fail_k} clusters",
+    ) as info:
         gap.fit(X)
     assert isinstance(info.value.__cause__, RuntimeError)
     assert str(info.value.__cause__) == f"boom at {fail_k}"
@@ -387,9 +421,13 @@ def test_clusterer_failing_on_a_reference():
     X = _noise(n_samples=30)
     gap = GapKMeans(
         FlakyClusterer(fail_k=3, fail_on="reference", data_first=X[0, 0]),
-        n_clusters_range=range(1, 6), n_refs=3, random_state=0,
+        n_clusters_range=range(1, 6),
+        n_refs=3,
+        random_state=0,
     )
-    with pytest.raises(ClustererFitError, match=r"reference data set b=0 into k=3 clusters") as info:
+    with pytest.raises(
+        ClustererFitError, match=r"reference data set b=0 into k=3 clusters"
+    ) as info:
         gap.fit(X)
     assert isinstance(info.value.__cause__, RuntimeError)
 
@@ -398,10 +436,15 @@ def test_clusterer_failure_in_worker_processes():
     X = _noise(n_samples=30)
     gap = GapKMeans(
         FlakyClusterer(fail_k=3, fail_on="reference", data_first=X[0, 0]),
-        n_clusters_range=range(1, 6), n_refs=3, random_state=0, n_jobs=2,
+        n_clusters_range=range(1, 6),
+        n_refs=3,
+        random_state=0,
+        n_jobs=2,
     )
     with joblib.parallel_config(backend="loky"):
-        with pytest.raises(ClustererFitError, match=r"reference data set b=\d into k=3") as info:
+        with pytest.raises(
+            ClustererFitError, match=r"reference data set b=\d into k=3"
+        ) as info:
             gap.fit(X)
     # the clusterer's exception survives the trip from the worker process
     assert isinstance(info.value.__cause__, RuntimeError)
@@ -458,7 +501,9 @@ def test_parameter_errors(params, error, match):
 def test_estimator_without_n_clusters():
     from sklearn.cluster import DBSCAN
 
-    with pytest.raises(TypeError, match="neither an 'n_clusters' nor an 'n_components'"):
+    with pytest.raises(
+        TypeError, match="neither an 'n_clusters' nor an 'n_components'"
+    ):
         GapKMeans(DBSCAN()).fit(_noise(n_samples=20))
 
 
@@ -467,8 +512,9 @@ def test_estimator_without_n_clusters():
 
 def _assert_same_results(a, b, rtol):
     for key in KEYS:
-        assert_allclose(a.gap_results_[key], b.gap_results_[key], rtol=rtol, atol=1e-9,
-                        err_msg=key)
+        assert_allclose(
+            a.gap_results_[key], b.gap_results_[key], rtol=rtol, atol=1e-9, err_msg=key
+        )
     assert a.n_clusters_ == b.n_clusters_
 
 
@@ -493,7 +539,9 @@ def test_gap_invariant_to_scaling_and_gap_star_scales(reference, power):
     b = _ward(n_refs=4, reference=reference, power=power).fit(c * X)
     for key in ("gap", "se", "sd", "diff"):
         assert_allclose(b.gap_results_[key], a.gap_results_[key], rtol=1e-7, atol=1e-10)
-    assert_allclose(b.gap_results_["log_w"], a.gap_results_["log_w"] + power * np.log(c), rtol=1e-10)
+    assert_allclose(
+        b.gap_results_["log_w"], a.gap_results_["log_w"] + power * np.log(c), rtol=1e-10
+    )
     for key in ("gap_star", "se_star", "diff_star"):
         assert_allclose(b.gap_results_[key], c**power * a.gap_results_[key], rtol=1e-7)
     assert a.n_clusters_ == b.n_clusters_
@@ -534,7 +582,9 @@ def serial_fit(determinism_data):
     "n_jobs, backend",
     [(2, None), (2, "loky"), (2, "threading"), (1, "threading"), (-1, "threading")],
 )
-def test_bit_identical_across_n_jobs_and_backends(determinism_data, serial_fit, n_jobs, backend):
+def test_bit_identical_across_n_jobs_and_backends(
+    determinism_data, serial_fit, n_jobs, backend
+):
     gap = _fast(estimator=KMeans(n_init=1), n_refs=5, n_jobs=n_jobs)
     if backend is None:
         gap.fit(determinism_data)
@@ -542,7 +592,9 @@ def test_bit_identical_across_n_jobs_and_backends(determinism_data, serial_fit, 
         with joblib.parallel_config(backend=backend):
             gap.fit(determinism_data)
     for key in KEYS:
-        assert_array_equal(gap.gap_results_[key], serial_fit.gap_results_[key], err_msg=key)
+        assert_array_equal(
+            gap.gap_results_[key], serial_fit.gap_results_[key], err_msg=key
+        )
     assert_array_equal(gap.reference_dispersions_, serial_fit.reference_dispersions_)
     assert_array_equal(gap.labels_, serial_fit.labels_)
 
@@ -572,17 +624,29 @@ def test_random_state_reproducible_and_seeds_differ(determinism_data, serial_fit
     again = _fast(estimator=KMeans(n_init=1), n_refs=5).fit(determinism_data)
     for key in KEYS:
         assert_array_equal(again.gap_results_[key], serial_fit.gap_results_[key])
-    other = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=1).fit(determinism_data)
-    assert not np.array_equal(other.reference_dispersions_, serial_fit.reference_dispersions_)
+    other = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=1).fit(
+        determinism_data
+    )
+    assert not np.array_equal(
+        other.reference_dispersions_, serial_fit.reference_dispersions_
+    )
     # a RandomState instance is accepted and consumed, as in scikit-learn
     rng = np.random.RandomState(0)
-    first = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(determinism_data)
-    second = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(determinism_data)
-    assert not np.array_equal(first.reference_dispersions_, second.reference_dispersions_)
+    first = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(
+        determinism_data
+    )
+    second = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(
+        determinism_data
+    )
+    assert not np.array_equal(
+        first.reference_dispersions_, second.reference_dispersions_
+    )
 
 
 def test_clones_get_seeded_random_state(determinism_data):
-    gap = _fast(estimator=KMeans(n_init=1, random_state=None), n_refs=2).fit(determinism_data)
+    gap = _fast(estimator=KMeans(n_init=1, random_state=None), n_refs=2).fit(
+        determinism_data
+    )
     assert isinstance(gap.best_estimator_.random_state, int)
 
 
@@ -673,7 +737,9 @@ def test_estimator_is_never_fitted():
     X, _ = _blobs(n_samples=80)
     kmeans = KMeans(n_init=1)
     params = kmeans.get_params()
-    gap = GapKMeans(kmeans, n_clusters_range=range(1, 5), n_refs=3, random_state=0).fit(X)
+    gap = GapKMeans(kmeans, n_clusters_range=range(1, 5), n_refs=3, random_state=0).fit(
+        X
+    )
     with pytest.raises(NotFittedError):
         check_is_fitted(kmeans)
     assert kmeans.get_params() == params
@@ -733,8 +799,13 @@ def small_problems(draw):
 )
 def test_property_fit_follows_the_spec(problem, statistic, method, reference):
     X, ks = problem
-    gap = _ward(n_refs=3, n_clusters_range=ks, statistic=statistic, method=method,
-                reference=reference)
+    gap = _ward(
+        n_refs=3,
+        n_clusters_range=ks,
+        statistic=statistic,
+        method=method,
+        reference=reference,
+    )
     if np.ptp(X, axis=0).max() == 0:
         with pytest.raises(ValueError, match="no spread"):
             gap.fit(X)

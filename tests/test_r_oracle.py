@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import textwrap
 
+import _oracle
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -21,11 +22,11 @@ from sklearn.datasets import make_blobs
 
 from skgap import GapKMeans, select_k, within_cluster_dispersion
 
-import _oracle
-
 pytestmark = [
     pytest.mark.r_oracle,
-    pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript is not installed"),
+    pytest.mark.skipif(
+        shutil.which("Rscript") is None, reason="Rscript is not installed"
+    ),
 ]
 
 METHODS = _oracle.METHODS
@@ -33,7 +34,8 @@ R_WRITE = textwrap.dedent(
     """
     write17 <- function(m, file) {
       m <- as.matrix(m)
-      writeLines(apply(m, 1, function(r) paste(sprintf("%.17g", r), collapse = ",")), file)
+      rows <- apply(m, 1, function(r) paste(sprintf("%.17g", r), collapse = ","))
+      writeLines(rows, file)
     }
     """
 )
@@ -41,10 +43,16 @@ R_WRITE = textwrap.dedent(
 
 def _rscript(code, tmp_path):
     script = tmp_path / "script.R"
-    script.write_text("suppressPackageStartupMessages(library(cluster))\n" + R_WRITE + code)
+    script.write_text(
+        "suppressPackageStartupMessages(library(cluster))\n" + R_WRITE + code
+    )
     result = subprocess.run(
         ["Rscript", "--vanilla", str(script)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        check=False,
     )
     if result.returncode != 0:
         if "there is no package called" in result.stderr:
@@ -106,7 +114,7 @@ def test_max_se_on_random_curves(tmp_path):
     )
     r_chosen = _read(tmp_path / "chosen.csv").astype(int) - 1  # 1-based in R
     # R read the same decimal strings (17 digits) that Python wrote
-    for i, (f, se) in enumerate(zip(curves, ses)):
+    for i, (f, se) in enumerate(zip(curves, ses, strict=True)):
         column = 0
         for method in METHODS:
             for se_factor in se_factors:
@@ -118,7 +126,9 @@ def test_max_se_on_random_curves(tmp_path):
 # --- clusGap ------------------------------------------------------------------
 
 N_REFS, K_MAX = 6, 5
-CONFIGS = [(power, space) for power in (1.0, 2.0) for space in ("original", "scaledPCA")]
+CONFIGS = [
+    (power, space) for power in (1.0, 2.0) for space in ("original", "scaledPCA")
+]
 
 
 def _clusgap_data(name):
@@ -157,7 +167,8 @@ def r_clusgap(request, tmp_path_factory):
           g <- clusGap(x, average, K.max = {K_MAX}, B = {N_REFS}, d.power = power,
                        spaceH0 = space)
           stopifnot(length(recorded) == {N_REFS} + 1, identical(recorded[[1]], x))
-          for (b in 1:{N_REFS}) write17(recorded[[b + 1]], sprintf("ref_%d_%d.csv", i, b))
+          for (b in 1:{N_REFS})
+            write17(recorded[[b + 1]], sprintf("ref_%d_%d.csv", i, b))
           write17(g$Tab, sprintf("tab_%d.csv", i))
           se.ours <- g$Tab[, "SE.sim"] * sqrt(({N_REFS} - 1) / {N_REFS})
           chosen <- sapply(c("Tibs2001SEmax", "firstSEmax", "globalSEmax", "firstmax",
@@ -166,7 +177,8 @@ def r_clusgap(request, tmp_path_factory):
           write17(rbind(chosen), sprintf("chosen_%d.csv", i))
           chosen.r <- sapply(c("Tibs2001SEmax", "firstSEmax", "globalSEmax", "firstmax",
                                "globalmax"),
-                             function(m) maxSE(g$Tab[, "gap"], g$Tab[, "SE.sim"], method = m))
+                             function(m) maxSE(g$Tab[, "gap"], g$Tab[, "SE.sim"],
+                                               method = m))
           write17(rbind(chosen.r), sprintf("chosen_r_%d.csv", i))
         }}
         """,
@@ -176,7 +188,9 @@ def r_clusgap(request, tmp_path_factory):
     out = {}
     for i, config in enumerate(CONFIGS, start=1):
         out[config] = dict(
-            references=[_read(tmp_path / f"ref_{i}_{b}.csv") for b in range(1, N_REFS + 1)],
+            references=[
+                _read(tmp_path / f"ref_{i}_{b}.csv") for b in range(1, N_REFS + 1)
+            ],
             tab=_read(tmp_path / f"tab_{i}.csv"),
             chosen=_read(tmp_path / f"chosen_{i}.csv").astype(int).ravel() - 1,
             chosen_r_se=_read(tmp_path / f"chosen_r_{i}.csv").astype(int).ravel() - 1,
@@ -235,10 +249,15 @@ def test_clusgap_chosen_k_under_every_method(r_clusgap, power, space):
     gap = _replayed_fit(X, r, power)
     for i, method in enumerate(METHODS):
         # R's maxSE applied to our se, and to its own SE.sim via se_factor
-        assert select_k(gap.gap_results_["gap"], gap.gap_results_["se"], method=method) == r["chosen"][i]
+        assert (
+            select_k(gap.gap_results_["gap"], gap.gap_results_["se"], method=method)
+            == r["chosen"][i]
+        )
         assert (
             select_k(
-                gap.gap_results_["gap"], gap.gap_results_["se"], method=method,
+                gap.gap_results_["gap"],
+                gap.gap_results_["se"],
+                method=method,
                 se_factor=np.sqrt(N_REFS / (N_REFS - 1)),
             )
             == r["chosen_r_se"][i]
@@ -284,5 +303,7 @@ def test_clusgap_dispersion_is_half_of_ours(tmp_path, power):
     )
     X_used = _read(tmp_path / "x_used.csv")
     r_w = _read(tmp_path / "w.csv")[0, 0]
-    assert_allclose(r_w, within_cluster_dispersion(X_used, labels, power=power) / 2, rtol=1e-10)
+    assert_allclose(
+        r_w, within_cluster_dispersion(X_used, labels, power=power) / 2, rtol=1e-10
+    )
     assert_allclose(r_w, _oracle.r_dispersion(X_used, labels, power), rtol=1e-10)

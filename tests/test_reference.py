@@ -60,7 +60,7 @@ def test_uniform_matches_numpy_construction():
 
 
 def _pca_reference_by_spec(X, seed):
-    """SPEC: centre, V from the SVD, uniform over rotated ranges, rotate back, add mean."""
+    """SPEC: centre, V from the SVD, uniform in the rotated box, back, add the mean."""
     X = X.astype(np.float64)
     mean = X.mean(axis=0)
     centred = X - mean
@@ -86,8 +86,12 @@ def test_pca_equals_spec_construction(dtype):
         assert Z.dtype == dtype
         assert Z.flags.c_contiguous
         expected = _pca_reference_by_spec(X, seed)
-        assert_allclose(Z, expected, rtol=1e-4 if dtype == np.float32 else 1e-10,
-                        atol=1e-4 if dtype == np.float32 else 1e-10)
+        assert_allclose(
+            Z,
+            expected,
+            rtol=1e-4 if dtype == np.float32 else 1e-10,
+            atol=1e-4 if dtype == np.float32 else 1e-10,
+        )
 
 
 def test_pca_reference_lies_in_rotated_box_not_feature_box():
@@ -121,11 +125,19 @@ def test_pca_reference_of_translated_data_is_translated():
     X = _elongated(4)
     shift = np.array([100.0, -50.0, 3.0])
     Z = make_reference_sampler("pca", X).sample(2)
-    assert_allclose(make_reference_sampler("pca", X + shift).sample(2), Z + shift,
-                    rtol=1e-9, atol=1e-9)
+    assert_allclose(
+        make_reference_sampler("pca", X + shift).sample(2),
+        Z + shift,
+        rtol=1e-9,
+        atol=1e-9,
+    )
     Z = make_reference_sampler("uniform", X).sample(2)
-    assert_allclose(make_reference_sampler("uniform", X + shift).sample(2), Z + shift,
-                    rtol=1e-9, atol=1e-9)
+    assert_allclose(
+        make_reference_sampler("uniform", X + shift).sample(2),
+        Z + shift,
+        rtol=1e-9,
+        atol=1e-9,
+    )
 
 
 def test_different_seeds_differ_same_seed_repeats():
@@ -196,7 +208,10 @@ def test_callable_gets_read_only_X_and_int_seed():
         return np.random.default_rng(seed).uniform(size=X_seen.shape)
 
     gap = GapKMeans(
-        KMeans(n_init=1), n_clusters_range=[1, 2], n_refs=3, reference=reference,
+        KMeans(n_init=1),
+        n_clusters_range=[1, 2],
+        n_refs=3,
+        reference=reference,
         random_state=0,
     ).fit(X)
     assert len(calls) == 3
@@ -216,8 +231,12 @@ def test_callable_read_only_also_in_process_workers():
         return np.random.default_rng(seed).uniform(size=X_seen.shape)
 
     GapKMeans(
-        KMeans(n_init=1), n_clusters_range=[1, 2], n_refs=2, reference=reference,
-        n_jobs=2, random_state=0,
+        KMeans(n_init=1),
+        n_clusters_range=[1, 2],
+        n_refs=2,
+        reference=reference,
+        n_jobs=2,
+        random_state=0,
     ).fit(X)
 
 
@@ -229,7 +248,10 @@ def test_callable_output_used_as_reference():
         return constant.tolist()  # any array-like
 
     gap = GapKMeans(
-        KMeans(n_init=1), n_clusters_range=[1], n_refs=2, reference=reference,
+        KMeans(n_init=1),
+        n_clusters_range=[1],
+        n_refs=2,
+        reference=reference,
         random_state=0,
     ).fit(X)
     expected = ((constant - constant.mean(0)) ** 2).sum()
@@ -254,9 +276,14 @@ def test_callable_wrong_shape():
         return X[:-1]
 
     sampler = make_reference_sampler(short, X)
-    with pytest.raises(ValueError, match=r"short must return an array of X's shape \(30, 3\), got shape \(29, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"short must return an array of X's shape \(30, 3\), got shape \(29, 3\)",
+    ):
         sampler.sample(0)
-    gap = GapKMeans(KMeans(n_init=1), n_clusters_range=[1, 2], n_refs=2, reference=short)
+    gap = GapKMeans(
+        KMeans(n_init=1), n_clusters_range=[1, 2], n_refs=2, reference=short
+    )
     with pytest.raises(ValueError, match="X's shape"):
         gap.fit(X)
 

@@ -1,5 +1,6 @@
-"""select_k: the five rules of SPEC section 2 against R's table and a brute-force oracle."""
+"""select_k: the five rules of SPEC section 2, against R's table and a brute force."""
 
+import _oracle
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,8 +8,6 @@ from hypothesis import strategies as st
 
 from skgap import select_k
 from skgap._selection import RULES
-
-import _oracle
 
 METHODS = _oracle.METHODS
 
@@ -85,9 +84,7 @@ def test_select_k_equals_brute_force_oracle(curve, method, se_factor):
 
 
 @given(
-    values=st.lists(
-        st.floats(-10, 10, allow_nan=False), min_size=1, max_size=12
-    ),
+    values=st.lists(st.floats(-10, 10, allow_nan=False), min_size=1, max_size=12),
     method=st.sampled_from(METHODS),
 )
 def test_select_k_without_se_rules_only_look_at_values(values, method):
