@@ -756,6 +756,21 @@ def test_set_params_then_refit():
     assert gap.reference_dispersions_.shape == (3, 2)
 
 
+def test_single_reference():
+    # B = 1: the spread of one value is 0 (R's 1/(B-1) variance would be NaN)
+    X, _ = _blobs(n_samples=60)
+    gap = _ward(n_refs=1).fit(X)
+    assert gap.reference_dispersions_.shape == (1, 6)
+    assert_array_equal(gap.gap_results_["sd"], 0.0)
+    assert_array_equal(gap.gap_results_["se"], 0.0)
+    assert_array_equal(gap.gap_results_["se_star"], 0.0)
+    assert_allclose(
+        gap.gap_results_["gap"],
+        np.log(gap.reference_dispersions_[0]) - np.log(gap.dispersions_),
+        rtol=1e-12,
+    )
+
+
 def test_silent_unless_verbose(capsys):
     X, _ = _blobs(n_samples=60)
     with warnings.catch_warnings():
