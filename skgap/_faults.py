@@ -138,7 +138,8 @@ def warn_summary(records, *, stacklevel=2):
     for category, message, fit in records:
         by_category.setdefault(category, []).append((message, fit))
     for category, items in by_category.items():
-        messages = list(dict.fromkeys(message for message, _ in items))
+        # sorted: tasks finish in any order, the summary must not depend on it
+        messages = sorted({message for message, _ in items})
         fits = [fit for _, fit in items if fit is not None]
         text = (
             f"{len(items)} {category.__name__} warning{'s' * (len(items) > 1)} "

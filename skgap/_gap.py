@@ -111,6 +111,12 @@ def _fit_labels(estimator, X):
 
 def _checked_labels(labels, n_samples):
     labels = np.asarray(labels)
+    if labels.dtype.kind == "b" or (
+        labels.dtype.kind == "f"
+        and np.all(np.isfinite(labels))
+        and np.all(labels == np.round(labels))
+    ):
+        labels = labels.astype(np.intp)  # integral labels of another dtype
     if labels.shape != (n_samples,) or labels.dtype.kind not in "iu":
         raise ValueError(
             f"the clusterer returned labels of shape {labels.shape} and dtype "
@@ -137,6 +143,10 @@ def _fit_dataset(
     """
     if X is None:
         X = sampler.sample(sample_seed)
+    # Read-only: a clusterer that modifies its input would change the caller's
+    # X (shared, not copied, in this process) and the data of the next k.
+    X = X.view()
+    X.flags.writeable = False
     dispersions = np.empty(len(ks))
     fitted, short_ks = [], []
     configure = _configurer(estimator, n_clusters_param)
@@ -150,9 +160,15 @@ def _fit_dataset(
                     labels = _fit_labels(clusterer, X)
                 labels = _checked_labels(labels, X.shape[0])
             except Exception as exc:
+                hint = (
+                    " (skgap passes the data read-only: a clusterer must not "
+                    "modify its input; copy X inside fit if it must)"
+                    if "read-only" in str(exc)
+                    else ""
+                )
                 raise ClustererFitError(
                     f"{type(estimator).__name__} failed to cluster {dataset} "
-                    f"into k={k} clusters: {type(exc).__name__}: {exc}",
+                    f"into k={k} clusters: {type(exc).__name__}: {exc}{hint}",
                     k=k,
                     dataset=dataset,
                     original=_picklable(exc),
@@ -654,12 +670,17 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             best_estimator = _configure(
                 estimator, n_clusters_param, 1, _seed(entropy, _DATA_FIT, 0, 1)
             )
+            X_read_only = X.view()
+            X_read_only.flags.writeable = False  # as in _fit_dataset
             try:
-                best_estimator.fit(X)
+                best_estimator.fit(X_read_only)
             except Exception as exc:
                 raise ClustererFitError(
                     f"{type(estimator).__name__} failed to cluster the data into "
-                    f"k=1 clusters (the chosen k, fitted for predict): {exc}"
+                    f"k=1 clusters (the chosen k, fitted for predict): {exc}",
+                    k=1,
+                    dataset="the data",
+                    original=exc,
                 ) from exc
             fitted[1] = best_estimator, np.zeros(n_samples, dtype=np.int32)
         best_estimator, labels = fitted[n_clusters]

@@ -448,3 +448,64 @@ def test_ctrl_c_stops_parallel_fit_promptly_without_leftover_workers():
     assert "FITTED False" in out
     assert "WORKERS LEFT 0" in out, (out, err)
     assert process.returncode == 0, err
+
+
+# --------------------------------------------------------------------------- misbehaving
+
+
+class Mutating(ScriptedClusterer):
+    """Centres its input in place, as careless user code might."""
+
+    def fit(self, X, y=None):
+        X -= X.mean(axis=0)
+        return super().fit(X)
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threading"])
+def test_clusterer_cannot_modify_the_data(backend):
+    X = _blobs()
+    original = X.copy()
+    gap = _gap(Mutating(), n_jobs=2)
+    with joblib.parallel_config(backend=backend):
+        with pytest.raises(ClustererFitError, match=r"k=2.*read-only.*must not modify"):
+            gap.fit(X)
+    np.testing.assert_array_equal(X, original)
+
+
+class LabelsAs(ScriptedClusterer):
+    """Returns its KMeans labels transformed by `kind`."""
+
+    def __init__(self, n_clusters=2, random_state=None, kind="float"):
+        super().__init__(n_clusters, random_state)
+        self.kind = kind
+
+    def fit(self, X, y=None):
+        labels = super().fit(X).labels_
+        self.labels_ = {
+            "float": labels.astype(float),
+            "list": labels.tolist(),
+            "short": labels[:-1],
+            "2-D": labels[:, None],
+            "non-integral": labels + 0.5,
+            "nan": np.where(labels == 0, np.nan, labels),
+            "text": labels.astype(str),
+            "None": None,
+        }[self.kind]
+        return self
+
+
+@pytest.mark.parametrize("kind", ["float", "list"])
+def test_clusterer_labels_of_another_type_are_accepted(kind):
+    X = _blobs()
+    expected = _gap(LabelsAs(kind="list")).fit(X)
+    assert expected.n_clusters_ == 3
+    gap = _gap(LabelsAs(kind=kind)).fit(X)
+    np.testing.assert_array_equal(gap.gap_results_["gap"], expected.gap_results_["gap"])
+
+
+@pytest.mark.parametrize("kind", ["short", "2-D", "non-integral", "nan", "text", "None"])
+def test_clusterer_bad_labels_fail_naming_k(kind):
+    gap = _gap(LabelsAs(kind=kind))
+    with pytest.raises(ClustererFitError, match=r"the data into k=2 clusters.*labels"):
+        gap.fit(_blobs())
+    assert not hasattr(gap, "n_clusters_")
