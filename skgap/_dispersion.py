@@ -86,6 +86,10 @@ _INPUT_HINTS = [
         "numpy.isfinite(X).all(axis=1).",
     ),
     (
+        re.compile(r"inhomogeneous"),
+        "Every sample (row) of X must have the same number of features.",
+    ),
+    (
         re.compile(r"Found array with dim [3-9]"),
         "X must be 2-D, of shape (n_samples, n_features): reshape it, e.g. "
         "X.reshape(len(X), -1).",
@@ -108,6 +112,13 @@ def _explain_input_errors(X, name="X"):
             "data sets are dense and of X's shape). Convert it with "
             f"{name}.toarray() if it fits in memory, or reduce it first, e.g. with "
             "sklearn.decomposition.TruncatedSVD."
+        )
+    if np.ma.isMaskedArray(X) and np.ma.count_masked(X):
+        raise ValueError(
+            f"{name} is a masked array with {np.ma.count_masked(X)} masked values, "
+            "and skgap would use the values under the mask. Fill them (e.g. "
+            f"{name}.filled(value)) or drop those samples, e.g. "
+            f"{name}.data[~numpy.ma.getmaskarray({name}).any(axis=1)]."
         )
     kind = getattr(getattr(X, "dtype", None), "kind", None)
     if kind in ("U", "S"):

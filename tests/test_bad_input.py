@@ -23,6 +23,9 @@ one sample                         fit: ValueError "minimum of 2";
 one feature                        correct result
 1-D array                          ValueError "Expected 2D array ... reshape"
 3-D array                          ValueError "dim 3 ... must be 2-D ... reshape"
+ragged list of rows                ValueError "inhomogeneous ... same number
+                                   of features"
+masked array with masked values    ValueError "masked array ... Fill them"
 object array / list with text      ValueError "could not convert ... must be
                                    numeric: encode ... OrdinalEncoder"
 numpy string array (dtype U/S)     ValueError "array of strings ... astype"
@@ -171,6 +174,15 @@ def _with(value):
     return make
 
 
+MASKED = (ValueError, r"masked array with 1 masked values.*Fill them")
+
+
+def _masked():
+    X = np.ma.masked_array(_blobs(), mask=False)
+    X[3, 1] = np.ma.masked
+    return X
+
+
 X_ROWS = [
     ("nan", _with(np.nan), NAN, NAN),
     ("+inf", _with(np.inf), INF, INF),
@@ -187,6 +199,10 @@ X_ROWS = [
     ("object text", lambda: np.array([[1.0, "a"], [2.0, "b"]] * 10, dtype=object),
      TEXT, TEXT),
     ("list with text", lambda: [[1.0, "a"], [2.0, "b"]] * 10, TEXT, TEXT),
+    ("ragged list", lambda: [[1.0, 2.0], [3.0]] * 10,
+     (ValueError, "inhomogeneous.*same number of features"),
+     (ValueError, "inhomogeneous.*same number of features")),
+    ("masked values", _masked, MASKED, MASKED),
     ("numpy strings", lambda: np.array([["1.5", "2"], ["3", "4"]] * 10),
      STRINGS, STRINGS),
     ("datetime64", lambda: np.arange(20).astype("datetime64[D]").reshape(10, 2),
@@ -240,7 +256,7 @@ def test_fit_bad_X(name, make, expected, _):
 @pytest.mark.parametrize(("name", "make", "_", "expected"), X_ROWS, ids=X_IDS)
 def test_dispersion_bad_X(name, make, _, expected):
     X = make()
-    labels = np.arange(np.shape(X)[0] if np.ndim(X) else 0) % 2
+    labels = np.arange(X.shape[0] if hasattr(X, "shape") else len(X)) % 2
     with _not_modified(X, labels):
         if expected == "ok":
             value = within_cluster_dispersion(X, labels)
