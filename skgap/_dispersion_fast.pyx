@@ -8,8 +8,10 @@ off): labels lie in ``[0, n_clusters)``, shapes agree and values are finite.
 Sums are accumulated in double whatever the input dtype.
 """
 
+import numpy as np
+
 from cython cimport floating
-from libc.math cimport fabs, pow, sqrt
+from libc.math cimport fabs
 
 
 def _squared_dispersion(
@@ -71,27 +73,6 @@ def _squared_dispersion(
                     out[r] = 0.0
 
 
-cdef inline double _pair_term(
-    const floating[:, ::1] X,
-    Py_ssize_t a,
-    Py_ssize_t b,
-    int mode,
-    double half_power,
-) noexcept nogil:
-    """d(x_a, x_b) ** power, with power 2 and 1 special-cased (mode 2 and 1)."""
-    cdef:
-        Py_ssize_t j
-        double d, d2 = 0.0
-    for j in range(X.shape[1]):
-        d = <double> X[a, j] - <double> X[b, j]
-        d2 += d * d
-    if mode == 2:
-        return d2
-    if mode == 1:
-        return sqrt(d2)
-    return pow(d2, half_power)
-
-
 def _pairwise_dispersion(
     const floating[:, ::1] X,       # IN, rows grouped by cluster
     const Py_ssize_t[::1] offsets,  # IN, (n_clusters + 1,): cluster r is rows offsets[r]:offsets[r+1]
@@ -100,24 +81,85 @@ def _pairwise_dispersion(
 ):
     """Per-cluster sum over unordered pairs of d ** power, divided by the size.
 
-    This equals 1/(2 n_r) times the sum over ordered pairs. O(sum n_r^2 p) time
-    and no memory beyond the inputs.
+    This equals 1/(2 n_r) times the sum over ordered pairs. O(sum n_r^2 p)
+    time and O(n_samples) memory: the squared distances of whole rows go into
+    a buffer of max(2**16, n_samples) values (GIL released, four pairs at a
+    time), which NumPy's vectorised ``sqrt`` (power 1) or ``power`` (any
+    other power but 2) raises to power / 2 and sums pairwise.
     """
     cdef:
         Py_ssize_t n_clusters = out.shape[0]
-        Py_ssize_t r, a, b, start, stop
+        Py_ssize_t r, a, start, stop, filled
         int mode = 2 if power == 2.0 else (1 if power == 1.0 else 0)
         double half_power = 0.5 * power
-        double row, total
+        double total
+        double[::1] buffer_view
 
+    buffer = np.empty(max(1 << 16, X.shape[0]))
+    buffer_view = buffer
+    for r in range(n_clusters):
+        start = offsets[r]
+        stop = offsets[r + 1]
+        total = 0.0
+        a = start
+        while a < stop - 1:
+            a, filled = _squared_distances_block(X, a, stop, buffer_view)
+            chunk = buffer[:filled]
+            if mode == 1:
+                np.sqrt(chunk, out=chunk)
+            elif mode == 0:
+                np.power(chunk, half_power, out=chunk)
+            total += chunk.sum()
+        out[r] = total / (stop - start) if stop > start else 0.0
+
+
+cdef (Py_ssize_t, Py_ssize_t) _squared_distances_block(
+    const floating[:, ::1] X,   # IN, rows grouped by cluster
+    Py_ssize_t a,               # IN, first row of the block
+    Py_ssize_t stop,            # IN, end of the cluster
+    double[::1] buffer,         # OUT, squared distances of the pairs (a, b > a), ...
+):
+    """Fill `buffer` with the squared distances of whole rows a, a+1, ...
+
+    A row a contributes its pairs (a, b) for a < b < stop; rows are added while
+    they fit (the buffer holds at least n_samples values, so one always does).
+    Returns the next row and the number of values written.
+    """
+    cdef:
+        Py_ssize_t size = buffer.shape[0]
+        Py_ssize_t n_features = X.shape[1]
+        Py_ssize_t filled = 0
+        Py_ssize_t b, j
+        double x, t0, t1, t2, t3, s0, s1, s2, s3
     with nogil:
-        for r in range(n_clusters):
-            start = offsets[r]
-            stop = offsets[r + 1]
-            total = 0.0
-            for a in range(start, stop):
-                row = 0.0
-                for b in range(a + 1, stop):
-                    row += _pair_term(X, a, b, mode, half_power)
-                total += row
-            out[r] = total / (stop - start) if stop > start else 0.0
+        while a < stop - 1 and filled + (stop - a - 1) <= size:
+            b = a + 1
+            # four rows b at a time: independent sums keep the FPU busy
+            while b + 3 < stop:
+                s0 = s1 = s2 = s3 = 0.0
+                for j in range(n_features):
+                    x = X[a, j]
+                    t0 = x - X[b, j]
+                    t1 = x - X[b + 1, j]
+                    t2 = x - X[b + 2, j]
+                    t3 = x - X[b + 3, j]
+                    s0 += t0 * t0
+                    s1 += t1 * t1
+                    s2 += t2 * t2
+                    s3 += t3 * t3
+                buffer[filled] = s0
+                buffer[filled + 1] = s1
+                buffer[filled + 2] = s2
+                buffer[filled + 3] = s3
+                filled += 4
+                b += 4
+            while b < stop:
+                s0 = 0.0
+                for j in range(n_features):
+                    t0 = <double> X[a, j] - X[b, j]
+                    s0 += t0 * t0
+                buffer[filled] = s0
+                filled += 1
+                b += 1
+            a += 1
+    return a, filled
