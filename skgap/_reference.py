@@ -46,7 +46,8 @@ class _PCASampler:
         X64 = X.astype(np.float64, copy=False)
         self.mean = X64.mean(axis=0)
         centred = X64 - self.mean
-        U, _, components = np.linalg.svd(centred, full_matrices=False)
+        U, singular_values, components = np.linalg.svd(centred, full_matrices=False)
+        del centred  # peak memory: X, centred, U and LAPACK's copy, never more
         # The sign of each singular vector is arbitrary and LAPACK-dependent; fix
         # it from U (the largest |entry| of each column positive), which does not
         # change when X is rotated, so that the reference of X @ R is exactly the
@@ -54,9 +55,11 @@ class _PCASampler:
         signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
         signs[signs == 0] = 1.0
         self.components = components * signs[:, np.newaxis]
-        rotated = centred @ self.components.T
-        self.lower = rotated.min(axis=0)
-        self.span = rotated.max(axis=0) - self.lower
+        # The rotated data centred @ components.T are U * s (with the signs):
+        # scale U in place rather than allocate the product.
+        U *= singular_values * signs
+        self.lower = U.min(axis=0)
+        self.span = U.max(axis=0) - self.lower
 
     def sample(self, seed):
         rng = np.random.default_rng(seed)
