@@ -32,9 +32,10 @@ main(["--quiet"])
 # %%
 # A CSV file with a header and a text column
 # ------------------------------------------
-# The delimiter and the header row are detected; the text column is skipped
-# (with a note on stderr) and ``--columns`` picks columns by name.
-# ``--scale`` standardises them first, since they are on different scales.
+# The delimiter and the header row are detected, and the text column
+# ``species`` is skipped (with a note on stderr); ``--columns`` would pick
+# columns by name or index. ``--scale`` standardises the four measurements
+# first, since they are on different scales.
 iris = load_iris(as_frame=True)
 frame = iris.frame.drop(columns="target")
 frame["species"] = iris.target_names[iris.target]
@@ -45,14 +46,12 @@ print(open(workdir / "iris.csv").read()[:200])
 # %%
 # ::
 #
-#     $ skgap iris.csv --columns "petal length (cm),petal width (cm)" --scale \
-#           --k 1-6 --plot gap.png --labels labels.csv
-columns = "petal length (cm),petal width (cm)"
+#     $ skgap iris.csv --scale --k 1-6 --plot gap.png --labels labels.csv
+#
+# The three species are found:
 main(
     [
         str(workdir / "iris.csv"),
-        "--columns",
-        columns,
         "--scale",
         "--k",
         "1-6",
