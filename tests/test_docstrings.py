@@ -32,10 +32,12 @@ def _public_api():
     for module, name in objects:
         obj = getattr(importlib.import_module(module), name)
         names.append(f"{module}.{name}")
-        if inspect.isclass(obj):
-            for attr, value in vars(obj).items():
+        if inspect.isclass(obj) and not issubclass(obj, BaseException):
+            # every public method, inherited ones (fit_predict, get_params) too
+            for attr in dir(obj):
                 if attr.startswith("_"):
                     continue
+                value = inspect.getattr_static(obj, attr)
                 if callable(value) or hasattr(value, "__get__"):
                     names.append(f"{module}.{name}.{attr}")
     return names
