@@ -107,9 +107,9 @@ default='joblib'
         clusterer without meaningful centroids works). If it has a
         ``random_state``, ``seed`` or ``rng`` parameter that
         `clusterer_kwargs` does not set, skgap passes it a seed per fit.
-        None means skgap's default, scikit-learn's ``KMeans(n_init=10)``
-        seeded from `random_state` (gap-stat used an unseeded
-        :func:`scipy.cluster.vq.kmeans2`).
+        None means the default clusterer of :class:`skgap.GapKMeans`,
+        scikit-learn's ``KMeans``, seeded from `random_state` (gap-stat used
+        an unseeded :func:`scipy.cluster.vq.kmeans2`).
 
     clusterer_kwargs : dict, default=None
         Extra keyword arguments of `clusterer`.
