@@ -54,6 +54,7 @@ for reference, gap in fits.items():
 # the two segments, so its dispersion keeps falling fast as k grows while the
 # data's barely does beyond 2, and the gap keeps rising. The PCA box hugs the
 # data and the gap peaks at k = 2.
+# sphinx_gallery_thumbnail_number = 2
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained", sharey=True)
 for ax, (reference, gap) in zip(axes, fits.items(), strict=True):
     GapStatisticDisplay.from_estimator(gap, kind="gap", ax=ax)
