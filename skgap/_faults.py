@@ -17,6 +17,10 @@ single hook (and an "always" filter, so that no repeat is swallowed by the
 once-per-location registry) and the last one removes it, under a lock; the
 hook routes a warning to the recorder of the thread that raised it, and
 passes warnings of other threads on to the previous ``showwarning``.
+
+Limitation: while a fit records, the "always" filter also applies to warnings
+that unrelated threads of the same process raise (they are shown, not
+filtered); the process-global warning state of Python < 3.14 allows no better.
 """
 
 import threading
@@ -137,7 +141,9 @@ def warn_summary(records, *, stacklevel=2):
     by_category = {}
     for category, message, fit in records:
         by_category.setdefault(category, []).append((message, fit))
-    for category, items in by_category.items():
+    for category, items in sorted(
+        by_category.items(), key=lambda item: item[0].__qualname__
+    ):
         # sorted: tasks finish in any order, the summary must not depend on it
         messages = sorted({message for message, _ in items})
         fits = [fit for _, fit in items if fit is not None]

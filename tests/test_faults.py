@@ -509,3 +509,25 @@ def test_clusterer_bad_labels_fail_naming_k(kind):
     with pytest.raises(ClustererFitError, match=r"the data into k=2 clusters.*labels"):
         gap.fit(_blobs())
     assert not hasattr(gap, "n_clusters_")
+
+
+class IgnoresK(ScriptedClusterer):
+    """Always returns 5 clusters, whatever n_clusters says."""
+
+    def fit(self, X, y=None):
+        self.labels_ = np.arange(X.shape[0]) % 5
+        return self
+
+
+def test_clusterer_ignoring_k_warns_once():
+    gap = _gap(IgnoresK(), n_clusters_range=[1, 2, 3, 5])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gap.fit(_blobs())
+    messages = [str(w.message) for w in caught if w.category is SkgapWarning]
+    assert messages == [
+        "8 SkgapWarning warnings raised while clustering the data at k=2, 3; 3 "
+        "reference data sets (b=0, 1, 2) at k=2, 3: The clusterer returned more "
+        "distinct clusters than n_clusters: it does not honour the number of "
+        "clusters it is given, and W_k is that of the clusters it found."
+    ]
