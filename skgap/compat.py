@@ -14,6 +14,7 @@ import inspect
 import warnings
 
 import numpy as np
+from joblib import cpu_count
 from sklearn.base import BaseEstimator, ClusterMixin
 
 from ._gap import GapKMeans
@@ -242,6 +243,8 @@ default='joblib'
             estimator = _CallableClusterer(self.clusterer, kwargs=self.clusterer_kwargs)
         if self.parallel_backend not in _BACKENDS:
             n_jobs = 1
+        elif not 1 <= self.n_jobs <= cpu_count():
+            n_jobs = -1  # as gap-stat: out of range means every processor
         else:
             n_jobs = self.n_jobs
         if self.n_iter != 10:
