@@ -314,6 +314,14 @@ def test_predict_good_X(fitted, convert):
         labels = fitted.predict(X)
     assert labels.shape == (10,)
     np.testing.assert_array_equal(labels, fitted.predict(np.asarray(X, float)))
+    assert fitted.score(X) == pytest.approx(fitted.score(np.asarray(X, float)))
+
+
+def test_predict_and_score_float64_after_float32_fit():
+    X = _blobs()
+    gap = _gap().fit(X.astype(np.float32))
+    np.testing.assert_array_equal(gap.predict(X), gap.labels_)
+    assert np.isfinite(gap.score(X))
 
 
 # --------------------------------------------------------------------------- good X
