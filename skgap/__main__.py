@@ -1111,7 +1111,10 @@ def _run(argv):
         gap.fit(X)
     elapsed = time.perf_counter() - start
     for warning in caught:
-        notes(str(warning.message).splitlines()[0], kind="warning")
+        message = " ".join(str(warning.message).split())
+        if len(message) > 240:
+            message = message[:237] + "..."
+        notes(message, kind="warning")
 
     estimator_name = _estimator_name(estimator)
     if args.json:
