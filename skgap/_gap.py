@@ -72,6 +72,9 @@ def _configure(estimator, n_clusters_param, k, seed):
     return estimator.set_params(**params)
 
 
+_SCALARS = (int, float, str, bool, type(None))
+
+
 def _configurer(estimator, n_clusters_param):
     """A fast `_configure` for many fits of one estimator: ``(k, seed) -> clone``.
 
@@ -90,7 +93,12 @@ def _configurer(estimator, n_clusters_param):
         return lambda k, seed: _configure(estimator, n_clusters_param, k, seed)
 
     def configure(k, seed):
-        clusterer = copy.deepcopy(template)
+        # copy.deepcopy(template), without recursing into immutable scalars
+        clusterer = copy.copy(template)
+        clusterer.__dict__ = {
+            key: value if isinstance(value, _SCALARS) else copy.deepcopy(value)
+            for key, value in template.__dict__.items()
+        }
         setattr(clusterer, n_clusters_param, k)
         for name in random_state_params:
             setattr(clusterer, name, seed)
@@ -175,10 +183,33 @@ def _fit_dataset(
                 ) from exc
             if keep_estimators:
                 fitted.append((clusterer, labels))
-            if np.unique(labels).shape[0] < k:
+            n_found = np.unique(labels).shape[0]
+            if n_found > k:
+                with fit_label(dataset, k):  # summarised by the caller
+                    warnings.warn(
+                        f"The clusterer returned more distinct clusters than "
+                        f"{n_clusters_param}: it does not honour the number of "
+                        "clusters it is given, and W_k is that of the clusters "
+                        "it found.",
+                        SkgapWarning,
+                        stacklevel=2,
+                    )
+            if n_found < k:
                 short_ks.append(k)
         dispersions[i] = _dispersion(X, labels, power)
     return dispersions, short_ks, fitted
+
+
+def _as_centers_dtype(estimator, X):
+    """X in the dtype of the estimator's centres, if it has float ones.
+
+    KMeans.predict and KMeans.score reject float32 X after a float64 fit (and
+    the reverse) with a Cython buffer error.
+    """
+    centers = getattr(estimator, "cluster_centers_", None)
+    if isinstance(centers, np.ndarray) and centers.dtype in (np.float32, np.float64):
+        return X.astype(centers.dtype, copy=False)
+    return X
 
 
 def _picklable(exc):
@@ -873,11 +904,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 self, X, dtype=[np.float64, np.float32], order="C", reset=False
             )
         _check_magnitude(X, n_rows=1)
-        centers = getattr(self.best_estimator_, "cluster_centers_", None)
-        if isinstance(centers, np.ndarray) and centers.dtype in (np.float32, np.float64):
-            # KMeans.predict rejects float32 X after a float64 fit (and vice versa)
-            X = X.astype(centers.dtype, copy=False)
-        return self.best_estimator_.predict(X)
+        return self.best_estimator_.predict(_as_centers_dtype(self.best_estimator_, X))
 
     @available_if(_estimator_has("transform"))
     def transform(self, X):
@@ -949,7 +976,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 self, X, dtype=[np.float64, np.float32], order="C", reset=False
             )
         _check_magnitude(X, n_rows=1)
-        return self.best_estimator_.score(X)
+        return self.best_estimator_.score(_as_centers_dtype(self.best_estimator_, X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
