@@ -48,6 +48,10 @@ float32, |x| ~ 1e30                fit: ValueError "overflow float32 ... pass
                                    float64"; W_k: correct (summed in float64)
 float32 with offset 1e6            correct result (see also test_numerics)
 n_refs = 0 or not an int           InvalidParameterError (a ValueError)
+n_jobs = 0                         ValueError "n_jobs == 0 ... has no meaning"
+estimator class, not instance      TypeError "Expected an estimator instance"
+estimator without n_clusters /     TypeError "has neither an 'n_clusters' nor
+  n_components (e.g. DBSCAN)       an 'n_components' parameter"
 power <= 0, NaN, inf               InvalidParameterError
 unknown method/statistic/reference InvalidParameterError listing the choices
 n_clusters_range: 0 / negative     ValueError "must hold positive integers"
@@ -83,7 +87,7 @@ import io
 import numpy as np
 import pytest
 from scipy import sparse
-from sklearn.cluster import KMeans
+from sklearn.cluster import DBSCAN, KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
@@ -103,8 +107,8 @@ def _blobs(n=60, n_features=2, seed=0):
 
 def _gap(**params):
     params = {"n_clusters_range": [1, 2, 3, 4], "n_refs": 4, "random_state": 0,
-              **params}
-    return GapKMeans(KMeans(n_init=2), **params)
+              "estimator": KMeans(n_init=2), **params}
+    return GapKMeans(**params)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -430,6 +434,12 @@ PARAM_ROWS = [
     ({"statistic": "gap*"}, ValueError, r"'statistic' parameter .* among"),
     ({"reference": "normal"}, ValueError, r"'reference' parameter .* among"),
     ({"se_factor": -1.0}, ValueError, r"'se_factor' parameter"),
+    ({"se_factor": np.inf}, ValueError, r"'se_factor' parameter"),
+    ({"n_jobs": 0}, ValueError, r"n_jobs == 0 .* has no meaning"),
+    ({"n_jobs": 1.5}, ValueError, r"'n_jobs' parameter"),
+    ({"estimator": KMeans}, TypeError, r"estimator instance .* got estimator class"),
+    ({"estimator": "kmeans"}, ValueError, r"'estimator' parameter .* implementing 'fit'"),
+    ({"random_state": -1}, ValueError, r"'random_state' parameter"),
     ({"n_clusters_range": [0, 1, 2]}, ValueError, "must hold positive integers, got 0"),
     ({"n_clusters_range": [-2, 2]}, ValueError, "must hold positive integers, got -2"),
     ({"n_clusters_range": [2, 3, 2]}, ValueError, r"must not repeat a k, got \[2\]"),
@@ -442,6 +452,7 @@ PARAM_ROWS = [
     ({"n_clusters_range": range(0)}, ValueError, "n_clusters_range is empty"),
     ({"n_clusters_range": 5}, ValueError, r"'n_clusters_range' parameter .*Iterable"),
     ({"n_clusters_range": [70, 80]}, ValueError, r"larger than n_samples=60; pass k"),
+    ({"estimator": DBSCAN()}, TypeError, r"neither an 'n_clusters' nor an 'n_comp"),
 ]
 
 
