@@ -547,3 +547,14 @@ def test_python_dash_m_and_version():
     )
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_plot_without_matplotlib_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    status = main(["--plot", str(tmp_path / "gap.png")])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err.splitlines() == [
+        "skgap: error: --plot needs matplotlib, which is not installed; install "
+        "it with: pip install 'skgap[plot]'"
+    ]
