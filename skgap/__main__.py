@@ -1136,6 +1136,12 @@ def _run(argv):
 def main(argv=None):
     """Run the ``skgap`` command line and return its exit status.
 
+    Reads the data file named in `argv` (or makes the built-in example), fits
+    :class:`~skgap.GapKMeans` with the options given, and prints the chosen
+    number of clusters with its table (or JSON); bad input is reported as one
+    line on stderr. The console script ``skgap`` and ``python -m skgap`` call
+    it with ``sys.argv[1:]``.
+
     Parameters
     ----------
     argv : list of str, default=None
@@ -1146,6 +1152,10 @@ def main(argv=None):
     status : int
         0 on success, 2 for bad input or options (reported as one line on
         stderr), 1 for an unexpected internal error.
+
+    See Also
+    --------
+    skgap.GapKMeans : The estimator behind the command.
 
     Examples
     --------
