@@ -91,6 +91,10 @@ def _configurer(estimator, n_clusters_param):
         type(template).set_params is not BaseEstimator.set_params
     ):
         return lambda k, seed: _configure(estimator, n_clusters_param, k, seed)
+    try:
+        copy.deepcopy(template)
+    except Exception:  # an attribute that cannot be copied, e.g. a lock
+        return lambda k, seed: _configure(estimator, n_clusters_param, k, seed)
 
     def configure(k, seed):
         # copy.deepcopy(template), without recursing into immutable scalars
@@ -119,6 +123,13 @@ def _fit_labels(estimator, X):
 
 def _checked_labels(labels, n_samples):
     labels = np.asarray(labels)
+    if labels.dtype.kind == "O":  # e.g. Python ints: accept exact integers
+        try:
+            converted = labels.astype(np.int64)
+        except (TypeError, ValueError, OverflowError):
+            converted = None
+        if converted is not None and np.array_equal(converted, labels):
+            labels = converted
     if labels.dtype.kind == "b" or (
         labels.dtype.kind == "f"
         and np.all(np.isfinite(labels))
@@ -854,6 +865,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                             (b, k) for k in short_ks
                         )
                     progress.update(len(group_ks))
+            except pickle.PicklingError as exc:
+                raise pickle.PicklingError(
+                    f"{exc} GapKMeans sends the clusterer "
+                    f"({type(estimator).__name__}), the reference sampler and the "
+                    "data to worker processes: make them picklable, or run with "
+                    "n_jobs=1 or joblib.parallel_config(backend='threading')."
+                ) from exc
             except WORKER_DIED as exc:
                 raise ClustererFitError(
                     worker_died_error(exc, self.n_jobs, len(tasks))

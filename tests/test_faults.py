@@ -483,6 +483,7 @@ class LabelsAs(ScriptedClusterer):
         labels = super().fit(X).labels_
         self.labels_ = {
             "float": labels.astype(float),
+            "object": labels.astype(object),
             "list": labels.tolist(),
             "short": labels[:-1],
             "2-D": labels[:, None],
@@ -494,7 +495,7 @@ class LabelsAs(ScriptedClusterer):
         return self
 
 
-@pytest.mark.parametrize("kind", ["float", "list"])
+@pytest.mark.parametrize("kind", ["float", "list", "object"])
 def test_clusterer_labels_of_another_type_are_accepted(kind):
     X = _blobs()
     expected = _gap(LabelsAs(kind="list")).fit(X)
@@ -531,3 +532,49 @@ def test_clusterer_ignoring_k_warns_once():
         "distinct clusters than n_clusters: it does not honour the number of "
         "clusters it is given, and W_k is that of the clusters it found."
     ]
+
+
+class Interrupting(ScriptedClusterer):
+    """Raises a BaseException (not an Exception) at k=3."""
+
+    def __init__(self, n_clusters=2, random_state=None, error="KeyboardInterrupt"):
+        super().__init__(n_clusters, random_state)
+        self.error = error
+
+    def fit(self, X, y=None):
+        if self.n_clusters == 3:
+            raise {"KeyboardInterrupt": KeyboardInterrupt, "SystemExit": SystemExit}[
+                self.error]()
+        return super().fit(X)
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threading"])
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_base_exceptions_propagate_unwrapped(backend, error):
+    gap = _gap(Interrupting(error=error.__name__), n_jobs=2)
+    snapshot = _snapshot(gap)
+    with joblib.parallel_config(backend=backend):
+        with pytest.raises(error):
+            gap.fit(_blobs())
+    _assert_unchanged(gap, snapshot)
+
+
+class WithLock(ScriptedClusterer):
+    """Holds an attribute that can be neither pickled nor deep-copied."""
+
+    def __init__(self, n_clusters=2, random_state=None):
+        super().__init__(n_clusters, random_state)
+        self._lock = threading.Lock()
+
+
+def test_unpicklable_clusterer_works_in_threads():
+    with joblib.parallel_config(backend="threading"):
+        assert _gap(WithLock(), n_jobs=2).fit(_blobs()).n_clusters_ == 3
+
+
+def test_unpicklable_clusterer_under_loky_says_how_to_fix():
+    gap = _gap(WithLock(), n_jobs=2)
+    with joblib.parallel_config(backend="loky"):
+        with pytest.raises(Exception, match=r"(?s)pickle.*WithLock.*n_jobs=1.*threading"):
+            gap.fit(_blobs())
+    assert not hasattr(gap, "n_clusters_")
