@@ -765,7 +765,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             except Exception:  # e.g. a reference callable with an odd __eq__
                 same = False
             if same:
-                return previous
+                # a copy: a fit that fails must leave the cache as it was
+                return {
+                    key: value.copy() if isinstance(value, dict | set) else value
+                    for key, value in previous.items()
+                }
         entropy = int(check_random_state(random_state).randint(2**31 - 1))
         return {
             "key": key,

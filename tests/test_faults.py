@@ -127,7 +127,8 @@ def _assert_unchanged(estimator, snapshot):
         if isinstance(value, dict):
             assert value.keys() == estimator.__dict__[key].keys(), key
             for name, array in value.items():
-                np.testing.assert_array_equal(estimator.__dict__[key][name], array)
+                if isinstance(array, np.ndarray):
+                    np.testing.assert_array_equal(estimator.__dict__[key][name], array)
         elif isinstance(value, np.ndarray):
             np.testing.assert_array_equal(estimator.__dict__[key], value)
 
@@ -578,3 +579,38 @@ def test_unpicklable_clusterer_under_loky_says_how_to_fix():
         with pytest.raises(Exception, match=r"(?s)pickle.*WithLock.*n_jobs=1.*threading"):
             gap.fit(_blobs())
     assert not hasattr(gap, "n_clusters_")
+
+
+class FailsWhenArmed(ScriptedClusterer):
+    """Once armed (a class switch, not a parameter, so that the warm-start
+    cache applies), fails at k=3 on the fifth reference it sees."""
+
+    armed = False
+    seen = 0
+
+    def fit(self, X, y=None):
+        cls = type(self)
+        if cls.armed and self.n_clusters == 3 and self._on(X) == "reference":
+            cls.seen += 1
+            if cls.seen >= 5:
+                raise Boom("fifth reference")
+        return super().fit(X)
+
+
+def test_failed_warm_start_fit_leaves_the_cache_as_it_was(monkeypatch):
+    X = _blobs()
+    gap = _gap(FailsWhenArmed(data_sum=X.sum()), warm_start=True, n_jobs=1).fit(X)
+    cache = copy.deepcopy(gap._warm_start_state_)
+    # more references: the first new ones are fitted (and would be cached, in
+    # sequence), then the clusterer fails on the fifth
+    gap.set_params(n_refs=10)
+    monkeypatch.setattr(FailsWhenArmed, "armed", True)
+    snapshot = _snapshot(gap)
+    with pytest.raises(ClustererFitError, match="k=3"):
+        gap.fit(X)
+    _assert_unchanged(gap, snapshot)
+    state = gap._warm_start_state_
+    assert state.keys() == cache.keys()
+    assert state["reference"] == cache["reference"]  # no draw b >= 3 was kept
+    assert state["data"] == cache["data"]
+    assert state["fitted"].keys() == cache["fitted"].keys()
