@@ -52,7 +52,9 @@ def _dispersion(X, labels, power=2.0):
         order = np.argsort(labels, kind="stable")
         offsets = np.zeros(n_clusters + 1, dtype=np.intp)
         np.cumsum(np.bincount(labels, minlength=n_clusters), out=offsets[1:])
-        _pairwise_dispersion(np.take(X, order, axis=0), offsets, float(power), per_cluster)
+        _pairwise_dispersion(
+            np.take(X, order, axis=0), offsets, float(power), per_cluster
+        )
     dispersion = float(per_cluster.sum())
     if not np.isfinite(dispersion):
         raise ValueError(
@@ -161,7 +163,7 @@ def _explain_input_errors(X, name="X"):
                 if columns is not None and dtypes is not None:
                     bad = [
                         str(c)
-                        for c, dt in zip(columns, dtypes)
+                        for c, dt in zip(columns, dtypes, strict=False)
                         if getattr(dt, "kind", "O") not in "biuf"
                     ]
                     if bad:

@@ -20,6 +20,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from ._dispersion import _check_magnitude, _dispersion, _explain_input_errors
+from ._faults import (
+    WORKER_DIED,
+    fit_label,
+    record_warnings,
+    warn_summary,
+    worker_died_error,
+)
 from ._reference import REFERENCES, make_reference_sampler
 from ._selection import RULES, select_k
 from ._utils import (
@@ -32,13 +39,6 @@ from ._utils import (
     _fit_context,
     _n_clusters_param,
     _random_state_params,
-)
-from ._faults import (
-    WORKER_DIED,
-    fit_label,
-    record_warnings,
-    warn_summary,
-    worker_died_error,
 )
 from .exceptions import ClustererFitError, SkgapWarning
 

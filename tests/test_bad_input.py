@@ -99,15 +99,23 @@ pd = pytest.importorskip("pandas")
 
 def _blobs(n=60, n_features=2, seed=0):
     X, _ = make_blobs(
-        n_samples=n, centers=3, n_features=n_features, cluster_std=0.5,
+        n_samples=n,
+        centers=3,
+        n_features=n_features,
+        cluster_std=0.5,
         random_state=seed,
     )
     return X
 
 
 def _gap(**params):
-    params = {"n_clusters_range": [1, 2, 3, 4], "n_refs": 4, "random_state": 0,
-              "estimator": KMeans(n_init=2), **params}
+    params = {
+        "n_clusters_range": [1, 2, 3, 4],
+        "n_refs": 4,
+        "random_state": 0,
+        "estimator": KMeans(n_init=2),
+        **params,
+    }
     return GapKMeans(**params)
 
 
@@ -146,7 +154,7 @@ def _not_modified(*inputs):
     try:
         yield
     finally:
-        for x, original in zip(inputs, copies):
+        for x, original in zip(inputs, copies, strict=True):
             _assert_same(x, original)
 
 
@@ -175,6 +183,7 @@ def _with(value):
         X = _blobs()
         X[3, 1] = value
         return X
+
     return make
 
 
@@ -191,58 +200,120 @@ X_ROWS = [
     ("nan", _with(np.nan), NAN, NAN),
     ("+inf", _with(np.inf), INF, INF),
     ("-inf", _with(-np.inf), INF, INF),
-    ("empty", lambda: np.empty((0, 2)),
-     (ValueError, r"0 sample\(s\).*minimum of 2"),
-     (ValueError, r"0 sample\(s\).*minimum of 1")),
-    ("no features", lambda: np.empty((10, 0)),
-     (ValueError, r"0 feature\(s\)"), (ValueError, r"0 feature\(s\)")),
-    ("one sample", lambda: np.array([[1.0, 2.0]]),
-     (ValueError, r"1 sample\(s\).*minimum of 2"), "ok"),
+    (
+        "empty",
+        lambda: np.empty((0, 2)),
+        (ValueError, r"0 sample\(s\).*minimum of 2"),
+        (ValueError, r"0 sample\(s\).*minimum of 1"),
+    ),
+    (
+        "no features",
+        lambda: np.empty((10, 0)),
+        (ValueError, r"0 feature\(s\)"),
+        (ValueError, r"0 feature\(s\)"),
+    ),
+    (
+        "one sample",
+        lambda: np.array([[1.0, 2.0]]),
+        (ValueError, r"1 sample\(s\).*minimum of 2"),
+        "ok",
+    ),
     ("1-D", lambda: _blobs()[:, 0], DIM1, DIM1),
     ("3-D", lambda: _blobs().reshape(30, 2, 2), DIM3, DIM3),
-    ("object text", lambda: np.array([[1.0, "a"], [2.0, "b"]] * 10, dtype=object),
-     TEXT, TEXT),
+    (
+        "object text",
+        lambda: np.array([[1.0, "a"], [2.0, "b"]] * 10, dtype=object),
+        TEXT,
+        TEXT,
+    ),
     ("list with text", lambda: [[1.0, "a"], [2.0, "b"]] * 10, TEXT, TEXT),
-    ("ragged list", lambda: [[1.0, 2.0], [3.0]] * 10,
-     (ValueError, "inhomogeneous.*same number of features"),
-     (ValueError, "inhomogeneous.*same number of features")),
+    (
+        "ragged list",
+        lambda: [[1.0, 2.0], [3.0]] * 10,
+        (ValueError, "inhomogeneous.*same number of features"),
+        (ValueError, "inhomogeneous.*same number of features"),
+    ),
     ("masked values", _masked, MASKED, MASKED),
-    ("numpy strings", lambda: np.array([["1.5", "2"], ["3", "4"]] * 10),
-     STRINGS, STRINGS),
-    ("datetime64", lambda: np.arange(20).astype("datetime64[D]").reshape(10, 2),
-     (ValueError, "dates or time spans"), (ValueError, "dates or time spans")),
+    (
+        "numpy strings",
+        lambda: np.array([["1.5", "2"], ["3", "4"]] * 10),
+        STRINGS,
+        STRINGS,
+    ),
+    (
+        "datetime64",
+        lambda: np.arange(20).astype("datetime64[D]").reshape(10, 2),
+        (ValueError, "dates or time spans"),
+        (ValueError, "dates or time spans"),
+    ),
     ("complex", lambda: _blobs() + 1j, COMPLEX, COMPLEX),
     ("complex list", lambda: [[1 + 1j, 2.0], [3.0, 4.0]] * 10, COMPLEX, COMPLEX),
     ("sparse csr", lambda: sparse.csr_matrix(_blobs()), SPARSE, SPARSE),
     ("sparse coo", lambda: sparse.coo_array(_blobs()), SPARSE, SPARSE),
-    ("pandas NaN", lambda: pd.DataFrame(_with(np.nan)(), columns=["a", "b"]),
-     NAN, NAN),
-    ("pandas text column",
-     lambda: pd.DataFrame({"a": _blobs()[:, 0], "b": ["x", "y", "z"] * 20}),
-     (ValueError, r"Non-numeric columns: \['b'\].*encode"),
-     (ValueError, r"Non-numeric columns: \['b'\]")),
-    ("pandas categorical",
-     lambda: pd.DataFrame({"a": _blobs()[:, 0],
-                           "c": pd.Categorical(["x", "y", "z"] * 20)}),
-     (ValueError, r"Non-numeric columns: \['c'\]"),
-     (ValueError, r"Non-numeric columns: \['c'\]")),
-    ("1e300", lambda: _blobs() * 1e300, FIT_OVERFLOW,
-     (ValueError, "overflowed to infinity.*Rescale X")),
-    ("-1e300", lambda: -_blobs() * 1e300, FIT_OVERFLOW,
-     (ValueError, "overflowed to infinity.*Rescale X")),
-    ("1e160", lambda: _blobs() * 1e160, FIT_OVERFLOW,
-     (ValueError, "overflowed to infinity.*Rescale X")),
+    ("pandas NaN", lambda: pd.DataFrame(_with(np.nan)(), columns=["a", "b"]), NAN, NAN),
+    (
+        "pandas text column",
+        lambda: pd.DataFrame({"a": _blobs()[:, 0], "b": ["x", "y", "z"] * 20}),
+        (ValueError, r"Non-numeric columns: \['b'\].*encode"),
+        (ValueError, r"Non-numeric columns: \['b'\]"),
+    ),
+    (
+        "pandas categorical",
+        lambda: pd.DataFrame(
+            {"a": _blobs()[:, 0], "c": pd.Categorical(["x", "y", "z"] * 20)}
+        ),
+        (ValueError, r"Non-numeric columns: \['c'\]"),
+        (ValueError, r"Non-numeric columns: \['c'\]"),
+    ),
+    (
+        "1e300",
+        lambda: _blobs() * 1e300,
+        FIT_OVERFLOW,
+        (ValueError, "overflowed to infinity.*Rescale X"),
+    ),
+    (
+        "-1e300",
+        lambda: -_blobs() * 1e300,
+        FIT_OVERFLOW,
+        (ValueError, "overflowed to infinity.*Rescale X"),
+    ),
+    (
+        "1e160",
+        lambda: _blobs() * 1e160,
+        FIT_OVERFLOW,
+        (ValueError, "overflowed to infinity.*Rescale X"),
+    ),
     # all values round to 1e300: W_k is 0, but the rounded mean overflows
-    ("offset 1e300", lambda: _blobs() + 1e300, FIT_OVERFLOW,
-     (ValueError, "overflowed to infinity.*Rescale X")),
-    ("1e-300", lambda: _blobs() * 1e-300, FIT_UNDERFLOW,
-     (ValueError, "underflowed.*Rescale X")),
-    ("1e-170", lambda: _blobs() * 1e-170, FIT_UNDERFLOW,
-     (ValueError, "underflowed.*Rescale X")),
-    ("float32 1e30", lambda: (_blobs() * 1e30).astype(np.float32),
-     (ValueError, r"overflow float32.*pass float64"), "ok"),
-    ("float32 1e-25", lambda: (_blobs() * 1e-25).astype(np.float32),
-     (ValueError, r"underflow in float32"), "ok"),
+    (
+        "offset 1e300",
+        lambda: _blobs() + 1e300,
+        FIT_OVERFLOW,
+        (ValueError, "overflowed to infinity.*Rescale X"),
+    ),
+    (
+        "1e-300",
+        lambda: _blobs() * 1e-300,
+        FIT_UNDERFLOW,
+        (ValueError, "underflowed.*Rescale X"),
+    ),
+    (
+        "1e-170",
+        lambda: _blobs() * 1e-170,
+        FIT_UNDERFLOW,
+        (ValueError, "underflowed.*Rescale X"),
+    ),
+    (
+        "float32 1e30",
+        lambda: (_blobs() * 1e30).astype(np.float32),
+        (ValueError, r"overflow float32.*pass float64"),
+        "ok",
+    ),
+    (
+        "float32 1e-25",
+        lambda: (_blobs() * 1e-25).astype(np.float32),
+        (ValueError, r"underflow in float32"),
+        "ok",
+    ),
 ]
 X_IDS = [row[0] for row in X_ROWS]
 
@@ -282,8 +353,11 @@ def fitted():
 
 
 PREDICT_ROWS = [
-    ("3 features", lambda: np.ones((4, 3)),
-     (ValueError, "X has 3 features, but GapKMeans is expecting 2")),
+    (
+        "3 features",
+        lambda: np.ones((4, 3)),
+        (ValueError, "X has 3 features, but GapKMeans is expecting 2"),
+    ),
     ("nan", lambda: np.array([[np.nan, 1.0]]), NAN),
     ("inf", lambda: np.array([[np.inf, 1.0]]), INF),
     ("empty", lambda: np.empty((0, 2)), (ValueError, r"0 sample\(s\)")),
@@ -297,8 +371,9 @@ PREDICT_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "make", "expected"), PREDICT_ROWS,
-                         ids=[row[0] for row in PREDICT_ROWS])
+@pytest.mark.parametrize(
+    ("name", "make", "expected"), PREDICT_ROWS, ids=[row[0] for row in PREDICT_ROWS]
+)
 def test_predict_bad_X(fitted, name, make, expected):
     X = make()
     labels = fitted.labels_.copy()
@@ -308,10 +383,16 @@ def test_predict_bad_X(fitted, name, make, expected):
     np.testing.assert_array_equal(fitted.labels_, labels)
 
 
-@pytest.mark.parametrize("convert", [
-    lambda X: X.astype(np.float32), lambda X: X.astype(np.int64) * 0 + X.round(),
-    lambda X: X.tolist(), lambda X: pd.DataFrame(X),
-], ids=["float32", "integral float", "list", "DataFrame"])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda X: X.astype(np.float32),
+        lambda X: X.astype(np.int64) * 0 + X.round(),
+        lambda X: X.tolist(),
+        lambda X: pd.DataFrame(X),
+    ],
+    ids=["float32", "integral float", "list", "DataFrame"],
+)
 def test_predict_good_X(fitted, convert):
     X = convert(_blobs()[:10])
     with _not_modified(X):
@@ -401,10 +482,12 @@ def test_extreme_but_representable_scales(scale):
     gap = _gap(reference="uniform").fit(X)
     scaled = _gap(reference="uniform").fit(X * scale)
     assert scaled.n_clusters_ == gap.n_clusters_ == 3
-    np.testing.assert_allclose(scaled.gap_results_["gap"], gap.gap_results_["gap"],
-                               rtol=1e-9)
-    np.testing.assert_allclose(scaled.dispersions_, gap.dispersions_ * scale**2,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        scaled.gap_results_["gap"], gap.gap_results_["gap"], rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        scaled.dispersions_, gap.dispersions_ * scale**2, rtol=1e-12
+    )
 
 
 def test_float32_with_large_offset():
@@ -416,8 +499,9 @@ def test_float32_with_large_offset():
     assert gap32.n_clusters_ == gap64.n_clusters_ == 3
     assert np.all(np.isfinite(gap32.gap_results_["gap"]))
     # float32 rounds the data to 1/16 at 1e6: W_k up to k=3 agrees to 1 %
-    np.testing.assert_allclose(gap32.dispersions_[:3], gap64.dispersions_[:3],
-                               rtol=1e-2)
+    np.testing.assert_allclose(
+        gap32.dispersions_[:3], gap64.dispersions_[:3], rtol=1e-2
+    )
 
 
 # --------------------------------------------------------------------------- params
@@ -438,7 +522,7 @@ PARAM_ROWS = [
     ({"n_jobs": 0}, ValueError, r"n_jobs == 0 .* has no meaning"),
     ({"n_jobs": 1.5}, ValueError, r"'n_jobs' parameter"),
     ({"estimator": KMeans}, TypeError, r"estimator instance .* got estimator class"),
-    ({"estimator": "kmeans"}, ValueError, r"'estimator' parameter .* implementing 'fit'"),
+    ({"estimator": "kmeans"}, ValueError, r"'estimator' parameter .* 'fit'"),
     ({"random_state": -1}, ValueError, r"'random_state' parameter"),
     ({"n_clusters_range": [0, 1, 2]}, ValueError, "must hold positive integers, got 0"),
     ({"n_clusters_range": [-2, 2]}, ValueError, "must hold positive integers, got -2"),
@@ -456,8 +540,9 @@ PARAM_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("params", "error", "match"), PARAM_ROWS,
-                         ids=[str(row[0]) for row in PARAM_ROWS])
+@pytest.mark.parametrize(
+    ("params", "error", "match"), PARAM_ROWS, ids=[str(row[0]) for row in PARAM_ROWS]
+)
 def test_fit_bad_params(params, error, match):
     X = _blobs()
     gap = _gap(**params)
@@ -467,10 +552,16 @@ def test_fit_bad_params(params, error, match):
     assert not hasattr(gap, "n_clusters_")
 
 
-@pytest.mark.parametrize("ks", [
-    np.array([1, 2, 3]), (k for k in [1, 2, 3]), [np.int32(3), np.int64(1), 2],
-    [3, 1, 2],
-], ids=["array", "generator", "numpy ints", "unsorted"])
+@pytest.mark.parametrize(
+    "ks",
+    [
+        np.array([1, 2, 3]),
+        (k for k in [1, 2, 3]),
+        [np.int32(3), np.int64(1), 2],
+        [3, 1, 2],
+    ],
+    ids=["array", "generator", "numpy ints", "unsorted"],
+)
 def test_fit_good_n_clusters_range(ks):
     gap = _gap(n_clusters_range=ks).fit(_blobs())
     np.testing.assert_array_equal(gap.gap_results_["n_clusters"], [1, 2, 3])
@@ -486,11 +577,19 @@ def test_fit_drops_k_larger_than_n_samples():
 # --------------------------------------------------------------------------- labels
 
 LABEL_ROWS = [
-    ("too short", lambda n: np.zeros(n - 1, int), ValueError,
-     r"labels has 59 entries but X has 60 samples; pass one label per sample"),
+    (
+        "too short",
+        lambda n: np.zeros(n - 1, int),
+        ValueError,
+        r"labels has 59 entries but X has 60 samples; pass one label per sample",
+    ),
     ("too long", lambda n: np.zeros(n + 1, int), ValueError, "pass one label per"),
-    ("negative", lambda n: np.arange(n) % 3 - 1, ValueError,
-     r"must be non-negative, got -1.*drop those samples"),
+    (
+        "negative",
+        lambda n: np.arange(n) % 3 - 1,
+        ValueError,
+        r"must be non-negative, got -1.*drop those samples",
+    ),
     ("2-D", lambda n: np.zeros((n, 2), int), ValueError, r"must be 1-D.*\(60, 2\)"),
     ("text", lambda n: np.array(["a"] * n), TypeError, "labels must be integers"),
     ("non-integral", lambda n: np.arange(n) * 0.5, ValueError, "non-integral"),
@@ -499,8 +598,9 @@ LABEL_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "make", "error", "match"), LABEL_ROWS,
-                         ids=[row[0] for row in LABEL_ROWS])
+@pytest.mark.parametrize(
+    ("name", "make", "error", "match"), LABEL_ROWS, ids=[row[0] for row in LABEL_ROWS]
+)
 def test_dispersion_bad_labels(name, make, error, match):
     X = _blobs()
     labels = make(60)
@@ -509,18 +609,29 @@ def test_dispersion_bad_labels(name, make, error, match):
             within_cluster_dispersion(X, labels)
 
 
-@pytest.mark.parametrize("convert", [
-    lambda y: y.astype(bool), lambda y: y.astype(float), lambda y: y * 10**12,
-    lambda y: y.astype(np.uint8), lambda y: y.tolist(), lambda y: pd.Series(y),
-    lambda y: y[:, None],
-], ids=["bool", "integral float", "huge", "uint8", "list", "Series", "column"])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda y: y.astype(bool),
+        lambda y: y.astype(float),
+        lambda y: y * 10**12,
+        lambda y: y.astype(np.uint8),
+        lambda y: y.tolist(),
+        lambda y: pd.Series(y),
+        lambda y: y[:, None],
+    ],
+    ids=["bool", "integral float", "huge", "uint8", "list", "Series", "column"],
+)
 def test_dispersion_good_labels(convert):
     X = _blobs()
     base = np.arange(60) % 2
     labels = convert(base)
-    with _not_modified(X, labels), pytest.warns(None if False else Warning) if (
-        isinstance(labels, np.ndarray) and labels.ndim == 2
-    ) else contextlib.nullcontext():
+    with (
+        _not_modified(X, labels),
+        pytest.warns(None if False else Warning)
+        if (isinstance(labels, np.ndarray) and labels.ndim == 2)
+        else contextlib.nullcontext(),
+    ):
         value = within_cluster_dispersion(X, labels)
     assert value == pytest.approx(within_cluster_dispersion(X, base), rel=1e-15)
 
@@ -609,8 +720,9 @@ CLI_FILE_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "content", "match"), CLI_FILE_ROWS,
-                         ids=[row[0] for row in CLI_FILE_ROWS])
+@pytest.mark.parametrize(
+    ("name", "content", "match"), CLI_FILE_ROWS, ids=[row[0] for row in CLI_FILE_ROWS]
+)
 def test_cli_bad_file(tmp_path, name, content, match):
     path = _write(tmp_path / name, content)
     before = path.read_bytes()
@@ -643,8 +755,11 @@ CLI_OPTION_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("options", "match"), CLI_OPTION_ROWS,
-                         ids=[" ".join(row[0]) for row in CLI_OPTION_ROWS])
+@pytest.mark.parametrize(
+    ("options", "match"),
+    CLI_OPTION_ROWS,
+    ids=[" ".join(row[0]) for row in CLI_OPTION_ROWS],
+)
 def test_cli_bad_option(tmp_path, options, match):
     path = tmp_path / "ok.csv"
     np.savetxt(path, _blobs(), delimiter=",")
@@ -658,8 +773,9 @@ def test_cli_bad_option(tmp_path, options, match):
 def test_cli_skips_text_columns(tmp_path):
     X = _blobs()
     path = tmp_path / "mixed.csv"
-    path.write_text("x,name,y\n" + "".join(
-        f"{a},p{i},{b}\n" for i, (a, b) in enumerate(X)))
+    path.write_text(
+        "x,name,y\n" + "".join(f"{a},p{i},{b}\n" for i, (a, b) in enumerate(X))
+    )
     status, out, _ = _cli([str(path), "--n-refs", "4", "--k", "1-4", "--json"])
     assert status == 0
     assert '"n_clusters": 3' in out.replace(" ", "").replace('":', '": ')

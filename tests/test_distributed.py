@@ -36,7 +36,10 @@ def data():
 
 def _gap(**params):
     return GapKMeans(
-        KMeans(n_init=2), n_clusters_range=range(1, 6), n_refs=6, random_state=0,
+        KMeans(n_init=2),
+        n_clusters_range=range(1, 6),
+        n_refs=6,
+        random_state=0,
         **params,
     )
 
@@ -87,9 +90,15 @@ def dask_client():
     # run this test rather than skip it.
     import distributed
 
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None,
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -107,8 +116,12 @@ def test_worker_warnings_summarised_on_dask(dask_client):
     """Two tasks per dask worker run in threads: warnings still arrive once."""
     X = np.repeat([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]], 6, axis=0)
     gap = GapKMeans(
-        KMeans(n_init=1), n_clusters_range=[1, 2, 5, 6], n_refs=3,
-        reference=_permuted, random_state=0, n_jobs=-1,
+        KMeans(n_init=1),
+        n_clusters_range=[1, 2, 5, 6],
+        n_refs=3,
+        reference=_permuted,
+        random_state=0,
+        n_jobs=-1,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -80,8 +80,10 @@ def test_one_pass_formula_would_fail_here():
     X, labels = _data(10**5, 2, 1e6, np.float64)
     exact = _exact_squared_dispersion(X, labels)
     naive = sum(
-        float((X[labels == r] ** 2).sum() - (labels == r).sum()
-              * (X[labels == r].mean(axis=0) ** 2).sum())
+        float(
+            (X[labels == r] ** 2).sum()
+            - (labels == r).sum() * (X[labels == r].mean(axis=0) ** 2).sum()
+        )
         for r in np.unique(labels)
     )
     assert abs(naive - exact) / exact > 1e-3
