@@ -183,8 +183,11 @@ def _check_magnitude(X, n_rows=None):
     if X.size == 0:
         return
     finfo = np.finfo(X.dtype)
-    largest = float(np.max(np.abs(X)))
-    spread = float(np.max(np.ptp(X, axis=0)))
+    # column extremes: no temporary of X's size
+    column_max, column_min = X.max(axis=0), X.min(axis=0)
+    largest = max(abs(float(column_max.max())), abs(float(column_min.min())))
+    with np.errstate(over="ignore"):
+        spread = float((column_max - column_min).max())
     n_terms = X.shape[1] * (X.shape[0] if n_rows is None else n_rows)
     if largest > 0 and (
         2 * math.log10(largest) + math.log10(n_terms) > math.log10(finfo.max) - 1
