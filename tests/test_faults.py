@@ -456,13 +456,15 @@ def test_ctrl_c_stops_parallel_fit_promptly_without_leftover_workers():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal job
     )
     try:
         assert process.stdout.readline().strip() == "READY"
         # 21 data sets x 7 ks x 0.2 s / 2 workers ~ 15 s of work: interrupt it
-        # once the workers are busy.
+        # once the workers are busy. Ctrl-C in a terminal signals the whole
+        # process group: the parent and its workers.
         time.sleep(2.0)
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)
         # the bound: interrupted and cleaned up long before 15 s of work ends
         out, err = process.communicate(timeout=60)
     finally:
