@@ -611,7 +611,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 f"Dropped the candidate numbers of clusters {too_large}: they are "
                 f"larger than n_samples={n_samples}.",
                 SkgapWarning,
-                stacklevel=3,
+                stacklevel=5,  # _candidate_ks, _fit, fit, sklearn's wrapper, caller
             )
         return ks
 
@@ -686,7 +686,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{' and '.join(where)}; their dispersion is that of the clusters "
                 "found.",
                 SkgapWarning,
-                stacklevel=3,
+                stacklevel=4,  # _fit, fit, sklearn's _fit_context wrapper, caller
             )
         dispersions = np.array([state["data"][k] for k in ks])
         reference_dispersions = np.array(

@@ -646,3 +646,16 @@ def test_failed_warm_start_fit_leaves_the_cache_as_it_was(monkeypatch):
     assert state["reference"] == cache["reference"]  # no draw b >= 3 was kept
     assert state["data"] == cache["data"]
     assert state["fitted"].keys() == cache["fitted"].keys()
+
+
+def test_warnings_point_at_the_callers_line():
+    X = np.repeat([[0.0, 0.0], [5.0, 5.0]], 10, axis=0)
+    gap = GapKMeans(
+        KMeans(n_init=1), n_clusters_range=[1, 2, 3, 40], n_refs=2, random_state=0
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gap.fit(X)
+    categories = sorted(w.category.__name__ for w in caught)
+    assert categories == ["ConvergenceWarning", "SkgapWarning", "SkgapWarning"]
+    assert {w.filename for w in caught} == {__file__}
