@@ -1,0 +1,294 @@
+"""How often the gap statistic finds the true k on the paper's five scenarios.
+
+Runs skgap (``GapKMeans(KMeans(n_init=...))``) on 50 realisations of each
+simulation scenario of Tibshirani, Walther & Hastie (2001, section 6), with
+both reference distributions, and reads every rule and both statistics off the
+same fits; beside it R's ``cluster::clusGap`` (kmeans, same B, nstart and
+d.power, ``maxSE`` with every rule) when ``Rscript`` is on the PATH.
+
+Usage::
+
+    python benchmarks/accuracy.py                 # the full study (~30 min on 2 cores)
+    python benchmarks/accuracy.py --quick         # a smoke run in seconds
+    python benchmarks/accuracy.py --realisations 20 --n-init 1 10
+
+It prints the tables and writes the raw rows to ``benchmarks/results/
+accuracy.csv`` and the reST tables to ``--rst`` (default
+``docs/accuracy_table.rst``, which the user guide includes).
+"""
+
+import argparse
+import csv
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.cluster import KMeans
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scenarios import SCENARIOS, scenario  # noqa: E402
+
+from skgap import GapKMeans, select_k  # noqa: E402
+from skgap._selection import RULES  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+R_METHODS = {
+    "tibshirani": "Tibs2001SEmax",
+    "first_se_max": "firstSEmax",
+    "global_se_max": "globalSEmax",
+    "first_max": "firstmax",
+    "global_max": "globalmax",
+}
+R_SPACE = {"uniform": "original", "pca": "scaledPCA"}
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages(library(cluster))
+args <- commandArgs(trailingOnly = TRUE)
+files <- readLines(args[1]); out <- args[2]
+B <- as.integer(args[3]); K <- as.integer(args[4])
+nstarts <- as.integer(strsplit(args[5], ",")[[1]])
+spaces <- strsplit(args[6], ",")[[1]]
+methods <- c("Tibs2001SEmax", "firstSEmax", "globalSEmax", "firstmax", "globalmax")
+rows <- character(0)
+for (f in files) {
+  x <- as.matrix(read.csv(f, header = FALSE))
+  seed <- as.integer(sub(".*_([0-9]+)\\.csv$", "\\1", f))
+  for (space in spaces) for (ns in nstarts) {
+    set.seed(seed)
+    t <- system.time(g <- suppressWarnings(clusGap(
+      x, FUNcluster = kmeans, K.max = K, B = B, d.power = 2,
+      spaceH0 = space, nstart = ns, verbose = FALSE)))[["elapsed"]]
+    tab <- g$Tab
+    for (m in methods) {
+      k <- maxSE(tab[, "gap"], tab[, "SE.sim"], method = m, SE.factor = 1)
+      rows <- c(rows, paste(basename(f), space, ns, m, k, t, sep = ","))
+    }
+  }
+}
+writeLines(rows, out)
+"""
+
+
+def _skgap_rows(name, seed, references, n_inits, n_refs, ks):
+    X = scenario(name, seed)
+    rows = []
+    for reference in references:
+        for n_init in n_inits:
+            start = time.perf_counter()
+            gap = GapKMeans(
+                KMeans(n_init=n_init),
+                n_clusters_range=ks,
+                n_refs=n_refs,
+                reference=reference,
+                random_state=seed,
+            ).fit(X)
+            elapsed = time.perf_counter() - start
+            results = gap.gap_results_
+            for statistic, se in (("gap", "se"), ("gap_star", "se_star")):
+                for rule in RULES:
+                    position = select_k(results[statistic], results[se], method=rule)
+                    rows.append(
+                        dict(
+                            scenario=name, seed=seed, system="skgap",
+                            reference=reference, n_init=n_init, statistic=statistic,
+                            rule=rule, k=int(ks[position]), seconds=elapsed,
+                        )
+                    )
+    return rows
+
+
+def _r_rows(names, seeds, references, n_inits, n_refs, k_max):
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = []
+        for name in names:
+            for seed in seeds:
+                path = tmp / f"{name}_{seed}.csv"
+                np.savetxt(path, scenario(name, seed), delimiter=",", fmt="%.17g")
+                files.append(str(path))
+        (tmp / "files.txt").write_text("\n".join(files) + "\n")
+        (tmp / "run.R").write_text(R_SCRIPT)
+        out = tmp / "out.csv"
+        subprocess.run(
+            [
+                "Rscript", str(tmp / "run.R"), str(tmp / "files.txt"), str(out),
+                str(n_refs), str(k_max), ",".join(map(str, n_inits)),
+                ",".join(R_SPACE[r] for r in references),
+            ],
+            check=True,
+        )
+        inverse_space = {v: k for k, v in R_SPACE.items()}
+        inverse_method = {v: k for k, v in R_METHODS.items()}
+        for line in out.read_text().splitlines():
+            base, space, ns, method, k, seconds = line.split(",")
+            name, seed = base[: -len(".csv")].split("_")
+            rows.append(
+                dict(
+                    scenario=name, seed=int(seed), system="R clusGap",
+                    reference=inverse_space[space], n_init=int(ns), statistic="gap",
+                    rule=inverse_method[method], k=int(k), seconds=float(seconds),
+                )
+            )
+    return rows
+
+
+def _rst_table(header, body):
+    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [rule, "  ".join(str(h).ljust(w) for h, w in zip(header, widths)), rule]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def _tables(rows, n_inits, references, systems, realisations, n_refs):
+    hits = defaultdict(int)
+    seconds = defaultdict(list)
+    for row in rows:
+        key = (row["scenario"], row["system"], row["reference"], row["n_init"])
+        correct = row["k"] == SCENARIOS[row["scenario"]][1]
+        hits[key + (row["statistic"], row["rule"])] += correct
+        if row["statistic"] == "gap" and row["rule"] == "tibshirani":
+            seconds[key].append(row["seconds"])
+
+    # Table 1: the default rule, every n_init, both systems.
+    header = ["scenario", "true k", "reference"]
+    for system in systems:
+        header += [f"{system} n_init={n}" for n in n_inits]
+    body = []
+    for name, (_, true_k) in SCENARIOS.items():
+        for reference in references:
+            row = [name, true_k, reference]
+            for system in systems:
+                row += [hits[(name, system, reference, n, "gap", "tibshirani")] for n in n_inits]
+            body.append(row)
+    total = ["all", "", ""]
+    for system in systems:
+        for n in n_inits:
+            total.append(
+                sum(hits[(s, system, r, n, "gap", "tibshirani")] for s in SCENARIOS for r in references)
+            )
+    body.append(total)
+    first = _rst_table(header, body)
+
+    # Table 2: the median seconds of one fit (B references, k = 1..10).
+    header = ["system"] + [f"n_init={n}" for n in n_inits]
+    body = []
+    for system in systems:
+        body.append(
+            [system] + [
+                f"{np.median([t for key, ts in seconds.items() if key[1] == system and key[3] == n for t in ts]):.3f}"
+                for n in n_inits
+            ]
+        )
+    second = _rst_table(header, body)
+
+    # Table 3: every rule and statistic, skgap, every n_init, hits summed over scenarios.
+    header = ["statistic", "rule", "reference"] + [f"n_init={n}" for n in n_inits]
+    body = []
+    for statistic in ("gap", "gap_star"):
+        for rule in RULES:
+            for reference in references:
+                body.append(
+                    [statistic, rule, reference] + [
+                        sum(hits[(s, "skgap", reference, n, statistic, rule)] for s in SCENARIOS)
+                        for n in n_inits
+                    ]
+                )
+    third = _rst_table(header, body)
+
+    # Table 4: per scenario, every rule, skgap at the largest n_init.
+    n_big = max(n_inits)
+    header = ["scenario", "reference"] + [f"gap {r}" for r in RULES] + ["gap_star tibshirani"]
+    body = []
+    for name in SCENARIOS:
+        for reference in references:
+            body.append(
+                [name, reference]
+                + [hits[(name, "skgap", reference, n_big, "gap", r)] for r in RULES]
+                + [hits[(name, "skgap", reference, n_big, "gap_star", "tibshirani")]]
+            )
+    fourth = _rst_table(header, body)
+    return first, second, third, fourth, n_big
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--realisations", type=int, default=50)
+    parser.add_argument("--n-init", type=int, nargs="+", default=[1, 3, 5, 10])
+    parser.add_argument("--n-refs", type=int, default=20)
+    parser.add_argument("--k-max", type=int, default=10)
+    parser.add_argument("--n-jobs", type=int, default=1, help="realisations in parallel")
+    parser.add_argument("--no-r", action="store_true", help="skip R even if available")
+    parser.add_argument("--quick", action="store_true", help="2 realisations, n_init 1, B=5")
+    parser.add_argument("--rst", default=str(HERE.parent / "docs" / "accuracy_table.rst"))
+    parser.add_argument("--csv", default=str(HERE / "results" / "accuracy.csv"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.realisations, args.n_init, args.n_refs = 2, [1], 5
+        args.rst = os.devnull
+    references = ("uniform", "pca")
+    ks = list(range(1, args.k_max + 1))
+    seeds = list(range(args.realisations))
+    use_r = shutil.which("Rscript") is not None and not args.no_r
+
+    start = time.perf_counter()
+    chunks = Parallel(n_jobs=args.n_jobs)(
+        delayed(_skgap_rows)(name, seed, references, args.n_init, args.n_refs, ks)
+        for name in SCENARIOS
+        for seed in seeds
+    )
+    rows = [row for chunk in chunks for row in chunk]
+    print(f"skgap done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    systems = ["skgap"]
+    if use_r:
+        start = time.perf_counter()
+        rows += _r_rows(list(SCENARIOS), seeds, references, args.n_init, args.n_refs, args.k_max)
+        print(f"R done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        systems.append("R clusGap")
+
+    Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.csv, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    first, second, third, fourth, n_big = _tables(
+        rows, args.n_init, references, systems, args.realisations, args.n_refs
+    )
+    intro = (
+        f"{args.realisations} realisations of each scenario, B={args.n_refs} references, "
+        f"k = 1..{args.k_max}, power=2, KMeans(n_init=n) (R: kmeans, nstart=n); "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs."
+    )
+    text = "\n\n".join(
+        [
+            intro,
+            "Times the true k was found, default rule (``method='tibshirani'``, "
+            f"``statistic='gap'``), out of {args.realisations}:",
+            first,
+            "Median seconds of one fit (all B references, every k, one thread):",
+            second,
+            f"Every rule and statistic (skgap), true k found, summed over the five "
+            f"scenarios (out of {5 * args.realisations}):",
+            third,
+            f"Per scenario, every rule (skgap, n_init={n_big}):",
+            fourth,
+        ]
+    )
+    print(text)
+    with open(args.rst, "w") as f:
+        f.write(".. Generated by benchmarks/accuracy.py; do not edit by hand.\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()

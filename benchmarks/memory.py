@@ -1,0 +1,95 @@
+"""Peak memory of GapKMeans.fit, whole process tree, in units of X.nbytes.
+
+Each measurement runs in a fresh child process: it imports everything, records
+the baseline RSS after a tiny warm-up fit (lazy imports, thread pools,
+workers), builds X, then polls the RSS of itself and of
+all its descendants (joblib workers included) every 5 ms while ``fit`` runs.
+Reported: (peak - baseline) / X.nbytes, whose target is <= 4 and independent
+of B (n_refs).
+
+    python benchmarks/memory.py               # W2 and W3, B = 5, 10, 20, n_jobs 1 and 2
+    python benchmarks/memory.py --quick       # W1-sized, seconds
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+CHILD = r"""
+import json, sys, threading, time
+sys.path.insert(0, {here!r})
+import numpy as np, psutil
+from sklearn.cluster import KMeans
+from skgap import GapKMeans
+from _scenarios import workload
+me = psutil.Process()
+
+def tree_rss():
+    total = me.memory_info().rss
+    for child in me.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+# Warm up on tiny data so that lazy imports, thread pools and workers are
+# part of the baseline, not of the measured fit.
+GapKMeans(KMeans(n_init=1), n_refs=2, n_jobs={n_jobs}, n_clusters_range=range(1, 4),
+          random_state=0).fit(np.random.default_rng(0).random((50, 3)))
+baseline = tree_rss()
+X = workload({name!r})
+X = X[: {n_samples}] if {n_samples} else X
+peak = [tree_rss()]
+done = threading.Event()
+def poll():
+    while not done.is_set():
+        peak[0] = max(peak[0], tree_rss())
+        time.sleep(0.005)
+t = threading.Thread(target=poll, daemon=True); t.start()
+start = time.perf_counter()
+GapKMeans(KMeans(n_init=1, random_state=0), n_refs={n_refs}, n_jobs={n_jobs},
+          reference={reference!r}, random_state=0).fit(X)
+elapsed = time.perf_counter() - start
+done.set(); t.join()
+print(json.dumps(dict(baseline=baseline, peak=peak[0], nbytes=X.nbytes, seconds=elapsed)))
+"""
+
+
+def measure(name, n_refs, n_jobs, reference="pca", n_samples=0):
+    code = CHILD.format(
+        here=str(HERE), name=name, n_refs=n_refs, n_jobs=n_jobs,
+        reference=reference, n_samples=n_samples,
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        grid = [("W2", 2_000, b, j) for b in (2, 4) for j in (1, 2)]
+    else:
+        grid = [(w, 0, b, j) for w in ("W2", "W3") for b in (5, 10, 20) for j in (1, 2)]
+    print(f"{'workload':>8} {'n_refs':>6} {'n_jobs':>6} {'X MiB':>7} {'baseline MiB':>12} {'peak-baseline MiB':>17} {'/ X.nbytes':>10}")
+    for name, n_samples, n_refs, n_jobs in grid:
+        r = measure(name, n_refs, n_jobs, n_samples=n_samples)
+        extra = r["peak"] - r["baseline"]
+        print(
+            f"{name:>8} {n_refs:>6} {n_jobs:>6} {r['nbytes'] / 2**20:7.1f} "
+            f"{r['baseline'] / 2**20:12.1f} {extra / 2**20:17.1f} {extra / r['nbytes']:10.2f}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
