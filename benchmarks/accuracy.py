@@ -232,6 +232,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="2 realisations, n_init 1, B=5")
     parser.add_argument("--rst", default=str(HERE.parent / "docs" / "accuracy_table.rst"))
     parser.add_argument("--csv", default=str(HERE / "results" / "accuracy.csv"))
+    parser.add_argument(
+        "--from-csv", action="store_true",
+        help="rebuild the tables from --csv instead of running the study",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.realisations, args.n_init, args.n_refs = 2, [1], 5
@@ -240,6 +244,18 @@ def main(argv=None):
     ks = list(range(1, args.k_max + 1))
     seeds = list(range(args.realisations))
     use_r = shutil.which("Rscript") is not None and not args.no_r
+
+    if args.from_csv:
+        with open(args.csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for row in rows:
+            row["seed"], row["n_init"], row["k"] = int(row["seed"]), int(row["n_init"]), int(row["k"])
+            row["seconds"] = float(row["seconds"])
+        args.n_init = sorted({row["n_init"] for row in rows})
+        args.realisations = len({row["seed"] for row in rows})
+        systems = list(dict.fromkeys(row["system"] for row in rows))
+        _write_tables(args, rows, references, systems)
+        return
 
     start = time.perf_counter()
     chunks = Parallel(n_jobs=args.n_jobs)(
@@ -262,8 +278,30 @@ def main(argv=None):
         writer.writeheader()
         writer.writerows(rows)
 
+    _write_tables(args, rows, references, systems)
+
+
+def _write_tables(args, rows, references, systems):
     first, second, third, fourth, n_big = _tables(
         rows, args.n_init, references, systems, args.realisations, args.n_refs
+    )
+    hits = {
+        n: sum(
+            row["k"] == SCENARIOS[row["scenario"]][1]
+            for row in rows
+            if row["system"] == "skgap" and row["n_init"] == n
+            and row["statistic"] == "gap" and row["rule"] == "tibshirani"
+        )
+        for n in args.n_init
+    }
+    best = max(hits.values())
+    enough = min(n for n in args.n_init if hits[n] >= best - 0.01 * 10 * args.realisations)
+    conclusion = (
+        f"With the default rule, KMeans with n_init={enough} finds the true k in "
+        f"{hits[enough]} of {10 * args.realisations} runs (five scenarios, two "
+        f"references), within 1 % of the best n_init ({best}); this is the "
+        "smallest such n_init, and the default clusterer of ``estimator=None`` "
+        "uses it."
     )
     intro = (
         f"{args.realisations} realisations of each scenario, B={args.n_refs} references, "
@@ -283,6 +321,7 @@ def main(argv=None):
             third,
             f"Per scenario, every rule (skgap, n_init={n_big}):",
             fourth,
+            conclusion,
         ]
     )
     print(text)

@@ -373,7 +373,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         The clusterer, with an ``n_clusters`` or ``n_components`` parameter
         (also nested, as in a :class:`~sklearn.pipeline.Pipeline`). It is
         cloned for every fit and never fitted itself. ``None`` means
-        ``KMeans(n_init=10)``.
+        ``KMeans(n_init=3)``: on the paper's five simulation scenarios three
+        starts find the true k as often as ten, in 40 % of the time (see
+        :ref:`accuracy`).
 
     n_clusters_range : iterable of int, default=None
         The candidate numbers of clusters, positive and distinct; they are
