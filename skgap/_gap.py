@@ -256,6 +256,10 @@ def _run_task(index, parent_pid, kwargs):
 # parallel, so the fits run in sequence (see benchmarks/README.md).
 _MIN_SIZE_FOR_THREADS = 50_000
 
+# With several workers, the ks of each data set are split until there are at
+# least this many tasks per worker, so that the last tasks to finish are short.
+_TASKS_PER_WORKER = 4
+
 
 def _n_jobs_for(n_jobs, X):
     """`n_jobs`, or 1 when the fits would run in threads but are too small."""
@@ -803,7 +807,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             return
         n_jobs = _n_jobs_for(self.n_jobs, X)
         n_workers = effective_n_jobs(n_jobs)
-        n_chunks = 1 if n_workers == 1 else -(-4 * n_workers // len(todo))
+        n_chunks = (
+            1 if n_workers == 1 else -(-_TASKS_PER_WORKER * n_workers // len(todo))
+        )
         specs = []
         for b, todo_ks in todo:
             for group in _split_ks(todo_ks, n_chunks):
