@@ -45,7 +45,7 @@ def _separated_normal_clusters(rng, n_clusters, n_features, centre_var):
         centres = rng.normal(scale=np.sqrt(centre_var), size=(n_clusters, n_features))
         parts = [
             centre + rng.standard_normal((size, n_features))
-            for centre, size in zip(centres, sizes)
+            for centre, size in zip(centres, sizes, strict=False)
         ]
         closest = min(
             cdist(parts[i], parts[j]).min()
@@ -65,7 +65,10 @@ def scenario(name, seed):
         centres = np.array([[0.0, 0.0], [0.0, 5.0], [5.0, -3.0]])
         sizes = (25, 25, 50)
         return np.vstack(
-            [c + rng.standard_normal((s, 2)) for c, s in zip(centres, sizes)]
+            [
+                c + rng.standard_normal((s, 2))
+                for c, s in zip(centres, sizes, strict=False)
+            ]
         )
     if name == "c":
         return _separated_normal_clusters(rng, 4, 3, 5.0)

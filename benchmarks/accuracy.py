@@ -97,9 +97,15 @@ def _skgap_rows(name, seed, references, n_inits, n_refs, ks):
                     position = select_k(results[statistic], results[se], method=rule)
                     rows.append(
                         dict(
-                            scenario=name, seed=seed, system="skgap",
-                            reference=reference, n_init=n_init, statistic=statistic,
-                            rule=rule, k=int(ks[position]), seconds=elapsed,
+                            scenario=name,
+                            seed=seed,
+                            system="skgap",
+                            reference=reference,
+                            n_init=n_init,
+                            statistic=statistic,
+                            rule=rule,
+                            k=int(ks[position]),
+                            seconds=elapsed,
                         )
                     )
     return rows
@@ -120,8 +126,13 @@ def _r_rows(names, seeds, references, n_inits, n_refs, k_max):
         out = tmp / "out.csv"
         subprocess.run(
             [
-                "Rscript", str(tmp / "run.R"), str(tmp / "files.txt"), str(out),
-                str(n_refs), str(k_max), ",".join(map(str, n_inits)),
+                "Rscript",
+                str(tmp / "run.R"),
+                str(tmp / "files.txt"),
+                str(out),
+                str(n_refs),
+                str(k_max),
+                ",".join(map(str, n_inits)),
                 ",".join(R_SPACE[r] for r in references),
             ],
             check=True,
@@ -133,19 +144,34 @@ def _r_rows(names, seeds, references, n_inits, n_refs, k_max):
             name, seed = base[: -len(".csv")].split("_")
             rows.append(
                 dict(
-                    scenario=name, seed=int(seed), system="R clusGap",
-                    reference=inverse_space[space], n_init=int(ns), statistic="gap",
-                    rule=inverse_method[method], k=int(k), seconds=float(seconds),
+                    scenario=name,
+                    seed=int(seed),
+                    system="R clusGap",
+                    reference=inverse_space[space],
+                    n_init=int(ns),
+                    statistic="gap",
+                    rule=inverse_method[method],
+                    k=int(k),
+                    seconds=float(seconds),
                 )
             )
     return rows
 
 
 def _rst_table(header, body):
-    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    widths = [
+        max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))
+    ]
     rule = "  ".join("=" * w for w in widths)
-    lines = [rule, "  ".join(str(h).ljust(w) for h, w in zip(header, widths)), rule]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    lines = [
+        rule,
+        "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=False)),
+        rule,
+    ]
+    lines += [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False))
+        for row in body
+    ]
     lines.append(rule)
     return "\n".join(lines)
 
@@ -169,13 +195,20 @@ def _tables(rows, n_inits, references, systems, realisations, n_refs):
         for reference in references:
             row = [name, true_k, reference]
             for system in systems:
-                row += [hits[(name, system, reference, n, "gap", "tibshirani")] for n in n_inits]
+                row += [
+                    hits[(name, system, reference, n, "gap", "tibshirani")]
+                    for n in n_inits
+                ]
             body.append(row)
     total = ["all", "", ""]
     for system in systems:
         for n in n_inits:
             total.append(
-                sum(hits[(s, system, r, n, "gap", "tibshirani")] for s in SCENARIOS for r in references)
+                sum(
+                    hits[(s, system, r, n, "gap", "tibshirani")]
+                    for s in SCENARIOS
+                    for r in references
+                )
             )
     body.append(total)
     first = _rst_table(header, body)
@@ -185,22 +218,27 @@ def _tables(rows, n_inits, references, systems, realisations, n_refs):
     body = []
     for system in systems:
         body.append(
-            [system] + [
-                f"{np.median([t for key, ts in seconds.items() if key[1] == system and key[3] == n for t in ts]):.3f}"
+            [system]
+            + [
+                f"{np.median([t for key, ts in seconds.items() if key[1] == system and key[3] == n for t in ts]):.3f}"  # noqa: E501
                 for n in n_inits
             ]
         )
     second = _rst_table(header, body)
 
-    # Table 3: every rule and statistic, skgap, every n_init, hits summed over scenarios.
+    # Table 3: every rule and statistic, skgap, every n_init, hits summed over scenarios.  # noqa: E501
     header = ["statistic", "rule", "reference"] + [f"n_init={n}" for n in n_inits]
     body = []
     for statistic in ("gap", "gap_star"):
         for rule in RULES:
             for reference in references:
                 body.append(
-                    [statistic, rule, reference] + [
-                        sum(hits[(s, "skgap", reference, n, statistic, rule)] for s in SCENARIOS)
+                    [statistic, rule, reference]
+                    + [
+                        sum(
+                            hits[(s, "skgap", reference, n, statistic, rule)]
+                            for s in SCENARIOS
+                        )
                         for n in n_inits
                     ]
                 )
@@ -208,7 +246,11 @@ def _tables(rows, n_inits, references, systems, realisations, n_refs):
 
     # Table 4: per scenario, every rule, skgap at the largest n_init.
     n_big = max(n_inits)
-    header = ["scenario", "reference"] + [f"gap {r}" for r in RULES] + ["gap_star tibshirani"]
+    header = (
+        ["scenario", "reference"]
+        + [f"gap {r}" for r in RULES]
+        + ["gap_star tibshirani"]
+    )
     body = []
     for name in SCENARIOS:
         for reference in references:
@@ -227,19 +269,27 @@ def main(argv=None):
     parser.add_argument("--n-init", type=int, nargs="+", default=[1, 3, 5, 10])
     parser.add_argument("--n-refs", type=int, default=20)
     parser.add_argument("--k-max", type=int, default=10)
-    parser.add_argument("--n-jobs", type=int, default=1, help="realisations in parallel")
+    parser.add_argument(
+        "--n-jobs", type=int, default=1, help="realisations in parallel"
+    )
     parser.add_argument("--no-r", action="store_true", help="skip R even if available")
-    parser.add_argument("--quick", action="store_true", help="2 realisations, n_init 1, B=5")
-    parser.add_argument("--rst", default=str(HERE.parent / "docs" / "accuracy_table.rst"))
+    parser.add_argument(
+        "--quick", action="store_true", help="2 realisations, n_init 1, B=5"
+    )
+    parser.add_argument(
+        "--rst", default=str(HERE.parent / "docs" / "accuracy_table.rst")
+    )
     parser.add_argument("--csv", default=str(HERE / "results" / "accuracy.csv"))
     parser.add_argument(
-        "--from-csv", action="store_true",
+        "--from-csv",
+        action="store_true",
         help="rebuild the tables from --csv instead of running the study",
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.realisations, args.n_init, args.n_refs = 2, [1], 5
         args.rst = os.devnull
+        args.csv = str(Path(args.csv).with_name("accuracy_quick.csv"))
     references = ("uniform", "pca")
     ks = list(range(1, args.k_max + 1))
     seeds = list(range(args.realisations))
@@ -249,7 +299,11 @@ def main(argv=None):
         with open(args.csv, newline="") as f:
             rows = list(csv.DictReader(f))
         for row in rows:
-            row["seed"], row["n_init"], row["k"] = int(row["seed"]), int(row["n_init"]), int(row["k"])
+            row["seed"], row["n_init"], row["k"] = (
+                int(row["seed"]),
+                int(row["n_init"]),
+                int(row["k"]),
+            )
             row["seconds"] = float(row["seconds"])
         args.n_init = sorted({row["n_init"] for row in rows})
         args.realisations = len({row["seed"] for row in rows})
@@ -268,7 +322,9 @@ def main(argv=None):
     systems = ["skgap"]
     if use_r:
         start = time.perf_counter()
-        rows += _r_rows(list(SCENARIOS), seeds, references, args.n_init, args.n_refs, args.k_max)
+        rows += _r_rows(
+            list(SCENARIOS), seeds, references, args.n_init, args.n_refs, args.k_max
+        )
         print(f"R done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         systems.append("R clusGap")
 
@@ -289,13 +345,17 @@ def _write_tables(args, rows, references, systems):
         n: sum(
             row["k"] == SCENARIOS[row["scenario"]][1]
             for row in rows
-            if row["system"] == "skgap" and row["n_init"] == n
-            and row["statistic"] == "gap" and row["rule"] == "tibshirani"
+            if row["system"] == "skgap"
+            and row["n_init"] == n
+            and row["statistic"] == "gap"
+            and row["rule"] == "tibshirani"
         )
         for n in args.n_init
     }
     best = max(hits.values())
-    enough = min(n for n in args.n_init if hits[n] >= best - 0.01 * 10 * args.realisations)
+    enough = min(
+        n for n in args.n_init if hits[n] >= best - 0.01 * 10 * args.realisations
+    )
     conclusion = (
         f"With the default rule, KMeans with n_init={enough} finds the true k in "
         f"{hits[enough]} of {10 * args.realisations} runs (five scenarios, two "
@@ -304,7 +364,7 @@ def _write_tables(args, rows, references, systems):
         "uses it."
     )
     intro = (
-        f"{args.realisations} realisations of each scenario, B={args.n_refs} references, "
+        f"{args.realisations} realisations of each scenario, B={args.n_refs} references, "  # noqa: E501
         f"k = 1..{args.k_max}, power=2, KMeans(n_init=n) (R: kmeans, nstart=n); "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs."
     )
@@ -326,7 +386,11 @@ def _write_tables(args, rows, references, systems):
     )
     print(text)
     with open(args.rst, "w") as f:
-        f.write(".. Generated by benchmarks/accuracy.py; do not edit by hand.\n\n" + text + "\n")
+        f.write(
+            ".. Generated by benchmarks/accuracy.py; do not edit by hand.\n\n"
+            + text
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -114,15 +114,31 @@ def _run(benchmark_class, combinations, repeat):
                     start = time.perf_counter()
                     method(*params)
                     times.append(time.perf_counter() - start)
-                rows.append((benchmark_class.__name__, params, name, f"{np.median(times):.3f} s"))
+                rows.append(
+                    (
+                        benchmark_class.__name__,
+                        params,
+                        name,
+                        f"{np.median(times):.3f} s",
+                    )
+                )
             elif name.startswith("peakmem_"):
                 tracemalloc.start()
                 method(*params)
                 peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
-                rows.append((benchmark_class.__name__, params, name, f"{peak / 2**20:.1f} MiB (Python heap)"))
+                rows.append(
+                    (
+                        benchmark_class.__name__,
+                        params,
+                        name,
+                        f"{peak / 2**20:.1f} MiB (Python heap)",
+                    )
+                )
             elif name.startswith("track_"):
-                rows.append((benchmark_class.__name__, params, name, str(method(*params))))
+                rows.append(
+                    (benchmark_class.__name__, params, name, str(method(*params)))
+                )
     return rows
 
 
@@ -135,7 +151,11 @@ def main(argv=None):
     for cls in (GapKMeansFit, WarmStart):
         grid = list(itertools.product(*cls.params))
         if args.quick:
-            grid = [g for g in grid if g[0] == 1_000 and (len(g) == 1 or (g[2] == 5 and g[1] == 2))]
+            grid = [
+                g
+                for g in grid
+                if g[0] == 1_000 and (len(g) == 1 or (g[2] == 5 and g[1] == 2))
+            ]
         rows += _run(cls, grid, 1 if args.quick else args.repeat)
     for cls, params, name, value in rows:
         print(f"{cls:14s} {str(params):40s} {name:28s} {value}")

@@ -15,8 +15,6 @@ import argparse
 import json
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -58,16 +56,23 @@ GapKMeans(KMeans(n_init=1, random_state=0), n_refs={n_refs}, n_jobs={n_jobs},
           reference={reference!r}, random_state=0).fit(X)
 elapsed = time.perf_counter() - start
 done.set(); t.join()
-print(json.dumps(dict(baseline=baseline, peak=peak[0], nbytes=X.nbytes, seconds=elapsed)))
+print(json.dumps(dict(baseline=baseline, peak=peak[0], nbytes=X.nbytes,
+                      seconds=elapsed)))
 """
 
 
 def measure(name, n_refs, n_jobs, reference="pca", n_samples=0):
     code = CHILD.format(
-        here=str(HERE), name=name, n_refs=n_refs, n_jobs=n_jobs,
-        reference=reference, n_samples=n_samples,
+        here=str(HERE),
+        name=name,
+        n_refs=n_refs,
+        n_jobs=n_jobs,
+        reference=reference,
+        n_samples=n_samples,
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -79,13 +84,15 @@ def main(argv=None):
         grid = [("W2", 2_000, b, j) for b in (2, 4) for j in (1, 2)]
     else:
         grid = [(w, 0, b, j) for w in ("W2", "W3") for b in (5, 10, 20) for j in (1, 2)]
-    print(f"{'workload':>8} {'n_refs':>6} {'n_jobs':>6} {'X MiB':>7} {'baseline MiB':>12} {'peak-baseline MiB':>17} {'/ X.nbytes':>10}")
+    print(
+        f"{'workload':>8} {'n_refs':>6} {'n_jobs':>6} {'X MiB':>7} {'baseline MiB':>12} {'peak-baseline MiB':>17} {'/ X.nbytes':>10}"  # noqa: E501
+    )
     for name, n_samples, n_refs, n_jobs in grid:
         r = measure(name, n_refs, n_jobs, n_samples=n_samples)
         extra = r["peak"] - r["baseline"]
         print(
             f"{name:>8} {n_refs:>6} {n_jobs:>6} {r['nbytes'] / 2**20:7.1f} "
-            f"{r['baseline'] / 2**20:12.1f} {extra / 2**20:17.1f} {extra / r['nbytes']:10.2f}",
+            f"{r['baseline'] / 2**20:12.1f} {extra / 2**20:17.1f} {extra / r['nbytes']:10.2f}",  # noqa: E501
             flush=True,
         )
     return 0

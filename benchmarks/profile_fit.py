@@ -35,8 +35,12 @@ def profile(name):
         X, n_refs, n_init = workload(name), WORKLOADS[name][2], 1
     else:
         X, n_refs, n_init = scenario(name.removeprefix("scenario-"), 0), 20, 10
-    gap = GapKMeans(KMeans(n_init=n_init, random_state=0), n_refs=n_refs,
-                    reference="uniform", random_state=0)
+    gap = GapKMeans(
+        KMeans(n_init=n_init, random_state=0),
+        n_refs=n_refs,
+        reference="uniform",
+        random_state=0,
+    )
     profiler = cProfile.Profile()
     profiler.enable()
     gap.fit(X)
@@ -54,7 +58,8 @@ def profile(name):
         "Lloyd": cumulative.get("Lloyd", 0),
         "k-means++": cumulative.get("k-means++", 0),
         "rest of KMeans.fit": cumulative.get("KMeans.fit", 0)
-        - cumulative.get("Lloyd", 0) - cumulative.get("k-means++", 0),
+        - cumulative.get("Lloyd", 0)
+        - cumulative.get("k-means++", 0),
         "reference draws": cumulative.get("reference draws", 0),
         "W_k kernel": cumulative.get("W_k kernel", 0),
     }
@@ -72,7 +77,12 @@ def main(argv=None):
         if header is None:
             header = ["workload", "fit s (profiled)"] + list(shares)
             print(" | ".join(header))
-        print(" | ".join([name, f"{total:.2f}"] + [f"{100 * v / total:.1f} %" for v in shares.values()]))
+        print(
+            " | ".join(
+                [name, f"{total:.2f}"]
+                + [f"{100 * v / total:.1f} %" for v in shares.values()]
+            )
+        )
     return 0
 
 

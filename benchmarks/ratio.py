@@ -45,9 +45,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scenarios import SCENARIOS, WORKLOADS, scenario, workload  # noqa: E402
-
 import joblib  # noqa: E402
+from _scenarios import SCENARIOS, WORKLOADS, scenario, workload  # noqa: E402
 from joblib.parallel import get_active_backend  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
@@ -101,9 +100,11 @@ class Case:
     def floor(self):
         with threadpool_limits(limits=1):
             for data, seeds in self.datasets:
-                for k, seed in zip(KS, seeds):
+                for k, seed in zip(KS, seeds, strict=False):
                     if k > 1:
-                        KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(data)
+                        KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(
+                            data
+                        )
 
     def skgap(self, n_jobs):
         return GapKMeans(
@@ -138,10 +139,16 @@ class Case:
             (Path(tmp) / "clusgap.R").write_text(R_SCRIPT)
         out = subprocess.run(
             [
-                "Rscript", str(Path(tmp) / "clusgap.R"), str(self.csv),
-                str(max(KS)), str(self.n_refs), str(self.n_init),
+                "Rscript",
+                str(Path(tmp) / "clusgap.R"),
+                str(self.csv),
+                str(max(KS)),
+                str(self.n_refs),
+                str(self.n_init),
             ],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return float(out.stdout.split()[-1])
 
@@ -169,10 +176,14 @@ def _systems(case, args, have_gapstat, have_r, tmp):
         jobs = [2] if args.quick or n > 100_000 else [1, 2]
         for n_jobs in jobs:
             systems += [
-                (f"gap-stat sk-KMeans n_jobs={n_jobs}",
-                 timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, True))),
-                (f"gap-stat default n_jobs={n_jobs}",
-                 timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, False))),
+                (
+                    f"gap-stat sk-KMeans n_jobs={n_jobs}",
+                    timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, True)),
+                ),
+                (
+                    f"gap-stat default n_jobs={n_jobs}",
+                    timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, False)),
+                ),
             ]
     if have_r and n <= R_MAX_N:
         systems.append(("R clusGap", lambda: case.r_clusgap(tmp)))
@@ -191,7 +202,7 @@ def _environment():
         f"scikit-learn {__import__('sklearn').__version__}, numpy {np.__version__}, "
         f"joblib {joblib.__version__}",
         f"CPUs: os.cpu_count()={os.cpu_count()}, "
-        f"usable={len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}; "
+        f"usable={len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}; "  # noqa: E501
         f"{platform.processor() or platform.machine()}",
         f"threadpools: {pools}",
         f"joblib backend: skgap prefers threads -> {type(backend).__name__}; "
@@ -206,7 +217,8 @@ def _fmt(values):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--workloads", nargs="+",
+        "--workloads",
+        nargs="+",
         default=list(WORKLOADS) + [f"scenario-{s}" for s in SCENARIOS],
         help="W1 W2 W3 scenario-a ... scenario-e",
     )
@@ -214,7 +226,9 @@ def main(argv=None):
     parser.add_argument("--repeat-large", type=int, default=3, help="repetitions of W3")
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--no-gapstat", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="W1 and scenario-b, 2 repetitions")
+    parser.add_argument(
+        "--quick", action="store_true", help="W1 and scenario-b, 2 repetitions"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.workloads, args.repeat = ["W1", "scenario-b"], 2
@@ -225,7 +239,10 @@ def main(argv=None):
         have_gapstat = not args.no_gapstat
     except ImportError:
         have_gapstat = False
-        print("gap-stat is not installed: skipped (see benchmarks/README.md)", file=sys.stderr)
+        print(
+            "gap-stat is not installed: skipped (see benchmarks/README.md)",
+            file=sys.stderr,
+        )
     have_r = shutil.which("Rscript") is not None and not args.no_r
 
     rows = []
@@ -242,28 +259,44 @@ def main(argv=None):
             times = {label: [] for label, _ in systems}
             for rep in range(repeat):
                 # rotate the order so that no system always runs first
-                order = systems[rep % len(systems):] + systems[: rep % len(systems)]
+                order = systems[rep % len(systems) :] + systems[: rep % len(systems)]
                 for label, run in order:
-                    if label == "R clusGap" and rep and case.X.shape[0] > R_MAX_N_REPEATED:
+                    if (
+                        label == "R clusGap"
+                        and rep
+                        and case.X.shape[0] > R_MAX_N_REPEATED
+                    ):
                         continue  # R is O(n_r^2): once is enough at this size
                     times[label].append(run())
-                print(f"{name}: repetition {rep + 1}/{repeat} done", file=sys.stderr, flush=True)
+                print(
+                    f"{name}: repetition {rep + 1}/{repeat} done",
+                    file=sys.stderr,
+                    flush=True,
+                )
             floor = times[systems[0][0]]
             for label, _ in systems:
                 values = times[label]
                 n = len(values)
-                ratios = [v / f for v, f in zip(values, floor[:n])]
+                ratios = [v / f for v, f in zip(values, floor[:n], strict=False)]
                 rows.append((name, label, _fmt(values), _fmt(ratios), n))
             if have_r and case.X.shape[0] > R_MAX_N:
                 rows.append((name, "R clusGap", "not run: O(n_r^2) memory", "", 0))
 
     lines = _environment()
-    header = ("workload", "system", "seconds: median [min-max]", "ratio to floor", "reps")
+    header = (
+        "workload",
+        "system",
+        "seconds: median [min-max]",
+        "ratio to floor",
+        "reps",
+    )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        lines.append(
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False))
+        )
     print("\n".join(lines))
 
 

@@ -42,7 +42,10 @@ def X():
 
 def _results(X, **params):
     gap = GapKMeans(
-        KMeans(n_init=2), n_clusters_range=range(1, 7), n_refs=4, random_state=7,
+        KMeans(n_init=2),
+        n_clusters_range=range(1, 7),
+        n_refs=4,
+        random_state=7,
         **params,
     ).fit(X)
     return gap
@@ -77,8 +80,12 @@ def test_bit_identical_across_n_jobs_and_backends(X, reference, dtype, n_jobs, b
 def test_one_thread_per_task(X, backend):
     _THREADS.clear()
     gap = GapKMeans(
-        ThreadRecordingKMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=3,
-        random_state=0, n_jobs=2, warm_start=True,
+        ThreadRecordingKMeans(n_init=1),
+        n_clusters_range=range(1, 4),
+        n_refs=3,
+        random_state=0,
+        n_jobs=2,
+        warm_start=True,
     )
     if backend is None:
         gap.fit(X)
@@ -115,7 +122,10 @@ def test_split_ks_partitions_and_balances(n_chunks):
 
 def test_verbose_reports_progress_on_stderr(X, capsys):
     GapKMeans(
-        KMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=4, verbose=1,
+        KMeans(n_init=1),
+        n_clusters_range=range(1, 4),
+        n_refs=4,
+        verbose=1,
         random_state=0,
     ).fit(X)
     captured = capsys.readouterr()
@@ -159,12 +169,17 @@ def test_progress_rewrites_one_line_on_a_tty(monkeypatch):
 
 
 @pytest.mark.parametrize("size_limit, in_main_thread", [(10**9, True), (0, False)])
-def test_small_fits_run_in_sequence_not_threads(X, monkeypatch, size_limit, in_main_thread):
+def test_small_fits_run_in_sequence_not_threads(
+    X, monkeypatch, size_limit, in_main_thread
+):
     monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", size_limit)
     _THREADS.clear()
     GapKMeans(
-        ThreadRecordingKMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=3,
-        random_state=0, n_jobs=2,
+        ThreadRecordingKMeans(n_init=1),
+        n_clusters_range=range(1, 4),
+        n_refs=3,
+        random_state=0,
+        n_jobs=2,
     ).fit(X)
     threads = {counts["thread"] for counts in _THREADS}
     assert (threads == {"MainThread"}) is in_main_thread
@@ -173,8 +188,11 @@ def test_small_fits_run_in_sequence_not_threads(X, monkeypatch, size_limit, in_m
 def test_small_fits_keep_a_process_backend(X, monkeypatch):
     monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 10**9)
     gap = GapKMeans(
-        ThreadRecordingKMeans(n_init=1), n_clusters_range=range(1, 4), n_refs=3,
-        random_state=0, n_jobs=2,
+        ThreadRecordingKMeans(n_init=1),
+        n_clusters_range=range(1, 4),
+        n_refs=3,
+        random_state=0,
+        n_jobs=2,
     )
     _THREADS.clear()
     with joblib.parallel_config(backend="loky"):
