@@ -451,8 +451,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         reference draws, widening `n_clusters_range` adds candidates. The
         result is exactly that of a cold fit with the final parameters. A
         different X (shape, dtype or values), estimator, `reference`, `power`
-        or integer `random_state` starts cold. With ``random_state=None`` the
-        previous fit's seeds are reused. See :term:`the Glossary <warm_start>`.
+        or integer `random_state` starts cold. With ``random_state=None`` or a
+        RandomState instance the previous fit's seeds are reused. See :term:`the Glossary <warm_start>`.
 
         .. versionadded:: 0.1
 
