@@ -258,7 +258,7 @@ _MIN_SIZE_FOR_THREADS = 50_000
 
 # With several workers, the ks of each data set are split until there are at
 # least this many tasks per worker, so that the last tasks to finish are short.
-_TASKS_PER_WORKER = 4
+_TASKS_PER_WORKER = 9
 
 
 def _n_jobs_for(n_jobs, X):
