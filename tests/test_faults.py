@@ -495,7 +495,8 @@ def test_clusterer_cannot_modify_the_data(backend):
     original = X.copy()
     gap = _gap(Mutating(), n_jobs=2)
     with joblib.parallel_config(backend=backend):
-        with pytest.raises(ClustererFitError, match=r"k=2.*read-only.*must not modify"):
+        # with threads, the first task to fail names its k (tasks may be split by k)
+        with pytest.raises(ClustererFitError, match=r"k=\d.*read-only.*not modify"):
             gap.fit(X)
     np.testing.assert_array_equal(X, original)
 
