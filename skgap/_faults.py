@@ -33,6 +33,12 @@ __all__ = ["WORKER_DIED", "fit_label", "record_warnings", "warn_summary"]
 #: Exceptions with which an executor reports that a worker process died.
 WORKER_DIED = (BrokenExecutor,)
 
+# Tells the C warnings module that the filters changed (a private hook whose
+# name differs across Python versions); a no-op where it does not exist.
+_filters_mutated = getattr(
+    warnings, "_filters_mutated", getattr(warnings, "_filters_mutated_lock_held", None)
+) or (lambda: None)
+
 _lock = threading.Lock()
 _local = threading.local()
 _n_active = 0
@@ -56,7 +62,7 @@ def _activate():
         if _n_active == 0:
             _saved = (warnings.showwarning, warnings.filters)
             warnings.filters = [("always", None, Warning, None, 0), *warnings.filters]
-            warnings._filters_mutated()
+            _filters_mutated()
             warnings.showwarning = _showwarning
         _n_active += 1
 
@@ -67,7 +73,7 @@ def _deactivate():
         _n_active -= 1
         if _n_active == 0:
             warnings.showwarning, warnings.filters = _saved
-            warnings._filters_mutated()
+            _filters_mutated()
             _saved = None
 
 

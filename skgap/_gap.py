@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from sklearn import config_context, get_config
 from sklearn.base import BaseEstimator, ClusterMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
@@ -232,8 +233,13 @@ def _picklable(exc):
     return exc
 
 
-def _run_task(index, parent_pid, kwargs):
+def _run_task(index, parent_pid, config, kwargs):
     """One joblib task: `_fit_dataset(**kwargs)`, single-threaded, tagged by index.
+
+    The caller's scikit-learn `config` is set here, in the worker's thread, as
+    ``sklearn.utils.parallel`` would; its Parallel is not used because it
+    resets the process-global warning filters in every task, which races
+    under threads with the warning recording of skgap._faults.
 
     OpenMP thread counts are per calling thread, so they are limited here, in
     the thread that fits. The BLAS thread count is global to the process: in
@@ -244,6 +250,7 @@ def _run_task(index, parent_pid, kwargs):
     # Warnings are recorded and returned: in another process they would be
     # lost, and the caller summarises them once (see skgap._faults).
     with (
+        config_context(**config),
         _threadpool_controller().limit(limits=1, user_api=user_api),
         record_warnings() as caught,
     ):
@@ -754,7 +761,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         `random_state` are unchanged; otherwise the cache starts empty.
         """
         random_state = self.random_state
-        key = (
+        # Hashing X costs a pass over it: only a warm start needs the key.
+        key = self.warm_start and (
             X.shape,
             X.dtype.str,
             hashlib.blake2b(X.data, digest_size=16).hexdigest(),
@@ -817,7 +825,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         # Longest tasks first, so that the last ones to finish are short.
         specs.sort(key=lambda spec: -sum(k for k in spec[1] if k > 1))
 
-        parent_pid = os.getpid()
+        parent_pid, config = os.getpid(), get_config()
         tasks = []
         for index, (b, group_ks) in enumerate(specs):
             if b < 0:
@@ -839,7 +847,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 ks=group_ks,
                 power=self.power,
             )
-            tasks.append(delayed(_run_task)(index, parent_pid, kwargs))
+            tasks.append(delayed(_run_task)(index, parent_pid, config, kwargs))
 
         progress = _Progress(
             (self.n_refs + 1) * len(ks), enabled=bool(self.verbose)

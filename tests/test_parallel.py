@@ -5,6 +5,7 @@ import threading
 import joblib
 import numpy as np
 import pytest
+import sklearn
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_info
@@ -198,3 +199,23 @@ def test_small_fits_keep_a_process_backend(X, monkeypatch):
     with joblib.parallel_config(backend="loky"):
         gap.fit(X)
     assert len(_THREADS) < 4 * 2  # some fits ran in worker processes
+
+
+class ConfigRecordingKMeans(KMeans):
+    """KMeans that keeps the scikit-learn configuration its fit ran under."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        self.working_memory_seen_ = sklearn.get_config()["working_memory"]
+        return super().fit(X, y=y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_sklearn_config_reaches_the_workers(X, backend):
+    """A config_context around fit applies inside every worker, as in sklearn."""
+    gap = GapKMeans(
+        ConfigRecordingKMeans(n_init=1), n_clusters_range=[2, 3], n_refs=2,
+        random_state=0, n_jobs=2,
+    )
+    with sklearn.config_context(working_memory=123), joblib.parallel_config(backend):
+        gap.fit(X)
+    assert gap.best_estimator_.working_memory_seen_ == 123
