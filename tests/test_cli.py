@@ -530,12 +530,14 @@ def test_help_documents_every_option_with_its_default(capsys):
         assert default in text
 
 
-def test_python_dash_m_and_version():
+def test_python_dash_m_and_version(tmp_path):
+    # run outside the source tree: its skgap/ has no compiled extension
     result = subprocess.run(
         [sys.executable, "-m", "skgap", "--version"],
         capture_output=True,
         text=True,
         check=False,
+        cwd=tmp_path,
     )
     assert result.returncode == 0
     assert result.stdout.startswith("skgap ")
@@ -544,6 +546,7 @@ def test_python_dash_m_and_version():
         capture_output=True,
         text=True,
         check=False,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1

@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -405,6 +406,7 @@ def _run_script(body, *args):
         capture_output=True,
         text=True,
         timeout=SUBPROCESS_TIMEOUT,
+        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
     )
 
 
@@ -457,6 +459,7 @@ def test_ctrl_c_stops_parallel_fit_promptly_without_leftover_workers():
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal job
+        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
     )
     try:
         assert process.stdout.readline().strip() == "READY"
