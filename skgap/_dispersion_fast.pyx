@@ -11,7 +11,11 @@ Sums are accumulated in double whatever the input dtype.
 import numpy as np
 
 from cython cimport floating
-from libc.math cimport fabs
+
+
+# Rows summed into a cluster's partial sum before it is added to the total:
+# a two-level sum whose rounding error is about (_BLOCK + n_r / _BLOCK) eps.
+cdef Py_ssize_t _BLOCK = 1024
 
 
 def _squared_dispersion(
@@ -25,17 +29,19 @@ def _squared_dispersion(
     """Per-cluster sum of squared deviations from the mean, in two passes.
 
     The first pass computes the means; the second sums the squared deviations
-    with Neumaier compensation and also the plain deviations, whose square
-    corrects the rounding of the mean (the "corrected two-pass" algorithm of
-    Chan, Golub & LeVeque). O(n_samples * n_features), sequential in X.
+    in blocks of rows (a two-level sum) and also the plain deviations, whose
+    square corrects the rounding of the mean (the "corrected two-pass"
+    algorithm of Chan, Golub & LeVeque). O(n_samples * n_features), sequential
+    in X.
     """
     cdef:
         Py_ssize_t n_samples = X.shape[0]
         Py_ssize_t n_features = X.shape[1]
         Py_ssize_t n_clusters = out.shape[0]
         Py_ssize_t i, j, r
-        double d, row, total, t
-        double[::1] compensation = out.copy()   # zero, like out
+        double d, row
+        double[::1] partial = np.zeros(n_clusters)
+        Py_ssize_t[::1] in_partial = np.zeros(n_clusters, dtype=np.intp)
 
     with nogil:
         for i in range(n_samples):
@@ -55,20 +61,19 @@ def _squared_dispersion(
                 d = X[i, j] - centers[r, j]
                 row += d * d
                 residuals[r, j] += d
-            total = out[r]
-            t = total + row
-            if fabs(total) >= fabs(row):
-                compensation[r] += (total - t) + row
-            else:
-                compensation[r] += (row - t) + total
-            out[r] = t
+            partial[r] += row
+            in_partial[r] += 1
+            if in_partial[r] == _BLOCK:
+                out[r] += partial[r]
+                partial[r] = 0.0
+                in_partial[r] = 0
 
         for r in range(n_clusters):
             if counts[r] > 0:
                 row = 0.0
                 for j in range(n_features):
                     row += residuals[r, j] * residuals[r, j]
-                out[r] = out[r] + compensation[r] - row / counts[r]
+                out[r] = out[r] + partial[r] - row / counts[r]
                 if out[r] < 0.0:
                     out[r] = 0.0
 
