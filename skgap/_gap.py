@@ -151,8 +151,17 @@ def _checked_labels(labels, n_samples):
 
 
 def _fit_dataset(
-    estimator, n_clusters_param, ks, fit_seeds, power, *, X=None, sampler=None,
-    sample_seed=None, keep_estimators=False, dataset="the data",
+    estimator,
+    n_clusters_param,
+    ks,
+    fit_seeds,
+    power,
+    *,
+    X=None,
+    sampler=None,
+    sample_seed=None,
+    keep_estimators=False,
+    dataset="the data",
 ):
     """Cluster one data set (X, or reference drawn from its seed) for every k.
 
@@ -170,7 +179,7 @@ def _fit_dataset(
     dispersions = np.empty(len(ks))
     fitted, short_ks = [], []
     configure = _configurer(estimator, n_clusters_param)
-    for i, (k, seed) in enumerate(zip(ks, fit_seeds)):
+    for i, (k, seed) in enumerate(zip(ks, fit_seeds, strict=True)):
         if k == 1:
             labels = np.zeros(X.shape[0], dtype=np.intp)
         else:
@@ -459,7 +468,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         result is exactly that of a cold fit with the final parameters. A
         different X (shape, dtype or values), estimator, `reference`, `power`
         or integer `random_state` starts cold. With ``random_state=None`` or a
-        RandomState instance the previous fit's seeds are reused. See :term:`the Glossary <warm_start>`.
+        RandomState instance the previous fit's seeds are reused.
+        See :term:`the Glossary <warm_start>`.
 
         .. versionadded:: 0.1
 
@@ -849,9 +859,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             )
             tasks.append(delayed(_run_task)(index, parent_pid, config, kwargs))
 
-        progress = _Progress(
-            (self.n_refs + 1) * len(ks), enabled=bool(self.verbose)
-        )
+        progress = _Progress((self.n_refs + 1) * len(ks), enabled=bool(self.verbose))
         progress.done = (self.n_refs + 1) * len(ks) - sum(len(s[1]) for s in specs)
         # The BLAS thread count is global to the process: keep it at one while
         # thread-based workers run, as each task is single-threaded. Threads
@@ -872,14 +880,15 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                     b, group_ks = specs[index]
                     caught.extend(records)
                     if b < 0:
-                        state["data"].update(zip(group_ks, dispersions))
+                        state["data"].update(zip(group_ks, dispersions, strict=True))
                         state["short_ks"].update(short_ks)
                         state["fitted"].update(
-                            zip([k for k in group_ks if k != 1], fitted)
+                            zip([k for k in group_ks if k != 1], fitted, strict=True)
                         )
                     else:
                         state["reference"].update(
-                            ((b, k), w) for k, w in zip(group_ks, dispersions)
+                            ((b, k), w)
+                            for k, w in zip(group_ks, dispersions, strict=True)
                         )
                         state.setdefault("reference_short_ks", set()).update(
                             (b, k) for k in short_ks
@@ -1019,9 +1028,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
-        estimator = (
-            _default_estimator() if self.estimator is None else self.estimator
-        )
+        estimator = _default_estimator() if self.estimator is None else self.estimator
         estimator_tags = get_tags(estimator)
         tags.non_deterministic = estimator_tags.non_deterministic
         # transform is delegated, so GapKMeans is a transformer when estimator is

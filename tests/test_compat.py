@@ -110,6 +110,7 @@ def test_seeded_runs_repeat(blobs):
 @pytest.mark.parametrize("ClusterModel", [KMeans, MeanShift])
 def test_alternative_clustering_method(ClusterModel):
     """gap-stat's test_alternative_clusting_method, with kwargs passed through."""
+
     def clusterer(X, k, another_test_arg):
         m = ClusterModel()
         m.fit(X)

@@ -213,8 +213,11 @@ class ConfigRecordingKMeans(KMeans):
 def test_sklearn_config_reaches_the_workers(X, backend):
     """A config_context around fit applies inside every worker, as in sklearn."""
     gap = GapKMeans(
-        ConfigRecordingKMeans(n_init=1), n_clusters_range=[2, 3], n_refs=2,
-        random_state=0, n_jobs=2,
+        ConfigRecordingKMeans(n_init=1),
+        n_clusters_range=[2, 3],
+        n_refs=2,
+        random_state=0,
+        n_jobs=2,
     )
     with sklearn.config_context(working_memory=123), joblib.parallel_config(backend):
         gap.fit(X)
