@@ -9,6 +9,9 @@ import numpy as np
 
 __all__ = ["REFERENCES", "make_reference_sampler"]
 
+# Rows of a "pca" reference drawn and rotated at a time (bounds its temporaries).
+_BLOCK_ROWS = 8192
+
 
 def _uniform_box(rng, lower, span, n_samples, dtype):
     """Uniform draws over the box [lower, lower + span), one column per feature."""
@@ -62,11 +65,18 @@ class _PCASampler:
         self.span = U.max(axis=0) - self.lower
 
     def sample(self, seed):
+        # Rotated back block by block, so that the draw needs no second array
+        # of X's size; consecutive blocks take the same random stream as one
+        # draw of the whole array.
         rng = np.random.default_rng(seed)
-        rotated = _uniform_box(rng, self.lower, self.span, self.n_samples, np.float64)
-        sample = rotated @ self.components
-        sample += self.mean
-        return np.ascontiguousarray(sample, dtype=self.dtype)
+        sample = np.empty((self.n_samples, self.components.shape[1]), self.dtype)
+        for start in range(0, self.n_samples, _BLOCK_ROWS):
+            stop = min(start + _BLOCK_ROWS, self.n_samples)
+            rotated = _uniform_box(rng, self.lower, self.span, stop - start, np.float64)
+            block = rotated @ self.components
+            block += self.mean
+            sample[start:stop] = block
+        return sample
 
 
 class _CallableSampler:
