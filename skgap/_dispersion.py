@@ -1,16 +1,13 @@
 """The within-cluster dispersion W_k of the gap statistic."""
 
-import math
-import re
-from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.utils import check_array, column_or_1d
 
 from ._dispersion_fast import _pairwise_dispersion, _squared_dispersion
 from ._utils import Interval, validate_params
+from ._validation import _explain_input_errors
 
 __all__ = ["within_cluster_dispersion"]
 
@@ -74,138 +71,6 @@ def _dispersion(X, labels, power=2.0):
                 "float64. Rescale X, e.g. with sklearn.preprocessing.StandardScaler."
             )
     return dispersion
-
-
-_INPUT_HINTS = [
-    (
-        re.compile(r"could not convert|argument must be a string or a"),
-        "X must be numeric: encode categorical or text features first (e.g. with "
-        "sklearn.preprocessing.OrdinalEncoder or OneHotEncoder) or drop them.",
-    ),
-    (
-        re.compile(r"contains infinity"),
-        "Replace or drop the infinite values, e.g. keep the rows "
-        "numpy.isfinite(X).all(axis=1).",
-    ),
-    (
-        re.compile(r"inhomogeneous"),
-        "Every sample (row) of X must have the same number of features.",
-    ),
-    (
-        re.compile(r"Found array with dim [3-9]"),
-        "X must be 2-D, of shape (n_samples, n_features): reshape it, e.g. "
-        "X.reshape(len(X), -1).",
-    ),
-]
-
-
-@contextmanager
-def _explain_input_errors(X, name="X"):
-    """Re-raise sklearn's input-validation errors with how to fix them.
-
-    Run around ``check_array``/``validate_data``. The original message is kept
-    as the prefix (and the exception type), so code that matches on it works;
-    rejects up front what sklearn would silently convert (strings, datetimes)
-    or report with the whole array in the message (complex numbers).
-    """
-    if sparse.issparse(X):
-        raise TypeError(
-            f"{name} is a sparse matrix, but skgap needs dense data (the reference "
-            "data sets are dense and of X's shape). Convert it with "
-            f"{name}.toarray() if it fits in memory, or reduce it first, e.g. with "
-            "sklearn.decomposition.TruncatedSVD."
-        )
-    if np.ma.isMaskedArray(X) and np.ma.count_masked(X):
-        raise ValueError(
-            f"{name} is a masked array with {np.ma.count_masked(X)} masked values, "
-            "and skgap would use the values under the mask. Fill them (e.g. "
-            f"{name}.filled(value)) or drop those samples, e.g. "
-            f"{name}.data[~numpy.ma.getmaskarray({name}).any(axis=1)]."
-        )
-    kind = getattr(getattr(X, "dtype", None), "kind", None)
-    if kind in ("U", "S"):
-        raise ValueError(
-            f"{name} is an array of strings (dtype {X.dtype}): convert it to "
-            f"numbers explicitly, e.g. {name}.astype(float), or encode text "
-            "features with sklearn.preprocessing.OrdinalEncoder."
-        )
-    if kind in ("m", "M"):
-        raise ValueError(
-            f"{name} holds dates or time spans (dtype {X.dtype}): convert them to "
-            f"numbers explicitly, e.g. {name}.astype('int64') or a number of days."
-        )
-    try:
-        yield
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
-        if message.startswith("Complex data not supported") or (
-            "not 'complex'" in message
-        ):
-            raise ValueError(
-                f"Complex data not supported: {name} has complex values and skgap "
-                "clusters real vectors. Pass the real and imaginary parts as "
-                f"features, e.g. numpy.column_stack([{name}.real, {name}.imag]), "
-                f"or numpy.abs({name})."
-            ) from None
-        if message.startswith("Expected 2D array, got"):
-            # sklearn prints the whole array; keep its advice only
-            got = message.split(" instead", 1)[0]
-            raise ValueError(
-                f"{got} instead, of shape {np.shape(X)}: {name} must be 2-D, of "
-                "shape (n_samples, n_features). Reshape your data either using "
-                "array.reshape(-1, 1) if your data has a single feature or "
-                "array.reshape(1, -1) if it contains a single sample."
-            ) from None
-        for pattern, hint in _INPUT_HINTS:
-            if pattern.search(message):
-                columns = getattr(X, "columns", None)
-                dtypes = getattr(X, "dtypes", None)
-                if columns is not None and dtypes is not None:
-                    bad = [
-                        str(c)
-                        for c, dt in zip(columns, dtypes, strict=False)
-                        if getattr(dt, "kind", "O") not in "biuf"
-                    ]
-                    if bad:
-                        hint = f"Non-numeric columns: {bad}. " + hint
-                raise type(exc)(f"{message.rstrip()} {hint}") from exc
-        raise
-
-
-def _check_magnitude(X, n_rows=None):
-    """Reject X whose squared distances overflow or underflow in X's dtype.
-
-    A clusterer working in X's dtype (KMeans computes ``||x||**2`` and sums
-    squared distances over the samples) returns meaningless labels, with at
-    most a RuntimeWarning, when they do. `n_rows` is the number of terms that
-    are summed (n_samples by default).
-    """
-    if X.size == 0:
-        return
-    finfo = np.finfo(X.dtype)
-    # column extremes: no temporary of X's size
-    column_max, column_min = X.max(axis=0), X.min(axis=0)
-    largest = max(abs(float(column_max.max())), abs(float(column_min.min())))
-    with np.errstate(over="ignore"):
-        spread = float((column_max - column_min).max())
-    n_terms = X.shape[1] * (X.shape[0] if n_rows is None else n_rows)
-    if largest > 0 and (
-        2 * math.log10(largest) + math.log10(n_terms) > math.log10(finfo.max) - 1
-    ):
-        raise ValueError(
-            f"X has values up to {largest:.3g} in magnitude: their squared "
-            f"distances, summed over {n_terms} terms, overflow {X.dtype} (largest "
-            f"{float(finfo.max):.3g}). Rescale X, e.g. with "
-            "sklearn.preprocessing.StandardScaler"
-            + (", or pass float64 data." if X.dtype == np.float32 else ".")
-        )
-    if 0 < spread and spread * spread < finfo.tiny:
-        raise ValueError(
-            f"The features of X range over at most {spread:.3g}: squared "
-            f"distances this small underflow in {X.dtype} (smallest normal "
-            f"{float(finfo.tiny):.3g}). Rescale X, e.g. with "
-            "sklearn.preprocessing.StandardScaler."
-        )
 
 
 def _check_labels(labels, n_samples):

@@ -20,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
-from ._dispersion import _check_magnitude, _dispersion, _explain_input_errors
+from ._dispersion import _dispersion
 from ._faults import (
     WORKER_DIED,
     fit_label,
@@ -41,6 +41,7 @@ from ._utils import (
     _n_clusters_param,
     _random_state_params,
 )
+from ._validation import _check_magnitude, _explain_input_errors
 from .exceptions import ClustererFitError, SkgapWarning
 
 __all__ = ["GapKMeans"]
