@@ -151,7 +151,7 @@ def within_cluster_dispersion(X, labels, *, power=2.0):
     With ``power=2`` this is the within-cluster sum of squares about the
     cluster means (the inertia of k-means for the same labels) and costs
     O(n_samples * n_features), computed in two passes (the means, then the
-    deviations) with a compensated sum. Any other power sums over the pairs of
+    deviations) with a blocked two-level sum. Any other power sums over the pairs of
     each cluster, in O(sum_r n_r^2 * n_features) time and O(n_samples *
     n_features) memory.
 

@@ -930,6 +930,16 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self.best_estimator_.cluster_centers_
 
+    def _validate_new_data(self, X):
+        """X for the delegated methods, checked against the data seen in fit."""
+        check_is_fitted(self)
+        with _explain_input_errors(X):
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], order="C", reset=False
+            )
+        _check_magnitude(X, n_rows=1)
+        return X
+
     @available_if(_estimator_has("predict"))
     def predict(self, X):
         """Predict the cluster of each sample with `best_estimator_`.
@@ -946,12 +956,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Index of the cluster each sample belongs to.
         """
-        check_is_fitted(self)
-        with _explain_input_errors(X):
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], order="C", reset=False
-            )
-        _check_magnitude(X, n_rows=1)
+        X = self._validate_new_data(X)
         return self.best_estimator_.predict(_as_centers_dtype(self.best_estimator_, X))
 
     @available_if(_estimator_has("transform"))
@@ -970,12 +975,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_output_features)
             X transformed by `best_estimator_`.
         """
-        check_is_fitted(self)
-        with _explain_input_errors(X):
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], order="C", reset=False
-            )
-        _check_magnitude(X, n_rows=1)
+        X = self._validate_new_data(X)
         return self.best_estimator_.transform(X)
 
     @available_if(_estimator_has("transform"))
@@ -1018,12 +1018,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         score : float
             The score of `best_estimator_` on X.
         """
-        check_is_fitted(self)
-        with _explain_input_errors(X):
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], order="C", reset=False
-            )
-        _check_magnitude(X, n_rows=1)
+        X = self._validate_new_data(X)
         return self.best_estimator_.score(_as_centers_dtype(self.best_estimator_, X))
 
     def __sklearn_tags__(self):
