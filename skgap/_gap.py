@@ -77,8 +77,10 @@ def _configure(estimator, n_clusters_param, k, seed):
 _SCALARS = (int, float, str, bool, type(None))
 
 
-def _configurer(estimator, n_clusters_param):
+def _configurer(estimator, n_clusters_param, fixed=None):
     """A fast `_configure` for many fits of one estimator: ``(k, seed) -> clone``.
+
+    `fixed` are further parameters set on every clone.
 
     Cloning goes through ``get_params``, whose signature inspection costs
     about as much as a small k-means fit. When the parameters to set are
@@ -86,17 +88,17 @@ def _configurer(estimator, n_clusters_param):
     ``set_params`` then does is ``setattr``), a deep copy of one clone with
     the two attributes set is the same unfitted estimator, ~7 x cheaper.
     """
-    template = clone(estimator)
+    template = clone(estimator).set_params(**(fixed or {}))
     random_state_params = _random_state_params(template)
     names = [n_clusters_param, *random_state_params]
     if any("__" in name for name in names) or (
         type(template).set_params is not BaseEstimator.set_params
     ):
-        return lambda k, seed: _configure(estimator, n_clusters_param, k, seed)
+        return lambda k, seed: _configure(template, n_clusters_param, k, seed)
     try:
         copy.deepcopy(template)
     except Exception:  # an attribute that cannot be copied, e.g. a lock
-        return lambda k, seed: _configure(estimator, n_clusters_param, k, seed)
+        return lambda k, seed: _configure(template, n_clusters_param, k, seed)
 
     def configure(k, seed):
         # copy.deepcopy(template), without recursing into immutable scalars
@@ -111,6 +113,23 @@ def _configurer(estimator, n_clusters_param):
         return clusterer
 
     return configure
+
+
+def _centres_in_place(estimator):
+    """Whether `estimator` may centre skgap's own reference data in place.
+
+    With ``copy_x=False``, KMeans and BisectingKMeans subtract the mean from
+    their input and add it back, instead of copying it: the same clustering,
+    without a copy of the data per fit (tests/test_gap.py checks it).
+    """
+    from sklearn.cluster import BisectingKMeans, KMeans
+
+    return isinstance(estimator, (KMeans, BisectingKMeans))
+
+
+def _copy_x(estimator):
+    """The estimator's top-level ``copy_x`` parameter, or None if it has none."""
+    return estimator.get_params(deep=False).get("copy_x")
 
 
 def _fit_labels(estimator, X):
@@ -171,15 +190,28 @@ def _fit_dataset(
     fewer distinct labels than k, and, if asked, the fitted estimators and
     their labels.
     """
+    copy_x = _copy_x(estimator)
+    # A reference set that can be redrawn from its seed may be centred in place
+    # by KMeans (copy_x=False) and redrawn after each fit, which costs less
+    # than KMeans' copy of it and saves that copy's memory (X.nbytes per fit).
+    redraw = (
+        X is None
+        and copy_x is not None
+        and _centres_in_place(estimator)
+        and getattr(sampler, "draws_in_place", False)
+    )
     if X is None:
         X = sampler.sample(sample_seed)
-    # Read-only: a clusterer that modifies its input would change the caller's
-    # X (shared, not copied, in this process) and the data of the next k.
-    X = X.view()
-    X.flags.writeable = False
+    if not redraw:
+        # Read-only: a clusterer that modifies its input would change the
+        # caller's X (shared, not copied, here) and the data of the next k.
+        X = X.view()
+        X.flags.writeable = False
     dispersions = np.empty(len(ks))
     fitted, short_ks = [], []
-    configure = _configurer(estimator, n_clusters_param)
+    # The caller's X is never centred in place, whatever copy_x says.
+    fixed = None if copy_x is None else {"copy_x": not redraw}
+    configure = _configurer(estimator, n_clusters_param, fixed)
     for i, (k, seed) in enumerate(zip(ks, fit_seeds, strict=True)):
         if k == 1:
             labels = np.zeros(X.shape[0], dtype=np.intp)
@@ -203,7 +235,11 @@ def _fit_dataset(
                     dataset=dataset,
                     original=_picklable(exc),
                 ) from exc
+            if redraw:  # KMeans added the mean back within rounding: redraw
+                sampler.sample(sample_seed, out=X)
             if keep_estimators:
+                if copy_x is not None:  # the caller's parameters, as given
+                    clusterer.set_params(copy_x=copy_x)
                 fitted.append((clusterer, labels))
             n_found = np.unique(labels).shape[0]
             if n_found > k:
@@ -738,8 +774,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             )
             X_read_only = X.view()
             X_read_only.flags.writeable = False  # as in _fit_dataset
+            copy_x = _copy_x(best_estimator)
             try:
+                if copy_x is not None:
+                    best_estimator.set_params(copy_x=True)
                 best_estimator.fit(X_read_only)
+                if copy_x is not None:
+                    best_estimator.set_params(copy_x=copy_x)
             except Exception as exc:
                 raise ClustererFitError(
                     f"{type(estimator).__name__} failed to cluster the data into "

@@ -9,20 +9,29 @@ import numpy as np
 
 __all__ = ["REFERENCES", "make_reference_sampler"]
 
-# Rows of a "pca" reference drawn and rotated at a time (bounds its temporaries).
+# Rows of a "pca" reference drawn and rotated at a time, and of X per step of
+# the sampler's set-up (bounds their temporaries).
 _BLOCK_ROWS = 8192
 
 
-def _uniform_box(rng, lower, span, n_samples, dtype):
-    """Uniform draws over the box [lower, lower + span), one column per feature."""
-    sample = rng.random((n_samples, lower.shape[0]), dtype=dtype)
-    sample *= span
-    sample += lower
-    return sample
+def _uniform_box(rng, lower, span, n_samples, dtype, out=None):
+    """Uniform draws over the box [lower, lower + span), one column per feature.
+
+    Drawn into `out` if given (the same values as a new array).
+    """
+    if out is None:
+        out = np.empty((n_samples, lower.shape[0]), dtype=dtype)
+    rng.random(dtype=dtype, out=out)
+    out *= span
+    out += lower
+    return out
 
 
 class _UniformSampler:
     """Each feature uniform over its observed range (R: ``spaceH0="original"``)."""
+
+    # sample(seed, out) redraws exactly the same values into an existing array.
+    draws_in_place = True
 
     def __init__(self, X):
         self.n_samples = X.shape[0]
@@ -30,9 +39,11 @@ class _UniformSampler:
         self.lower = X.min(axis=0)
         self.span = X.max(axis=0) - self.lower
 
-    def sample(self, seed):
+    def sample(self, seed, out=None):
         rng = np.random.default_rng(seed)
-        return _uniform_box(rng, self.lower, self.span, self.n_samples, self.dtype)
+        return _uniform_box(
+            rng, self.lower, self.span, self.n_samples, self.dtype, out=out
+        )
 
 
 class _PCASampler:
@@ -43,33 +54,55 @@ class _PCASampler:
     columns, rotate back with V^T and add the mean back.
     """
 
-    def __init__(self, X):
-        self.n_samples = X.shape[0]
-        self.dtype = X.dtype
-        X64 = X.astype(np.float64, copy=False)
-        self.mean = X64.mean(axis=0)
-        centred = X64 - self.mean
-        U, singular_values, components = np.linalg.svd(centred, full_matrices=False)
-        del centred  # peak memory: X, centred, U and LAPACK's copy, never more
-        # The sign of each singular vector is arbitrary and LAPACK-dependent; fix
-        # it from U (the largest |entry| of each column positive), which does not
-        # change when X is rotated, so that the reference of X @ R is exactly the
-        # reference of X rotated by R, on every machine.
-        signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
-        signs[signs == 0] = 1.0
-        self.components = components * signs[:, np.newaxis]
-        # The rotated data centred @ components.T are U * s (with the signs):
-        # scale U in place rather than allocate the product.
-        U *= singular_values * signs
-        self.lower = U.min(axis=0)
-        self.span = U.max(axis=0) - self.lower
+    draws_in_place = True
 
-    def sample(self, seed):
+    def __init__(self, X):
+        self.n_samples, n_features = X.shape
+        self.dtype = X.dtype
+        self.mean = X.mean(axis=0, dtype=np.float64)
+        # V from the SVD of the R factor of the centred data, which is built
+        # block by block (a tall-skinny QR): the set-up never holds a centred
+        # copy of X, LAPACK's copy of it nor U, only blocks of rows.
+        rows = max(_BLOCK_ROWS, 2 * n_features)
+        R = np.empty((0, n_features))
+        for block in self._centred_blocks(X, rows):
+            R = np.linalg.qr(np.vstack([R, block]), mode="r")
+        _, _, components = np.linalg.svd(R, full_matrices=False)
+        # The rotated data, centred @ V, are U scaled by the singular values:
+        # their ranges and, for the signs, their largest |entry| per column.
+        lower = np.full(components.shape[0], np.inf)
+        upper = -lower
+        largest = np.zeros(components.shape[0])
+        signs = np.ones(components.shape[0])
+        for block in self._centred_blocks(X, rows):
+            rotated = block @ components.T
+            np.minimum(lower, rotated.min(axis=0), out=lower)
+            np.maximum(upper, rotated.max(axis=0), out=upper)
+            at = np.abs(rotated).argmax(axis=0)
+            values = rotated[at, np.arange(rotated.shape[1])]
+            larger = np.abs(values) > largest  # the first largest, as argmax
+            largest[larger] = np.abs(values[larger])
+            signs[larger] = np.sign(values[larger])
+        # The sign of each singular vector is arbitrary and LAPACK-dependent; fix
+        # it from U (its largest |entry| of each column positive), which does
+        # not change when X is rotated, so that the reference of X @ R is
+        # exactly the reference of X rotated by R, on every machine.
+        self.components = components * signs[:, np.newaxis]
+        self.lower = np.where(signs > 0, lower, -upper)
+        self.span = np.where(signs > 0, upper, -lower) - self.lower
+
+    def _centred_blocks(self, X, rows):
+        for start in range(0, self.n_samples, rows):
+            yield np.subtract(X[start : start + rows], self.mean, dtype=np.float64)
+
+    def sample(self, seed, out=None):
         # Rotated back block by block, so that the draw needs no second array
         # of X's size; consecutive blocks take the same random stream as one
         # draw of the whole array.
         rng = np.random.default_rng(seed)
-        sample = np.empty((self.n_samples, self.components.shape[1]), self.dtype)
+        sample = out
+        if sample is None:
+            sample = np.empty((self.n_samples, self.components.shape[1]), self.dtype)
         for start in range(0, self.n_samples, _BLOCK_ROWS):
             stop = min(start + _BLOCK_ROWS, self.n_samples)
             rotated = _uniform_box(rng, self.lower, self.span, stop - start, np.float64)
@@ -81,6 +114,8 @@ class _PCASampler:
 
 class _CallableSampler:
     """A user's ``reference(X, random_state)``, checked on every call."""
+
+    draws_in_place = False
 
     def __init__(self, func, X):
         self.func = func
@@ -116,7 +151,9 @@ REFERENCES = {"uniform": _UniformSampler, "pca": _PCASampler}
 def make_reference_sampler(reference, X):
     """Prepare the sampler of `reference` ("uniform", "pca" or a callable) for X.
 
-    The returned object has ``sample(seed) -> ndarray`` of X's shape and dtype.
+    The returned object has ``sample(seed) -> ndarray`` of X's shape and dtype;
+    if its ``draws_in_place`` is true, ``sample(seed, out=array)`` draws the
+    same values into an existing array.
     """
     if callable(reference):
         return _CallableSampler(reference, X)

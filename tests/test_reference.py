@@ -1,6 +1,7 @@
 """Reference samplers: the uniform box, the PCA box of SPEC section 1, callables."""
 
 import pickle
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import KMeans
 
 from skgap import GapKMeans
-from skgap._reference import REFERENCES, make_reference_sampler
+from skgap._reference import _BLOCK_ROWS, REFERENCES, make_reference_sampler
 
 
 def _elongated(seed, n=100, dtype=np.float64):
@@ -92,6 +93,38 @@ def test_pca_equals_spec_construction(dtype):
             rtol=1e-4 if dtype == np.float32 else 1e-10,
             atol=1e-4 if dtype == np.float32 else 1e-10,
         )
+
+
+def test_pca_equals_spec_construction_over_many_blocks():
+    # the set-up reads X in blocks of rows (a tall-skinny QR, then the ranges
+    # and signs block by block): the same reference as the one-shot SVD
+    X = _elongated(8, n=3 * _BLOCK_ROWS + 17)
+    Z = make_reference_sampler("pca", X).sample(4)
+    assert_allclose(Z, _pca_reference_by_spec(X, 4), rtol=1e-10, atol=1e-10)
+
+
+def test_pca_set_up_holds_blocks_not_copies_of_X():
+    X = np.random.RandomState(0).normal(size=(25 * _BLOCK_ROWS, 5))
+    tracemalloc.start()
+    try:
+        make_reference_sampler("pca", X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # a centred copy, LAPACK's copy and U would each be X.nbytes
+    assert peak < 0.25 * X.nbytes
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["uniform", "pca"])
+def test_sample_into_an_existing_array(name, dtype):
+    # GapKMeans redraws a reference set into the array KMeans centred in place
+    X = _elongated(9, n=2 * _BLOCK_ROWS + 5, dtype=dtype)
+    sampler = make_reference_sampler(name, X)
+    assert sampler.draws_in_place
+    out = np.full_like(X, np.nan)
+    assert sampler.sample(11, out=out) is out
+    assert_array_equal(out, sampler.sample(11))
 
 
 def test_pca_reference_lies_in_rotated_box_not_feature_box():
