@@ -8,6 +8,7 @@ from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
     Interval,
+    InvalidParameterError,
     StrOptions,
     validate_params,
 )
@@ -95,6 +96,24 @@ def _random_state_params(estimator):
         for key in estimator.get_params(deep=True)
         if key == "random_state" or key.endswith("__random_state")
     )
+
+
+def _validate_clusterer_params(estimator):
+    """Check the parameters of `estimator` and of every estimator nested in it.
+
+    scikit-learn checks an estimator's parameters at the start of every fit;
+    GapKMeans checks them once, on one configured clone, and then runs its
+    many fits of copies of it with ``skip_parameter_validation=True``.
+    """
+    nested = estimator.get_params(deep=True).values()
+    for obj in (estimator, *nested):
+        if hasattr(obj, "_parameter_constraints") and hasattr(obj, "_validate_params"):
+            try:
+                obj._validate_params()
+            except InvalidParameterError as exc:
+                raise InvalidParameterError(
+                    f"The clusterer's parameters are invalid: {exc}"
+                ) from exc
 
 
 def _check_optional_dependency(module, extra, purpose):

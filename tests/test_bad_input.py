@@ -52,6 +52,8 @@ n_jobs = 0                         ValueError "n_jobs == 0 ... has no meaning"
 estimator class, not instance      TypeError "Expected an estimator instance"
 estimator without n_clusters /     TypeError "has neither an 'n_clusters' nor
   n_components (e.g. DBSCAN)       an 'n_components' parameter"
+invalid clusterer parameter, also  InvalidParameterError "The clusterer's
+  of a Pipeline step               parameters are invalid", before any fit
 power <= 0, NaN, inf               InvalidParameterError
 unknown method/statistic/reference InvalidParameterError listing the choices
 n_clusters_range: 0 / negative     ValueError "must hold positive integers"
@@ -90,6 +92,8 @@ from scipy import sparse
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skgap import GapKMeans, select_k, within_cluster_dispersion
 from skgap.exceptions import SkgapWarning
@@ -537,6 +541,16 @@ PARAM_ROWS = [
     ({"n_clusters_range": 5}, ValueError, r"'n_clusters_range' parameter .*Iterable"),
     ({"n_clusters_range": [70, 80]}, ValueError, r"larger than n_samples=60; pass k"),
     ({"estimator": DBSCAN()}, TypeError, r"neither an 'n_clusters' nor an 'n_comp"),
+    (
+        {"estimator": KMeans(n_init=0)},
+        ValueError,
+        r"clusterer's parameters are invalid: The 'n_init' parameter of KMeans",
+    ),
+    (
+        {"estimator": make_pipeline(StandardScaler(with_std="no"), KMeans())},
+        ValueError,
+        r"clusterer's parameters are invalid: The 'with_std' parameter of Standard",
+    ),
 ]
 
 
@@ -550,6 +564,25 @@ def test_fit_bad_params(params, error, match):
         with pytest.raises(error, match=match):
             gap.fit(X)
     assert not hasattr(gap, "n_clusters_")
+
+
+def test_clusterer_parameters_checked_once_before_any_fit(monkeypatch):
+    # the fits then skip scikit-learn's own check (skip_parameter_validation);
+    # the number of clusters and random_state are GapKMeans', not checked as given
+    fits = []
+    original_fit = KMeans.fit
+
+    def counting_fit(self, *args, **kwargs):
+        fits.append(self.n_clusters)
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(KMeans, "fit", counting_fit)
+    with pytest.raises(ValueError, match="'max_iter' parameter of KMeans"):
+        _gap(estimator=KMeans(max_iter=-5)).fit(_blobs())
+    assert fits == []
+    gap = _gap(estimator=KMeans(n_clusters=0, n_init=1, random_state="x"))
+    assert gap.fit(_blobs()).n_clusters_ == 3
+    assert fits
 
 
 @pytest.mark.parametrize(

@@ -205,7 +205,7 @@ class ConfigRecordingKMeans(KMeans):
     """KMeans that keeps the scikit-learn configuration its fit ran under."""
 
     def fit(self, X, y=None, sample_weight=None):
-        self.working_memory_seen_ = sklearn.get_config()["working_memory"]
+        self.config_seen_ = sklearn.get_config()
         return super().fit(X, y=y, sample_weight=sample_weight)
 
 
@@ -221,4 +221,9 @@ def test_sklearn_config_reaches_the_workers(X, backend):
     )
     with sklearn.config_context(working_memory=123), joblib.parallel_config(backend):
         gap.fit(X)
-    assert gap.best_estimator_.working_memory_seen_ == 123
+    config = gap.best_estimator_.config_seen_
+    assert config["working_memory"] == 123
+    # what fit checked once (finite data, valid clusterer parameters) is not
+    # checked again by each clusterer fit
+    assert config["assume_finite"] and config["skip_parameter_validation"]
+    assert not sklearn.get_config()["skip_parameter_validation"]
