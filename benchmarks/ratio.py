@@ -6,6 +6,9 @@ in turn (so that a noisy neighbour hits all of them alike):
 - ``floor``: a bare Python loop doing exactly the clusterer fits skgap does
   (``KMeans(n_init=...)`` with the same per-fit seeds, on the same reference
   data drawn beforehand), one thread via threadpoolctl, and nothing else;
+- ``floor in 2 threads``: the same fits pulled from one queue (longest
+  first) by two threads, one BLAS/OpenMP thread each: the parallel limit of
+  these fits on two cores, against which ``skgap n_jobs=2`` is read;
 - ``skgap n_jobs=1`` and ``skgap n_jobs=2``: ``GapKMeans`` with the same
   ``KMeans``, ``reference="uniform"`` (the peers' null), k = 1..10;
 - ``gap-stat ... n_jobs=1/2``: gap-stat 2.0.3 ``OptimalK`` (joblib backend)
@@ -32,12 +35,14 @@ Peers are optional: a peer that is not installed is reported as skipped.
 """
 
 import argparse
+import collections
 import os
 import platform
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -106,6 +111,40 @@ class Case:
                             data
                         )
 
+    def floor_two_threads(self):
+        """The floor's fits pulled by two threads from one queue, longest first.
+
+        The parallel limit of these fits on two cores: what two threads doing
+        nothing but the same KMeans fits reach (memory bandwidth, shared
+        cache and the GIL-holding parts of each fit included).
+        """
+        fits = [
+            (k, seed, data)
+            for data, seeds in self.datasets
+            for k, seed in zip(KS, seeds, strict=False)
+            if k > 1
+        ]
+        fits.sort(key=lambda fit: -fit[0])
+        queue = collections.deque(fits)
+
+        def work():
+            with threadpool_limits(limits=1, user_api="openmp"):
+                while True:
+                    try:
+                        k, seed, data = queue.popleft()
+                    except IndexError:
+                        return
+                    KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(
+                        data
+                    )
+
+        with threadpool_limits(limits=1):
+            threads = [threading.Thread(target=work) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
     def skgap(self, n_jobs):
         return GapKMeans(
             KMeans(n_init=self.n_init, random_state=0),
@@ -167,6 +206,7 @@ def _systems(case, args, have_gapstat, have_r, tmp):
     systems = [
         ("floor (bare KMeans loop, 1 thread)", timed(case.floor)),
         ("skgap n_jobs=1", timed(lambda: case.skgap(1))),
+        ("floor in 2 threads", timed(case.floor_two_threads)),
         ("skgap n_jobs=2", timed(lambda: case.skgap(2))),
     ]
     n = case.X.shape[0]

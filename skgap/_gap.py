@@ -307,25 +307,92 @@ def _run_task(index, parent_pid, config, kwargs):
 
 # Below this many values in X (n_samples * n_features), a k-means fit is
 # mostly Python overhead that holds the GIL: threads cannot run such fits in
-# parallel, so the fits run in sequence (see benchmarks/README.md).
+# parallel (see benchmarks/README.md), so they run in sequence, or in worker
+# processes when the work is long enough to pay back their start-up.
 _MIN_SIZE_FOR_THREADS = 50_000
+
+# Starting joblib's process workers (loky) and importing scikit-learn there
+# takes about this long (measured: 1.0 s on 2 cores); small fits move to
+# processes only if that saves at least twice as much.
+_PROCESS_START_SECONDS = 1.0
+
+# Small fits run in sequence for at least this long before the remaining
+# time is estimated from the cost run so far.
+_SECONDS_TIMED = 0.25
 
 # With several workers, the ks of each data set are split until there are at
 # least this many tasks per worker, so that the last tasks to finish are short.
 _TASKS_PER_WORKER = 9
 
 
-def _n_jobs_for(n_jobs, X):
-    """`n_jobs`, or 1 when the fits would run in threads but are too small."""
-    if X.size >= _MIN_SIZE_FOR_THREADS or effective_n_jobs(n_jobs) == 1:
-        return n_jobs
-    try:
-        from joblib.parallel import get_active_backend
+def _active_backend(prefer):
+    from joblib.parallel import get_active_backend
 
-        backend, _ = get_active_backend(prefer="threads")
-    except ImportError:  # pragma: no cover - joblib internals moved
-        return n_jobs
-    return 1 if getattr(backend, "uses_threads", False) else n_jobs
+    return get_active_backend(prefer=prefer)[0]
+
+
+def _execution_plan(n_jobs, X):
+    """How to run the fits: "parallel", "sequential" or "timed".
+
+    "parallel": joblib's active backend, threads preferred. Small data under
+    threads chosen by the caller: "sequential". Small data under threads
+    chosen by skgap's preference only: "timed", in sequence until the rest
+    of the work can be estimated, then the rest in processes if it is long.
+    """
+    if X.size >= _MIN_SIZE_FOR_THREADS or effective_n_jobs(n_jobs) == 1:
+        return "parallel"
+    backend = _active_backend("threads")
+    if not getattr(backend, "uses_threads", False):
+        return "parallel"  # processes or a cluster, chosen by the caller
+    if type(_active_backend("processes")) is type(backend):
+        return "sequential"  # threads chosen by the caller
+    return "timed"
+
+
+def _task_cost(ks):
+    """The relative cost of fitting the ks of one data set (a k-means ~ k)."""
+    return sum(k if k > 1 else 0.2 for k in ks)
+
+
+def _picklable_tasks(tasks):
+    """Whether joblib's process workers can receive the tasks (as loky does)."""
+    try:
+        import cloudpickle  # a dependency of joblib >= 1.5
+    except ImportError:  # pragma: no cover - older joblib vendors it
+        from joblib.externals import cloudpickle
+    try:
+        cloudpickle.dumps(tasks[0])
+    except Exception:
+        return False
+    return True
+
+
+def _execute(tasks, costs, n_jobs, plan, verbose):
+    """Run joblib `tasks` as `plan` says; yield their results as they complete."""
+    params = dict(n_jobs=n_jobs, prefer="threads", verbose=max(0, verbose - 1))
+    if plan != "parallel":
+        start, done = time.perf_counter(), 0
+        for func, args, kwargs in tasks:
+            yield func(*args, **kwargs)
+            done += 1
+            elapsed = time.perf_counter() - start
+            if plan == "timed" and elapsed >= _SECONDS_TIMED:
+                break
+        if done == len(tasks):
+            return
+        remaining = elapsed * sum(costs[done:]) / sum(costs[:done])
+        saved = remaining * (1 - 1 / effective_n_jobs(n_jobs))
+        tasks = tasks[done:]
+        if saved < 2 * _PROCESS_START_SECONDS or not _picklable_tasks(tasks):
+            for func, args, kwargs in tasks:
+                yield func(*args, **kwargs)
+            return
+        params["prefer"] = "processes"
+    try:
+        parallel = Parallel(return_as="generator_unordered", **params)
+    except ValueError:  # backends without generators, e.g. multiprocessing
+        parallel = Parallel(return_as="list", **params)
+    yield from parallel(tasks)
 
 
 def _split_ks(ks, n_chunks):
@@ -339,7 +406,7 @@ def _split_ks(ks, n_chunks):
     for position in sorted(range(len(ks)), key=lambda i: -ks[i]):
         g = costs.index(min(costs))
         groups[g].append(position)
-        costs[g] += ks[position] if ks[position] > 1 else 0.2
+        costs[g] += _task_cost([ks[position]])
     return [sorted(group) for group in groups if group]
 
 
@@ -476,10 +543,12 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         data set (split into groups of k when there are few) are clustered as
         separate tasks, each single-threaded. Threads are preferred (the
         k-means iterations release the GIL, and threads start at no cost);
-        :func:`joblib.parallel_config` can choose another backend. With
-        threads, data of fewer than 50,000 values (``n_samples *
-        n_features``) are fitted in sequence, as such fits are mostly Python
-        code that cannot run in parallel threads.
+        :func:`joblib.parallel_config` can choose another backend. Data of
+        fewer than 50,000 values (``n_samples * n_features``) make fits that
+        are mostly Python code, which threads cannot run in parallel: unless
+        the caller chose threads, they are fitted in sequence until the rest
+        of the work can be timed, and the rest moves to joblib's worker
+        processes if that saves at least twice their start-up (~1 s).
         ``None`` means 1 unless in a :obj:`joblib.parallel_config` context.
         ``-1`` means using all processors. See :term:`Glossary <n_jobs>` for
         more details.
@@ -867,8 +936,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 todo.append((b, ref_ks))
         if not todo:
             return
-        n_jobs = _n_jobs_for(self.n_jobs, X)
-        n_workers = effective_n_jobs(n_jobs)
+        n_jobs = self.n_jobs
+        plan = _execution_plan(n_jobs, X)
+        n_workers = 1 if plan == "sequential" else effective_n_jobs(n_jobs)
         n_chunks = (
             1 if n_workers == 1 else -(-_TASKS_PER_WORKER * n_workers // len(todo))
         )
@@ -877,7 +947,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             for group in _split_ks(todo_ks, n_chunks):
                 specs.append((b, [todo_ks[i] for i in group]))
         # Longest tasks first, so that the last ones to finish are short.
-        specs.sort(key=lambda spec: -sum(k for k in spec[1] if k > 1))
+        specs.sort(key=lambda spec: -_task_cost(spec[1]))
 
         # The caller's scikit-learn configuration, with what fit already made
         # sure of: finite data (X checked, references finite by construction
@@ -919,15 +989,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         # are preferred (KMeans releases the GIL; no process start-up), a soft
         # hint that joblib.parallel_config(backend=...) overrides.
         caught = []
+        costs = [_task_cost(group_ks) for _, group_ks in specs]
         with _threadpool_controller().limit(limits=1, user_api="blas"):
-            parallel_params = dict(
-                n_jobs=n_jobs, prefer="threads", verbose=max(0, self.verbose - 1)
-            )
-            try:
-                parallel = Parallel(return_as="generator_unordered", **parallel_params)
-            except ValueError:  # backends without generators, e.g. multiprocessing
-                parallel = Parallel(return_as="list", **parallel_params)
-            results = parallel(tasks)
+            results = _execute(tasks, costs, n_jobs, plan, self.verbose)
             try:
                 for index, (dispersions, short_ks, fitted), records in results:
                     b, group_ks = specs[index]

@@ -1,6 +1,9 @@
 """Parallel fits: identical results whatever n_jobs and backend, one thread per task."""
 
+import os
 import threading
+import uuid
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -199,6 +202,96 @@ def test_small_fits_keep_a_process_backend(X, monkeypatch):
     with joblib.parallel_config(backend="loky"):
         gap.fit(X)
     assert len(_THREADS) < 4 * 2  # some fits ran in worker processes
+
+
+class PidRecordingKMeans(KMeans):
+    """KMeans that leaves a file named after its process in `record_dir`."""
+
+    def __init__(self, n_clusters=8, *, n_init=1, random_state=None, record_dir="."):
+        super().__init__(
+            n_clusters=n_clusters, n_init=n_init, random_state=random_state
+        )
+        self.record_dir = record_dir
+
+    def fit(self, X, y=None, sample_weight=None):
+        name = f"{os.getpid()}-{threading.get_ident()}-{uuid.uuid4().hex}"
+        (Path(self.record_dir) / name).touch()
+        return super().fit(X, y=y, sample_weight=sample_weight)
+
+
+class Unpicklable:
+    """A parameter that copies but cannot be sent to another process."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        raise TypeError("Unpicklable cannot be pickled")
+
+
+class UnpicklableKMeans(PidRecordingKMeans):
+    def __init__(self, n_clusters=8, *, n_init=1, random_state=None, record_dir="."):
+        super().__init__(
+            n_clusters=n_clusters,
+            n_init=n_init,
+            random_state=random_state,
+            record_dir=record_dir,
+        )
+        self.tag = Unpicklable()
+
+
+def _fit_recording_pids(X, clusterer, n_jobs):
+    gap = GapKMeans(
+        clusterer, n_clusters_range=range(1, 6), n_refs=6, random_state=3, n_jobs=n_jobs
+    ).fit(X)
+    pids = {
+        int(path.name.split("-")[0]) for path in Path(clusterer.record_dir).iterdir()
+    }
+    return gap, pids
+
+
+@pytest.fixture
+def long_small_work(monkeypatch):
+    """Small data whose fits count as long: moving them to processes pays."""
+    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 10**9)
+    monkeypatch.setattr("skgap._gap._PROCESS_START_SECONDS", 0.0)
+    monkeypatch.setattr("skgap._gap._SECONDS_TIMED", 0.0)
+
+
+def test_long_small_work_moves_to_processes_same_result(X, tmp_path, long_small_work):
+    # small fits hold the GIL: threads cannot share them, processes can
+    (tmp_path / "1").mkdir(), (tmp_path / "2").mkdir()
+    serial, pids = _fit_recording_pids(
+        X, PidRecordingKMeans(record_dir=str(tmp_path / "1")), n_jobs=1
+    )
+    assert pids == {os.getpid()}
+    gap, pids = _fit_recording_pids(
+        X, PidRecordingKMeans(record_dir=str(tmp_path / "2")), n_jobs=2
+    )
+    assert os.getpid() in pids and len(pids) > 1  # timed here, then moved
+    _assert_identical(gap, serial)
+
+
+def test_short_small_work_stays_in_sequence(X, tmp_path, monkeypatch):
+    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 10**9)
+    _, pids = _fit_recording_pids(X, PidRecordingKMeans(record_dir=str(tmp_path)), 2)
+    assert pids == {os.getpid()}
+
+
+def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, long_small_work):
+    with joblib.parallel_config(backend="threading"):
+        _, pids = _fit_recording_pids(
+            X, PidRecordingKMeans(record_dir=str(tmp_path)), n_jobs=2
+        )
+    assert pids == {os.getpid()}
+
+
+def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
+    gap, pids = _fit_recording_pids(
+        X, UnpicklableKMeans(record_dir=str(tmp_path)), n_jobs=2
+    )
+    assert pids == {os.getpid()}
+    assert gap.n_clusters_ == 4
 
 
 class ConfigRecordingKMeans(KMeans):
