@@ -1,0 +1,63 @@
+"""Small data, long work: n_jobs=2 moves the fits to worker processes.
+
+Fits on small data (under 50,000 values) are mostly Python holding the GIL,
+so threads cannot share them; GapKMeans runs them in sequence and, once the
+first fits show the rest would take long enough, moves the rest to joblib's
+worker processes. This script times n_jobs=1 against n_jobs=2 on such a job
+(n=300, p=2, KMeans(n_init=10), k = 1..10, B references), interleaved, the
+first n_jobs=2 run paying the workers' start-up, and checks the results are
+identical.
+
+    python benchmarks/process_switch.py              # B = 50, 100, 200
+    python benchmarks/process_switch.py --quick      # B = 10: stays in sequence
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+from skgap import GapKMeans
+
+
+def fit(X, n_refs, n_jobs):
+    gap = GapKMeans(KMeans(n_init=10), n_refs=n_refs, n_jobs=n_jobs, random_state=0)
+    start = time.perf_counter()
+    gap.fit(X)
+    return time.perf_counter() - start, gap
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    X = make_blobs(300, centers=4, n_features=2, random_state=1)[0]
+    print(
+        f"{'B':>4} {'n_jobs=1 (s)':>13} {'n_jobs=2 (s)':>13} {'first n_jobs=2':>15} "
+        f"{'ratio':>6} identical"
+    )
+    for n_refs in [10] if args.quick else [50, 100, 200]:
+        times = {1: [], 2: []}
+        results = {}
+        for _ in range(args.repeat):
+            for n_jobs in (1, 2):
+                seconds, gap = fit(X, n_refs, n_jobs)
+                times[n_jobs].append(seconds)
+                results[n_jobs] = gap.reference_dispersions_
+        one, two = statistics.median(times[1]), statistics.median(times[2])
+        same = np.array_equal(results[1], results[2])
+        print(
+            f"{n_refs:>4} {one:13.2f} {two:13.2f} {times[2][0]:15.2f} "
+            f"{two / one:6.2f} {same}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
