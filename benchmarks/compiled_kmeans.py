@@ -10,6 +10,11 @@ and the k the gap statistic chooses from each set of W_k.
 
     python benchmarks/compiled_kmeans.py              # scenarios (a)-(e), W1, W2
     python benchmarks/compiled_kmeans.py --quick      # scenario (b), W1; 1 repetition
+    python benchmarks/compiled_kmeans.py --accuracy 20   # true k found, both fitters
+
+``--accuracy N`` counts, on N realisations of each of the paper's five
+scenarios, both references and B = 20, how often the gap statistic (default
+rule) finds the true k with each fitter at n_init = 3 (skgap's default).
 """
 
 import argparse
@@ -44,8 +49,8 @@ def build_prototype():
     return _prototype_kmeans.kmeans
 
 
-def datasets(X, n_refs):
-    sampler = make_reference_sampler("uniform", X)
+def datasets(X, n_refs, reference="uniform"):
+    sampler = make_reference_sampler(reference, X)
     return [X] + [sampler.sample(1000 + b) for b in range(n_refs)]
 
 
@@ -71,10 +76,31 @@ def chosen_k(W):
     return KS[select_k(stats["gap"], stats["se"])]
 
 
+def accuracy(n_realisations, sklearn_fit, prototype_fit, n_init=3):
+    print(f"true k found of {n_realisations} (B = 20, n_init = {n_init})")
+    print(f"{'scenario':<30} {'reference':<8} {'sklearn':>7} {'prototype':>9}")
+    totals = np.zeros(2, int)
+    for name, (title, true_k) in SCENARIOS.items():
+        for reference in ("pca", "uniform"):
+            found = np.zeros(2, int)
+            for seed in range(n_realisations):
+                sets = datasets(scenario(name, seed), 20, reference)
+                for i, fit in enumerate((sklearn_fit, prototype_fit)):
+                    found[i] += chosen_k(run(fit, sets, n_init)[0]) == true_k
+            totals += found
+            print(
+                f"({name}) {title:<26} {reference:<8} {found[0]:>7} {found[1]:>9}",
+                flush=True,
+            )
+    print(f"{'total':<39} {totals[0]:>7} {totals[1]:>9}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--accuracy", type=int, default=0, metavar="N")
     args = parser.parse_args(argv)
     kmeans = build_prototype()
     if kmeans is None:
@@ -87,6 +113,8 @@ def main(argv=None):
     def prototype_fit(data, k, n_init, seed):
         return kmeans(data, k, n_init, seed)[0]
 
+    if args.accuracy:
+        return accuracy(args.accuracy, sklearn_fit, prototype_fit)
     cases = [(f"scenario-{name}", scenario(name, 0), 20, 10) for name in SCENARIOS]
     cases += [("W1", workload("W1"), 10, 1), ("W2", workload("W2"), 10, 1)]
     if args.quick:

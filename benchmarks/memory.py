@@ -70,9 +70,13 @@ def measure(name, n_refs, n_jobs, reference="pca", n_samples=0):
         reference=reference,
         n_samples=n_samples,
     )
+    # cwd: from the repository root, `import skgap` would find the source tree
+    # (without its compiled kernels) before the installed package.
     out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE
     )
+    if out.returncode:
+        sys.exit(f"the measuring process failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
