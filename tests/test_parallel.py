@@ -286,6 +286,18 @@ def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, long_small_w
     assert pids == {os.getpid()}
 
 
+def test_small_work_nested_in_joblib_workers_stays_in_sequence(X, long_small_work):
+    # e.g. GapKMeans(n_jobs=2) inside GridSearchCV(n_jobs=2): no processes
+    # spawned from the outer workers
+    from skgap._gap import _execution_plan
+
+    assert _execution_plan(2, X) == "timed"
+    plans = joblib.Parallel(n_jobs=2, prefer="threads")(
+        joblib.delayed(_execution_plan)(2, X) for _ in range(2)
+    )
+    assert plans == ["sequential", "sequential"]
+
+
 def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
     gap, pids = _fit_recording_pids(
         X, UnpicklableKMeans(record_dir=str(tmp_path)), n_jobs=2
