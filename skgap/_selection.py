@@ -6,7 +6,10 @@ import numpy as np
 
 from ._utils import Interval, StrOptions, validate_params
 
-__all__ = ["RULES", "select_k"]
+__all__ = ["RULES", "STATISTICS", "select_k"]
+
+#: The statistics that can choose k, with the key of their standard error.
+STATISTICS = {"gap": "se", "gap_star": "se_star"}
 
 
 def _first_local_max(f):
@@ -186,3 +189,41 @@ def select_k(values, se, *, method="tibshirani", se_factor=1.0):
     with np.errstate(invalid="ignore"):  # 0 * inf: se_factor=0 ignores the SE
         scaled_se = np.nan_to_num(se_factor * s[valid], nan=0.0, posinf=np.inf)
     return int(valid[RULES[method](f[valid], scaled_se)])
+
+
+def _gap_statistics(n_clusters, dispersions, reference_dispersions):
+    """The table of SPEC section 1 from W_k (m,) and the W*_kb (B, m)."""
+    n_refs = reference_dispersions.shape[0]
+    se_scale = np.sqrt(1.0 + 1.0 / n_refs)
+    # log(0) = -inf is legal (duplicate points, k = n); -inf - -inf gives NaN.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_w = np.log(dispersions)
+        reference_log_w = np.log(reference_dispersions)
+        expected_log_w = reference_log_w.mean(axis=0)
+        gap = expected_log_w - log_w
+        sd = np.sqrt(np.mean((reference_log_w - expected_log_w) ** 2, axis=0))
+        se = sd * se_scale
+        # W* near the float limit: its square (in std) or sum (in mean) would
+        # overflow. Dividing by a power of two is exact, so this changes no bit
+        # of the result where nothing overflows.
+        scale = np.ldexp(1.0, np.frexp(reference_dispersions.max(axis=0))[1])
+        scale[~np.isfinite(scale) | (scale == 0)] = 1.0
+        scaled = reference_dispersions / scale
+        gap_star = scaled.mean(axis=0) * scale - dispersions
+        se_star = scaled.std(axis=0) * scale * se_scale
+        diff = np.full_like(gap, np.nan)
+        diff[:-1] = gap[:-1] - gap[1:] + se[1:]
+        diff_star = np.full_like(gap, np.nan)
+        diff_star[:-1] = gap_star[:-1] - gap_star[1:] + se_star[1:]
+    return {
+        "n_clusters": np.asarray(n_clusters, dtype=np.intp),
+        "log_w": log_w,
+        "expected_log_w": expected_log_w,
+        "gap": gap,
+        "sd": sd,
+        "se": se,
+        "gap_star": gap_star,
+        "se_star": se_star,
+        "diff": diff,
+        "diff_star": diff_star,
+    }
