@@ -31,9 +31,11 @@ from sklearn.cluster import KMeans  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from skgap._dispersion import _dispersion  # noqa: E402
-from skgap._selection import _gap_statistics  # noqa: E402
 from skgap._reference import make_reference_sampler  # noqa: E402
-from skgap._selection import select_k  # noqa: E402
+from skgap._selection import (
+    _gap_statistics,  # noqa: E402
+    select_k,  # noqa: E402
+)
 
 KS = list(range(1, 11))
 
