@@ -13,9 +13,12 @@ KINDS = ("gap", "log_w", "diff", "gap_star")
 _REQUIRED = {
     "gap": ("gap", "se"),
     "log_w": ("log_w", "expected_log_w", "sd"),
-    "diff": ("diff",),
+    "diff": (),  # diff or diff_star, as the statistic says: see _diff_key
     "gap_star": ("gap_star", "se_star"),
 }
+
+#: The diff column of each statistic, and how the plots name it.
+_DIFFS = {"gap": ("diff", "diff"), "gap_star": ("diff_star", "diff*")}
 
 _CHOSEN_COLOR = "tab:red"
 
@@ -43,7 +46,8 @@ class GapStatisticDisplay:
         The table of :attr:`GapKMeans.gap_results_ <skgap.GapKMeans>`: it needs
         ``n_clusters`` and, for each kind of plot, the columns it draws
         (``gap`` and ``se``; ``log_w``, ``expected_log_w`` and ``sd``;
-        ``diff``; ``gap_star`` and ``se_star``).
+        ``diff``, or ``diff_star`` if `statistic` is ``'gap_star'``;
+        ``gap_star`` and ``se_star``).
 
     n_clusters : int, default=None
         The chosen number of clusters, marked on every plot. ``None`` marks
@@ -51,7 +55,8 @@ class GapStatisticDisplay:
 
     statistic : {'gap', 'gap_star'}, default='gap'
         The statistic that chose `n_clusters`, named in the legend of the
-        chosen k.
+        chosen k. The ``'diff'`` plot draws its diff: ``diff`` for the gap,
+        ``diff_star`` for Gap*.
 
     method : str, default=None
         The rule that chose `n_clusters` (see :func:`skgap.select_k`), named
@@ -61,7 +66,7 @@ class GapStatisticDisplay:
     ----------
     ax_ : matplotlib Axes or ndarray of Axes of shape (2, 2)
         The axes of the plot; a 2x2 array for ``kind="all"``, in the order
-        gap, log_w / diff, gap_star.
+        gap, log_w / diff, gap_star, whose k axes are shared.
 
     figure_ : matplotlib Figure
         The figure that contains the plot.
@@ -79,7 +84,8 @@ class GapStatisticDisplay:
         The Gap* curve and its error bars (kinds 'gap_star' and 'all').
 
     bars_ : matplotlib BarContainer
-        The bars of diff (kinds 'diff' and 'all').
+        The bars of diff, or of diff_star if `statistic` is ``'gap_star'``
+        (kinds 'diff' and 'all'); the bar of the chosen k is green.
 
     See Also
     --------
@@ -136,9 +142,11 @@ class GapStatisticDisplay:
             - ``'log_w'``: the observed log W_k and the reference mean
               E[log W*_k] with a band of ±sd;
             - ``'diff'``: Tibshirani's ``diff_k = gap_k - gap_{k+1} +
-              se_{k+1}`` as bars, the first non-negative one marked;
+              se_{k+1}`` as bars (``diff_star``, from Gap* and se*, if the
+              estimator's `statistic` is ``'gap_star'``), the bar of the
+              chosen k in green;
             - ``'gap_star'``: Gap* with its ±se* error bars;
-            - ``'all'``: the four in a 2x2 grid.
+            - ``'all'``: the four in a 2x2 grid that shares the k axis.
 
         ax : matplotlib Axes, default=None
             Axes to plot on. ``None`` creates a new figure. With
@@ -191,11 +199,16 @@ class GapStatisticDisplay:
                 f"kind must be one of {', '.join(map(repr, (*KINDS, 'all')))}; "
                 f"got {kind!r}."
             )
+        if self.statistic not in _DIFFS:
+            raise ValueError(
+                f"statistic must be 'gap' or 'gap_star'; got {self.statistic!r}."
+            )
         if "n_clusters" not in self.gap_results:
             raise ValueError("gap_results has no 'n_clusters' entry.")
-        needed = {
-            c for k in (KINDS if kind == "all" else (kind,)) for c in _REQUIRED[k]
-        }
+        kinds = KINDS if kind == "all" else (kind,)
+        needed = {c for k in kinds for c in _REQUIRED[k]}
+        if "diff" in kinds:
+            needed.add(self._diff_key())
         missing = sorted(needed - set(self.gap_results))
         if missing:
             raise ValueError(
@@ -204,11 +217,15 @@ class GapStatisticDisplay:
             )
         _check_optional_dependency("matplotlib", "plot", "GapStatisticDisplay")
         if kind == "all":
-            axes = self._grid(ax)
+            axes, own_layout = self._grid(ax)
             lines = [
                 getattr(self, f"_plot_{name}")(a, **kwargs)
                 for name, a in zip(KINDS, axes.ravel(), strict=False)
             ]
+            if own_layout:  # the shared k axis is labelled once, at the bottom
+                for a in axes[0]:
+                    a.set_xlabel("")
+                    a.tick_params(axis="x", labelbottom=False)
             self.ax_ = axes
             self.chosen_line_ = lines
             self.figure_ = axes[0, 0].figure
@@ -224,29 +241,39 @@ class GapStatisticDisplay:
     # ----------------------------------------------------------------------
 
     def _grid(self, ax):
-        """A (2, 2) array of Axes for kind='all'."""
+        """A (2, 2) array of Axes for kind='all' that share the k axis.
+
+        Also returns whether the grid is the display's own (a new figure, or
+        one Axes divided into four) rather than Axes given by the caller.
+        """
         if ax is None:
             _, axes = _import_pyplot().subplots(
-                2, 2, figsize=(10, 8), layout="constrained"
+                2, 2, figsize=(10, 8), layout="constrained", sharex=True
             )
-            return axes
+            return axes, True
         if isinstance(ax, np.ndarray) or isinstance(ax, (list, tuple)):
             axes = np.asarray(ax, dtype=object)
             if axes.size != 4:
                 raise ValueError(
                     f"kind='all' needs one Axes or four, got {axes.size} Axes."
                 )
-            return axes.reshape(2, 2)
+            first = axes.flat[0]
+            for other in axes.flat[1:]:
+                try:
+                    other.sharex(first)
+                except ValueError:  # already shared with another Axes: keep it
+                    pass
+            return axes.reshape(2, 2), False
         # One Axes: divide its area into a 2x2 grid, as scikit-learn's
         # PartialDependenceDisplay does.
         figure = ax.figure
         spec = ax.get_subplotspec()
         ax.remove()
         grid = spec.subgridspec(2, 2)
-        return np.array(
-            [[figure.add_subplot(grid[i, j]) for j in range(2)] for i in range(2)],
-            dtype=object,
-        )
+        first = figure.add_subplot(grid[0, 0])
+        axes = [[first, figure.add_subplot(grid[0, 1], sharex=first)]]
+        axes.append([figure.add_subplot(grid[1, j], sharex=first) for j in range(2)])
+        return np.array(axes, dtype=object), True
 
     def _values(self, key):
         return np.asarray(self.gap_results[key], dtype=np.float64)
@@ -321,29 +348,44 @@ class GapStatisticDisplay:
         self._finish(ax, "log W_k", "Observed and expected log W_k")
         return line
 
+    def _diff_key(self):
+        return _DIFFS[self.statistic][0]
+
     def _plot_diff(self, ax, **kwargs):
         ks = self._ks()
-        diff = self._values("diff")
+        name = _DIFFS[self.statistic][1]
+        diff = self._values(self._diff_key())
         valid = ~np.isnan(diff)
         width = 0.8 * (np.min(np.diff(ks)) if len(ks) > 1 else 1)
         non_negative = valid & (diff >= 0)
         colors = ["tab:blue" if good else "tab:gray" for good in non_negative]
         first = np.flatnonzero(non_negative)
-        if first.size:
-            colors[first[0]] = "tab:green"
+        first_k = ks[first[0]] if first.size else None
+        # The chosen k's bar, whatever rule chose it; without a chosen k, the
+        # first non-negative diff (what Tibshirani's rule would choose).
+        marked = first_k if self.n_clusters is None else self.n_clusters
+        position = np.flatnonzero((ks == marked) & valid)
+        extra = []
+        if position.size:
+            colors[position[0]] = "tab:green"
+            from matplotlib.patches import Patch
+
+            label = (
+                f"first {name} >= 0: k = {marked}"
+                if marked == first_k
+                else f"{name} at the chosen k = {marked}"
+            )
+            extra.append(Patch(color="tab:green", label=label))
         colors = [color for color, keep in zip(colors, valid, strict=False) if keep]
         style = {"width": width, "color": colors} | kwargs
         self.bars_ = ax.bar(ks[valid], diff[valid], **style)
         ax.axhline(0, color="black", linewidth=0.8)
-        extra = []
-        if first.size:
-            from matplotlib.patches import Patch
-
-            extra.append(
-                Patch(color="tab:green", label=f"first diff >= 0: k = {ks[first[0]]}")
-            )
         line = self._mark_chosen(ax)
-        self._finish(ax, "gap(k) - gap(k+1) + se(k+1)", "Tibshirani's diff(k)", extra)
+        if self.statistic == "gap_star":
+            ylabel, title = "Gap*(k) - Gap*(k+1) + se*(k+1)", "diff*(k), on Gap*"
+        else:
+            ylabel, title = "gap(k) - gap(k+1) + se(k+1)", "Tibshirani's diff(k)"
+        self._finish(ax, ylabel, title, extra)
         return line
 
     def _plot_gap_star(self, ax, **kwargs):

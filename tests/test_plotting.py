@@ -20,6 +20,18 @@ def fitted():
     ).fit(X)
 
 
+@pytest.fixture(scope="module")
+def fitted_gap_star():
+    X, _ = make_blobs(n_samples=120, centers=3, cluster_std=0.6, random_state=0)
+    return GapKMeans(
+        KMeans(n_init=1),
+        n_clusters_range=range(1, 7),
+        n_refs=5,
+        statistic="gap_star",
+        random_state=0,
+    ).fit(X)
+
+
 def _line_with_label(ax, label):
     return next(line for line in ax.get_lines() if line.get_label() == label)
 
@@ -108,6 +120,74 @@ def test_all_kind_is_one_2x2_figure(pyplot, fitted):
         "Gap* statistic",
     ]
     assert len(disp.chosen_line_) == 4
+    _assert_shares_the_k_axis(disp.ax_)
+    # the shared k axis is labelled once, under the bottom row
+    assert [ax.get_xlabel() for ax in disp.ax_[0]] == ["", ""]
+    assert [ax.get_xlabel() for ax in disp.ax_[1]] == ["Number of clusters k"] * 2
+    assert not any(label.get_visible() for label in disp.ax_[0, 0].get_xticklabels())
+
+
+def _assert_shares_the_k_axis(axes):
+    first, *others = np.ravel(axes)
+    for ax in others:
+        assert first.get_shared_x_axes().joined(first, ax)
+        assert ax.get_xlim() == first.get_xlim()
+
+
+def test_all_kind_gap_star_draws_diff_star(pyplot, fitted_gap_star):
+    fitted = fitted_gap_star
+    results = fitted.gap_results_
+    k = fitted.n_clusters_
+    assert k < results["n_clusters"][-1]  # the chosen k has a diff* bar
+    disp = GapStatisticDisplay.from_estimator(fitted, kind="all")
+    diff_ax = disp.ax_[1, 0]
+    assert diff_ax.get_title() == "diff*(k), on Gap*"
+    assert diff_ax.get_ylabel() == "Gap*(k) - Gap*(k+1) + se*(k+1)"
+    heights = [patch.get_height() for patch in disp.bars_.patches]
+    assert_allclose(heights, results["diff_star"][:-1])
+    assert not np.allclose(heights, results["diff"][:-1])
+    # the chosen k is marked: its bar is the green one, and the dashed line
+    from matplotlib.colors import to_rgba
+
+    green = [
+        patch.get_x() + patch.get_width() / 2
+        for patch in disp.bars_.patches
+        if patch.get_facecolor() == to_rgba("tab:green")
+    ]
+    assert green == [k]
+    assert_allclose(disp.chosen_line_[2].get_xdata(), [k, k])
+    assert disp.chosen_line_[2].get_label() == f"chosen k = {k} (tibshirani on Gap*)"
+    labels = [text.get_text() for text in diff_ax.get_legend().get_texts()]
+    assert f"first diff* >= 0: k = {k}" in labels
+    _assert_shares_the_k_axis(disp.ax_)
+
+
+def test_diff_marks_the_chosen_k_of_any_rule(pyplot):
+    from matplotlib.colors import to_rgba
+
+    results = {
+        "n_clusters": np.array([1, 2, 3, 4, 5]),
+        "diff": np.array([-0.3, 0.1, -0.2, -0.1, np.nan]),
+    }
+    # global_max chose 4: its bar is marked, not the first diff >= 0 (k = 2)
+    disp = GapStatisticDisplay(results, n_clusters=4, method="global_max").plot(
+        kind="diff"
+    )
+    colors = [patch.get_facecolor() for patch in disp.bars_.patches]
+    assert colors == [
+        to_rgba(c) for c in ("tab:gray", "tab:blue", "tab:gray", "tab:green")
+    ]
+    labels = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
+    assert "diff at the chosen k = 4" in labels
+    # without a chosen k, the first diff >= 0 is marked
+    disp = GapStatisticDisplay(results).plot(kind="diff")
+    colors = [patch.get_facecolor() for patch in disp.bars_.patches]
+    assert colors[1] == to_rgba("tab:green")
+    assert sum(color == to_rgba("tab:green") for color in colors) == 1
+    # a chosen k without a bar (its diff is NaN) marks no bar
+    disp = GapStatisticDisplay(results, n_clusters=5).plot(kind="diff")
+    colors = [patch.get_facecolor() for patch in disp.bars_.patches]
+    assert to_rgba("tab:green") not in colors
 
 
 def test_all_kind_divides_a_given_axes(pyplot, fitted):
@@ -116,12 +196,17 @@ def test_all_kind_divides_a_given_axes(pyplot, fitted):
     assert disp.figure_ is fig
     assert len(fig.axes) == 4
     assert ax not in fig.axes
+    _assert_shares_the_k_axis(disp.ax_)
+    assert disp.ax_[0, 1].get_xlabel() == ""
 
 
 def test_all_kind_uses_four_given_axes(pyplot, fitted):
     fig, axes = pyplot.subplots(1, 4)
     disp = GapStatisticDisplay.from_estimator(fitted, kind="all", ax=axes)
     assert_array_equal(disp.ax_.ravel(), axes)
+    _assert_shares_the_k_axis(axes)
+    # the caller's layout: every k axis keeps its label
+    assert all(ax.get_xlabel() == "Number of clusters k" for ax in axes)
     with pytest.raises(ValueError, match="one Axes or four"):
         GapStatisticDisplay.from_estimator(fitted, kind="all", ax=axes[:3])
 
@@ -140,6 +225,7 @@ def test_display_from_results_and_statistic_gap_star(pyplot):
         "gap": np.array([0.1, 0.5, 0.4, 0.3]),
         "se": np.array([0.05, 0.05, 0.05, 0.05]),
         "diff": np.array([-0.35, 0.15, 0.15, np.nan]),
+        "diff_star": np.array([-1.0, 2.0, 0.5, np.nan]),
     }
     disp = GapStatisticDisplay(
         results, n_clusters=2, statistic="gap_star", method="global_max"
@@ -147,7 +233,12 @@ def test_display_from_results_and_statistic_gap_star(pyplot):
     # non-consecutive ks: bars are narrower than the smallest spacing
     assert [p.get_x() + p.get_width() / 2 for p in disp.bars_.patches] == [1, 2, 4]
     assert disp.bars_.patches[0].get_width() == pytest.approx(0.8)
+    # the statistic that chose k gives the bars: diff_star for Gap*
+    assert [p.get_height() for p in disp.bars_.patches] == [-1.0, 2.0, 0.5]
     assert disp.chosen_line_.get_label() == "chosen k = 2 (global_max on Gap*)"
+    del results["diff_star"]
+    with pytest.raises(ValueError, match=r"lacks \['diff_star'\]"):
+        GapStatisticDisplay(results, statistic="gap_star").plot(kind="diff")
     # no chosen k: nothing marked
     disp = GapStatisticDisplay(results).plot(kind="gap")
     assert disp.chosen_line_ is None
@@ -167,6 +258,8 @@ def test_errors(pyplot, fitted):
         GapStatisticDisplay.from_estimator(fitted, kind="elbow")
     with pytest.raises(ValueError, match=r"lacks \['se'\]"):
         GapStatisticDisplay({"n_clusters": [1, 2], "gap": [0, 1]}).plot()
+    with pytest.raises(ValueError, match="statistic must be 'gap' or 'gap_star'"):
+        GapStatisticDisplay(fitted.gap_results_, statistic="gap*").plot()
     from sklearn.exceptions import NotFittedError
 
     with pytest.raises(NotFittedError):
