@@ -26,31 +26,28 @@ def _compact_labels(labels):
     return np.ascontiguousarray(labels, dtype=np.intc), n_clusters
 
 
-def _dispersion(X, labels, power=2.0):
+def _dispersion(X, labels, power=2.0, sample_weight=None):
     """W_k of SPEC section 1 for validated inputs.
 
-    `X` is a C-contiguous float32/float64 array of finite values and `labels`
-    a 1-D array of non-negative integers of the same length. Used by the fit
-    loop, which has already validated both.
+    `X` is a C-contiguous float32/float64 array of finite values, `labels` a
+    1-D array of non-negative integers of the same length and `sample_weight`
+    None or a float64 array of non-negative weights. Used by the fit loop,
+    which has already validated them.
     """
     labels, n_clusters = _compact_labels(labels)
-    n_features = X.shape[1]
     per_cluster = np.zeros(n_clusters, dtype=np.float64)
     if power == 2.0:
-        _squared_dispersion(
-            X,
-            labels,
-            np.zeros((n_clusters, n_features)),
-            np.zeros((n_clusters, n_features)),
-            np.zeros(n_clusters),
-            per_cluster,
-        )
+        _squared_dispersion(X, labels, sample_weight, per_cluster)
     else:
         order = np.argsort(labels, kind="stable")
         offsets = np.zeros(n_clusters + 1, dtype=np.intp)
         np.cumsum(np.bincount(labels, minlength=n_clusters), out=offsets[1:])
         _pairwise_dispersion(
-            np.take(X, order, axis=0), offsets, float(power), per_cluster
+            np.take(X, order, axis=0),
+            offsets,
+            None if sample_weight is None else sample_weight[order],
+            float(power),
+            per_cluster,
         )
     dispersion = float(per_cluster.sum())
     if not np.isfinite(dispersion):

@@ -4,13 +4,14 @@
 """Cython kernels for the within-cluster dispersion W_k.
 
 Python validates every input before calling these kernels (bounds checks are
-off): labels lie in ``[0, n_clusters)``, shapes agree and values are finite.
-Sums are accumulated in double whatever the input dtype.
+off): labels lie in ``[0, n_clusters)``, shapes agree, values are finite and
+weights non-negative. Sums are accumulated in double whatever the input dtype.
 """
 
 import numpy as np
 
 from cython cimport floating
+from libc.string cimport memset
 
 
 # Rows summed into a cluster's partial sum before it is added to the total:
@@ -18,104 +19,171 @@ from cython cimport floating
 cdef Py_ssize_t _BLOCK = 1024
 
 
-def _squared_dispersion(
-    const floating[:, ::1] X,   # IN
-    const int[::1] labels,      # IN
-    double[:, ::1] centers,     # OUT, (n_clusters, n_features), zero on entry
-    double[:, ::1] residuals,   # OUT, (n_clusters, n_features), zero on entry
-    double[::1] counts,         # OUT, (n_clusters,), zero on entry
-    double[::1] out,            # OUT, (n_clusters,): sum_i ||x_i - mean_r||^2
-):
-    """Per-cluster sum of squared deviations from the mean, in two passes.
+cdef void squared_dispersion(
+    const floating* X,          # IN, (n_samples, n_features), C order
+    const double* weights,      # IN, (n_samples,) or NULL for unit weights
+    const int* labels,          # IN, (n_samples,), in [0, n_clusters)
+    Py_ssize_t n_samples,
+    Py_ssize_t n_features,
+    Py_ssize_t n_clusters,
+    double* work,               # (2 * n_clusters * n_features + 3 * n_clusters,)
+    double* out,                # OUT, (n_clusters,)
+) noexcept nogil:
+    """Per-cluster weighted sum of squared deviations from the weighted mean.
 
-    The first pass computes the means; the second sums the squared deviations
-    in blocks of rows (a two-level sum) and also the plain deviations, whose
-    square corrects the rounding of the mean (the "corrected two-pass"
-    algorithm of Chan, Golub & LeVeque). O(n_samples * n_features), sequential
-    in X.
+    Two passes: the means, then the squared deviations summed in blocks of
+    rows (a two-level sum) together with the plain deviations, whose square
+    corrects the rounding of the mean (the "corrected two-pass" algorithm of
+    Chan, Golub & LeVeque). O(n_samples * n_features), sequential in X.
     """
     cdef:
-        Py_ssize_t n_samples = X.shape[0]
-        Py_ssize_t n_features = X.shape[1]
-        Py_ssize_t n_clusters = out.shape[0]
+        double* centers = work
+        double* residuals = work + n_clusters * n_features
+        double* totals = work + 2 * n_clusters * n_features
+        double* partial = totals + n_clusters
+        double* in_partial = partial + n_clusters
+        const floating* x
+        double* center
+        double* residual
         Py_ssize_t i, j, r
-        double d, row
-        double[::1] partial = np.zeros(n_clusters)
-        Py_ssize_t[::1] in_partial = np.zeros(n_clusters, dtype=np.intp)
+        double d, row, w = 1.0
 
-    with nogil:
-        for i in range(n_samples):
-            r = labels[i]
-            counts[r] += 1.0
+    memset(work, 0, (2 * n_clusters * n_features + 3 * n_clusters) * sizeof(double))
+    memset(out, 0, n_clusters * sizeof(double))
+    for i in range(n_samples):
+        r = labels[i]
+        if weights != NULL:
+            w = weights[i]
+        totals[r] += w
+        x = X + i * n_features
+        center = centers + r * n_features
+        for j in range(n_features):
+            center[j] += w * x[j]
+    for r in range(n_clusters):
+        if totals[r] > 0:
             for j in range(n_features):
-                centers[r, j] += X[i, j]
-        for r in range(n_clusters):
-            if counts[r] > 0:
-                for j in range(n_features):
-                    centers[r, j] /= counts[r]
+                centers[r * n_features + j] /= totals[r]
 
-        for i in range(n_samples):
-            r = labels[i]
+    for i in range(n_samples):
+        r = labels[i]
+        if weights != NULL:
+            w = weights[i]
+        x = X + i * n_features
+        center = centers + r * n_features
+        residual = residuals + r * n_features
+        row = 0.0
+        for j in range(n_features):
+            d = x[j] - center[j]
+            row += d * d
+            residual[j] += w * d
+        partial[r] += w * row
+        in_partial[r] += 1.0
+        if in_partial[r] == _BLOCK:
+            out[r] += partial[r]
+            partial[r] = 0.0
+            in_partial[r] = 0.0
+
+    for r in range(n_clusters):
+        if totals[r] > 0:
             row = 0.0
+            residual = residuals + r * n_features
             for j in range(n_features):
-                d = X[i, j] - centers[r, j]
-                row += d * d
-                residuals[r, j] += d
-            partial[r] += row
-            in_partial[r] += 1
-            if in_partial[r] == _BLOCK:
-                out[r] += partial[r]
-                partial[r] = 0.0
-                in_partial[r] = 0
+                row += residual[j] * residual[j]
+            out[r] = out[r] + partial[r] - row / totals[r]
+            if out[r] < 0.0:
+                out[r] = 0.0
+        else:
+            out[r] = 0.0
 
-        for r in range(n_clusters):
-            if counts[r] > 0:
-                row = 0.0
-                for j in range(n_features):
-                    row += residuals[r, j] * residuals[r, j]
-                out[r] = out[r] + partial[r] - row / counts[r]
-                if out[r] < 0.0:
-                    out[r] = 0.0
+
+def _squared_dispersion(
+    const floating[:, ::1] X,       # IN
+    const int[::1] labels,          # IN
+    sample_weight,                  # IN, float64 (n_samples,) or None
+    double[::1] out,                # OUT, (n_clusters,): sum_i w_i ||x_i - mean_r||^2
+):
+    """Per-cluster weighted sum of squared deviations from the mean (W_k, power 2)."""
+    cdef:
+        Py_ssize_t n_clusters = out.shape[0]
+        Py_ssize_t n_features = X.shape[1]
+        const double[::1] weights_view
+        const double* weights = NULL
+        double[::1] work = np.empty(2 * n_clusters * n_features + 3 * n_clusters)
+        const floating* data = NULL
+    if sample_weight is not None:
+        weights_view = sample_weight
+        weights = &weights_view[0] if weights_view.shape[0] else NULL
+    if X.shape[0] == 0 or n_clusters == 0:
+        out[:] = 0.0
+        return
+    data = &X[0, 0] if n_features else NULL
+    with nogil:
+        squared_dispersion(
+            data, weights, &labels[0], X.shape[0], n_features, n_clusters,
+            &work[0], &out[0],
+        )
 
 
 def _pairwise_dispersion(
     const floating[:, ::1] X,       # IN, rows grouped by cluster
     const Py_ssize_t[::1] offsets,  # IN, (n_clusters + 1,): cluster r is rows offsets[r]:offsets[r+1]
+    sample_weight,                  # IN, float64 (n_samples,) grouped as X, or None
     double power,                   # IN, > 0
     double[::1] out,                # OUT, (n_clusters,)
 ):
-    """Per-cluster sum over unordered pairs of d ** power, divided by the size.
+    """Per-cluster sum over unordered pairs of w_a w_b d ** power, over the weight.
 
-    This equals 1/(2 n_r) times the sum over ordered pairs. O(sum n_r^2 p)
+    This equals 1/(2 w_r) times the sum over ordered pairs. O(sum n_r^2 p)
     time and O(n_samples) memory: the squared distances of whole rows go into
     a buffer of max(2**16, n_samples) values (GIL released, four pairs at a
     time), which NumPy's vectorised ``sqrt`` (power 1) or ``power`` (any
-    other power but 2) raises to power / 2 and sums pairwise.
+    other power but 2) raises to power / 2 and sums pairwise (weighted: a
+    dot product with the products of the pairs' weights).
     """
     cdef:
         Py_ssize_t n_clusters = out.shape[0]
         Py_ssize_t r, a, start, stop, filled
         int mode = 2 if power == 2.0 else (1 if power == 1.0 else 0)
         double half_power = 0.5 * power
-        double total
+        double total, weight
         double[::1] buffer_view
+        double[::1] pair_weights_view
+        const double[::1] weights
 
-    buffer = np.empty(max(1 << 16, X.shape[0]))
+    size = max(1 << 16, X.shape[0])
+    buffer = np.empty(size)
     buffer_view = buffer
+    pair_weights = None
+    if sample_weight is not None:
+        weights = sample_weight
+        pair_weights = np.empty(size)
+        pair_weights_view = pair_weights
     for r in range(n_clusters):
         start = offsets[r]
         stop = offsets[r + 1]
         total = 0.0
         a = start
         while a < stop - 1:
-            a, filled = _squared_distances_block(X, a, stop, buffer_view)
+            if pair_weights is None:
+                a, filled = _squared_distances_block(X, a, stop, buffer_view)
+            else:
+                a, filled = _weighted_squared_distances_block(
+                    X, weights, a, stop, buffer_view, pair_weights_view
+                )
             chunk = buffer[:filled]
             if mode == 1:
                 np.sqrt(chunk, out=chunk)
             elif mode == 0:
                 np.power(chunk, half_power, out=chunk)
-            total += chunk.sum()
-        out[r] = total / (stop - start) if stop > start else 0.0
+            if pair_weights is None:
+                total += chunk.sum()
+            else:
+                total += float(np.dot(chunk, pair_weights[:filled]))
+        if pair_weights is None:
+            weight = stop - start
+        else:
+            weight = float(np.sum(sample_weight[start:stop]))
+        out[r] = total / weight if weight > 0 else 0.0
 
 
 cdef (Py_ssize_t, Py_ssize_t) _squared_distances_block(
@@ -167,4 +235,26 @@ cdef (Py_ssize_t, Py_ssize_t) _squared_distances_block(
                 filled += 1
                 b += 1
             a += 1
+    return a, filled
+
+
+cdef (Py_ssize_t, Py_ssize_t) _weighted_squared_distances_block(
+    const floating[:, ::1] X,       # IN, rows grouped by cluster
+    const double[::1] weights,      # IN, grouped as X
+    Py_ssize_t a,                   # IN, first row of the block
+    Py_ssize_t stop,                # IN, end of the cluster
+    double[::1] buffer,             # OUT, squared distances of the pairs (a, b > a)
+    double[::1] pair_weights,       # OUT, w_a * w_b of the same pairs
+):
+    """`_squared_distances_block` that also writes the products of the weights."""
+    cdef:
+        Py_ssize_t start = a
+        Py_ssize_t filled, b, position = 0
+    a, filled = _squared_distances_block(X, a, stop, buffer)
+    with nogil:
+        while start < a:
+            for b in range(start + 1, stop):
+                pair_weights[position] = weights[start] * weights[b]
+                position += 1
+            start += 1
     return a, filled

@@ -113,7 +113,7 @@ def _pairwise_only(X, labels):
     offsets = np.zeros(labels.max() + 2, dtype=np.intp)
     np.cumsum(np.bincount(labels), out=offsets[1:])
     out = np.zeros(labels.max() + 1)
-    _pairwise_dispersion(np.ascontiguousarray(X[order]), offsets, 2.0, out)
+    _pairwise_dispersion(np.ascontiguousarray(X[order]), offsets, None, 2.0, out)
     return math.fsum(out)
 
 

@@ -1,0 +1,194 @@
+/* Authors: The skgap developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The vector kernels of skgap's k-means engine (_kmeans_fast.pyx).
+ *
+ * They work on a block of samples stored feature by feature (the transpose of
+ * a block of rows of X, in double, padded with zeros to a multiple of
+ * SKGAP_LANES samples), so that every loop runs over contiguous samples and
+ * vectorises without reordering any floating-point sum: each sample's
+ * arithmetic, and the order of the partial sums of skgap_potentials, are the
+ * same whatever the vector width, so results do not depend on the
+ * instruction set. No fused multiply-adds, for the same reason.
+ *
+ * With GCC or Clang on x86-64, each kernel is compiled for AVX-512, AVX2 and
+ * SSE2 (GCC's vector extensions, _kmeans_simd_impl.h) and skgap_simd_init()
+ * picks the widest the CPU supports; with GCC or Clang elsewhere, one
+ * instance of 2-wide vectors; with other compilers, plain loops.
+ */
+#ifndef SKGAP_KMEANS_SIMD_H
+#define SKGAP_KMEANS_SIMD_H
+
+#include <math.h>
+#include <stddef.h>
+
+/* Samples per block step: a multiple of every vector width (8 doubles). */
+#define SKGAP_LANES 16
+
+#if defined(_MSC_VER)
+#define SKGAP_RESTRICT __restrict
+#else
+#define SKGAP_RESTRICT __restrict__
+#endif
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+typedef void (*skgap_load_f64_t)(const double *, ptrdiff_t, const ptrdiff_t *,
+                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, double *);
+typedef void (*skgap_load_f32_t)(const float *, ptrdiff_t, const ptrdiff_t *,
+                                 ptrdiff_t, ptrdiff_t, ptrdiff_t, double *);
+typedef void (*skgap_sq_dists_t)(const double *, ptrdiff_t, ptrdiff_t,
+                                 ptrdiff_t, const double *, ptrdiff_t,
+                                 double *);
+typedef void (*skgap_nearest_two_t)(const double *, ptrdiff_t, ptrdiff_t,
+                                    ptrdiff_t, double *, double *, double *);
+typedef void (*skgap_potentials_t)(const double *, ptrdiff_t, ptrdiff_t,
+                                   ptrdiff_t, const double *, const double *,
+                                   double *);
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(_M_X64))
+#define SKGAP_X86 1
+#define SKGAP_W 8
+#define SKGAP_SUFFIX avx512
+#define SKGAP_TARGET __attribute__((target("avx512f")))
+#include "_kmeans_simd_impl.h"
+#undef SKGAP_W
+#undef SKGAP_SUFFIX
+#undef SKGAP_TARGET
+#define SKGAP_W 4
+#define SKGAP_SUFFIX avx2
+#define SKGAP_TARGET __attribute__((target("avx2")))
+#include "_kmeans_simd_impl.h"
+#undef SKGAP_W
+#undef SKGAP_SUFFIX
+#undef SKGAP_TARGET
+#endif
+
+#if defined(__GNUC__)
+#define SKGAP_W 2
+#define SKGAP_SUFFIX base
+#define SKGAP_TARGET
+#include "_kmeans_simd_impl.h"
+#undef SKGAP_W
+#undef SKGAP_SUFFIX
+#undef SKGAP_TARGET
+#else
+/* Plain loops, the same arithmetic sample by sample. */
+#define SKGAP_LOAD_BODY                                                      \
+    ptrdiff_t b, j;                                                          \
+    for (b = 0; b < nb + (SKGAP_LANES - nb % SKGAP_LANES) % SKGAP_LANES; b++) \
+        for (j = 0; j < p; j++)                                              \
+            XT[j * stride + b] = b < nb                                      \
+                ? X[(rows == NULL ? start + b : rows[start + b]) * p + j]    \
+                : 0.0;
+
+static void skgap_load_f64_base(const double *X, ptrdiff_t p,
+                                const ptrdiff_t *rows, ptrdiff_t start,
+                                ptrdiff_t nb, ptrdiff_t stride, double *XT)
+{
+    SKGAP_LOAD_BODY
+}
+
+static void skgap_load_f32_base(const float *X, ptrdiff_t p,
+                                const ptrdiff_t *rows, ptrdiff_t start,
+                                ptrdiff_t nb, ptrdiff_t stride, double *XT)
+{
+    SKGAP_LOAD_BODY
+}
+#undef SKGAP_LOAD_BODY
+
+static void skgap_sq_dists_base(const double *XT, ptrdiff_t p, ptrdiff_t nb,
+                                ptrdiff_t stride, const double *C, ptrdiff_t m,
+                                double *out)
+{
+    ptrdiff_t c, j, b;
+    for (c = 0; c < m; c++)
+        for (b = 0; b < nb; b++) {
+            double acc = 0.0;
+            for (j = 0; j < p; j++) {
+                const double t = XT[j * stride + b] - C[c * p + j];
+                acc += t * t;
+            }
+            out[c * stride + b] = acc;
+        }
+}
+
+static void skgap_nearest_two_base(const double *D, ptrdiff_t m, ptrdiff_t nb,
+                                   ptrdiff_t stride, double *best, double *d1,
+                                   double *d2)
+{
+    ptrdiff_t c, b;
+    for (b = 0; b < nb; b++) {
+        best[b] = 0.0;
+        d1[b] = D[b];
+        d2[b] = INFINITY;
+        for (c = 1; c < m; c++) {
+            const double v = D[c * stride + b];
+            if (v < d1[b]) {
+                d2[b] = d1[b];
+                d1[b] = v;
+                best[b] = (double)c;
+            } else if (v < d2[b]) {
+                d2[b] = v;
+            }
+        }
+    }
+}
+
+static void skgap_potentials_base(const double *D, ptrdiff_t m, ptrdiff_t nb,
+                                  ptrdiff_t stride, const double *closest,
+                                  const double *w, double *pot)
+{
+    ptrdiff_t c, b, l;
+    for (c = 0; c < m; c++) {
+        double lanes[SKGAP_LANES], total = 0.0;
+        for (l = 0; l < SKGAP_LANES; l++)
+            lanes[l] = 0.0;
+        for (b = 0; b < nb; b++) {
+            const double v = D[c * stride + b], q = closest[b];
+            lanes[b % SKGAP_LANES] += (w == NULL ? 1.0 : w[b]) * (v < q ? v : q);
+        }
+        for (l = 0; l < SKGAP_LANES; l++)
+            total += lanes[l];
+        pot[c] += total;
+    }
+}
+#endif
+
+/* The kernels for this CPU, set by skgap_simd_init() when the module loads. */
+static skgap_load_f64_t skgap_load_f64 = skgap_load_f64_base;
+static skgap_load_f32_t skgap_load_f32 = skgap_load_f32_base;
+static skgap_sq_dists_t skgap_sq_dists = skgap_sq_dists_base;
+static skgap_nearest_two_t skgap_nearest_two = skgap_nearest_two_base;
+static skgap_potentials_t skgap_potentials = skgap_potentials_base;
+static const char *skgap_simd_name = "baseline";
+
+static void skgap_simd_init(void)
+{
+#if defined(SKGAP_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        skgap_load_f64 = skgap_load_f64_avx512;
+        skgap_load_f32 = skgap_load_f32_avx512;
+        skgap_sq_dists = skgap_sq_dists_avx512;
+        skgap_nearest_two = skgap_nearest_two_avx512;
+        skgap_potentials = skgap_potentials_avx512;
+        skgap_simd_name = "avx512f";
+    } else if (__builtin_cpu_supports("avx2")) {
+        skgap_load_f64 = skgap_load_f64_avx2;
+        skgap_load_f32 = skgap_load_f32_avx2;
+        skgap_sq_dists = skgap_sq_dists_avx2;
+        skgap_nearest_two = skgap_nearest_two_avx2;
+        skgap_potentials = skgap_potentials_avx2;
+        skgap_simd_name = "avx2";
+    } else {
+        skgap_simd_name = "sse2";
+    }
+#endif
+}
+
+#endif /* SKGAP_KMEANS_SIMD_H */
