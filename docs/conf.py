@@ -36,6 +36,8 @@ extensions = [
     "sphinx.ext.extlinks",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax shipped with the HTML (_static/mathjax), not fetched from a CDN
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinx_design",
@@ -60,10 +62,15 @@ default_role = "literal"
 pygments_style = "sphinx"
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+# no "inherited-members" here: a non-string default overrides the directive's option
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"
 
-numpydoc_show_class_members = False
+# The class pages list every public method, inherited ones (fit_predict,
+# get_params, set_params, ...) included, in numpydoc's Methods table;
+# _templates/class.rst documents each below it.
+numpydoc_show_class_members = True
+numpydoc_show_inherited_class_members = True
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
@@ -125,6 +132,8 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "remove_config_comments": True,
     "show_memory": False,
+    # its page loads scripts from CDNs, and the build must work offline
+    "write_computation_times": False,
     "download_all_examples": False,
     "matplotlib_animations": False,
     "min_reported_time": 1,
@@ -146,5 +155,24 @@ def _write_cli_help(app):
             f.write(text)
 
 
+# Labels of scikit-learn's documentation that docstrings inherited from it (as
+# GapKMeans.get_metadata_routing's) refer to, linked without intersphinx.
+_SKLEARN_LABELS = {
+    "metadata_routing": "https://scikit-learn.org/stable/metadata_routing.html",
+}
+
+
+def _link_sklearn_label(app, env, node, contnode):
+    target = node.get("reftarget")
+    if node.get("reftype") != "ref" or target not in _SKLEARN_LABELS:
+        return None
+    from docutils import nodes
+
+    reference = nodes.reference("", "", internal=False, refuri=_SKLEARN_LABELS[target])
+    reference += contnode
+    return reference
+
+
 def setup(app):
     app.connect("builder-inited", _write_cli_help)
+    app.connect("missing-reference", _link_sklearn_label)
