@@ -22,11 +22,13 @@ X, y = make_blobs(n_samples=500, centers=4, random_state=1)
 # %%
 # Fit
 # ---
-# The defaults: k-means with 10 starts for k = 1..10, 20 reference data sets
-# drawn uniformly in the box of the data's principal axes, and Tibshirani's
-# rule on the gap. ``random_state`` makes the result reproducible.
+# The defaults: k-means for k = 1..10, 20 reference data sets drawn
+# uniformly in the box of the data's principal axes, and Tibshirani's rule on
+# the gap. ``random_state`` makes the result reproducible. The clusterer
+# fitted at the chosen k, printed with its settings, is ``best_estimator_``.
 gap = GapKMeans(random_state=0).fit(X)
 print(f"chosen k = {gap.n_clusters_}")
+print(gap.best_estimator_)
 
 # %%
 # The table has one row per candidate k. The rule picks the smallest k whose

@@ -19,7 +19,7 @@ command; see :ref:`cli` for every option.
 import io
 import json
 import tempfile
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -88,10 +88,13 @@ print(report["table"][0])
 # %%
 # Bad input
 # ---------
-# A problem with the input is one line on stderr and exit status 2, never a
-# traceback::
-#
-#     $ skgap missing.csv
-#     skgap: error: no such file: missing.csv
-#     $ echo $?
-#     2
+# A problem with the input is one line on stderr and an exit status, never a
+# traceback (``$ skgap missing.csv``):
+stderr = io.StringIO()
+with redirect_stderr(stderr):
+    try:
+        status = main([str(workdir / "missing.csv")])
+    except SystemExit as exc:  # as the terminal command exits
+        status = exc.code
+print(stderr.getvalue().strip())
+print("exit status:", status)
