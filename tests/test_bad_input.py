@@ -1,10 +1,11 @@
 """The bad-input matrix: every bad input gets a documented outcome.
 
-For ``GapKMeans.fit``, ``GapKMeans.predict``, ``within_cluster_dispersion``,
-``select_k`` and the command line, each input below either raises a
-``ValueError``/``TypeError`` whose message says what was wrong and how to fix
-it (asserted with ``match=``), or gives a correct result (asserted). The
-caller's data are never modified (compared with a copy taken before the call).
+For ``GapKMeans.fit``, ``GapKMeans.predict``, ``within_cluster_dispersion``
+and ``select_k``, each input below either raises a ``ValueError``/``TypeError``
+whose message says what was wrong and how to fix it (asserted with ``match=``),
+or gives a correct result (asserted). The caller's data are never modified
+(compared with a copy taken before the call). The command line's bad input is
+tested in test_cli.py.
 
 Input validation
 ----------------
@@ -76,15 +77,11 @@ select_k: se wrong length          ValueError "same shape"
 predict: wrong n_features          ValueError "X has 3 features, but ...
                                    expecting 2"
   and the X rows above             the same errors as fit
-CLI (``main([...])``)              exit status 2, one line on stderr
-                                   "skgap: error: ..." for each bad file or
-                                   option; text columns are skipped
 =================================  ============================================
 """
 
 import contextlib
 import copy
-import io
 
 import numpy as np
 import pytest
@@ -710,105 +707,3 @@ def test_select_k_edge_values():
         assert select_k(values, se) == 2
     assert select_k([1.0, np.inf, 2.0], [0, 0, 0]) == 1  # +inf wins
     assert select_k(np.array([3, 1, 2]), np.array([0, 0, 0])) == 0  # integers
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _cli(args):
-    from skgap.__main__ import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([*args, "--quiet"])
-    return status, out.getvalue(), err.getvalue()
-
-
-def _write(path, content):
-    if isinstance(content, np.ndarray):
-        np.save(path, content, allow_pickle=content.dtype.kind == "O")
-    elif isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content)
-    return path
-
-
-CLI_FILE_ROWS = [
-    ("nan.csv", "a,b\n" + "1,2\nnan,3\n4,5\n" * 5, r"missing or NaN value"),
-    ("blank.csv", "a,b\n" + "1,2\n,3\n4,5\n" * 5, r"missing or NaN value"),
-    ("inf.csv", "a,b\n" + "1,2\ninf,3\n4,5\n" * 5, r"infinite value"),
-    ("empty.csv", "", r"no data rows"),
-    ("header.csv", "a,b\n", r"no data rows"),
-    ("one.csv", "1,2\n", r"1 sample; the gap statistic needs at least 2"),
-    ("text.csv", "a,b\nx,y\nz,w\n", r"no numeric column"),
-    ("ragged.csv", "1,2\n3\n4,5\n", r"line 2 has 1 field"),
-    ("binary.csv", b"\x00\x01\x02garbage\xff\xfe", r"binary file"),
-    ("3d.npy", np.ones((5, 2, 2)), r"shape \(5, 2, 2\).*2-D"),
-    ("complex.npy", np.ones((10, 2)) + 1j, r"complex128.*numeric"),
-    ("strings.npy", np.array([["a", "b"]] * 5), r"<U1.*numeric"),
-    ("objects.npy", np.array([[1, None]] * 5, dtype=object), r"Python objects"),
-    ("huge.npy", _blobs() * 1e300, r"overflow float64.*Rescale"),
-    ("tiny.npy", _blobs() * 1e-300, r"underflow in float64.*Rescale"),
-]
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "match"), CLI_FILE_ROWS, ids=[row[0] for row in CLI_FILE_ROWS]
-)
-def test_cli_bad_file(tmp_path, name, content, match):
-    path = _write(tmp_path / name, content)
-    before = path.read_bytes()
-    status, _, err = _cli([str(path), "--n-refs", "2"])
-    assert status == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("skgap: error: ")
-    assert pytest.importorskip("re").search(match, lines[0]), lines[0]
-    assert path.read_bytes() == before
-
-
-CLI_OPTION_ROWS = [
-    (["--n-refs", "0"], r"--n-refs: expected a positive integer"),
-    (["--power", "0"], r"--power: expected a number > 0"),
-    (["--power", "-1"], r"--power"),
-    (["--power", "nan"], r"--power"),
-    (["--method", "elbow"], r"--method: invalid choice"),
-    (["--statistic", "x"], r"--statistic: invalid choice"),
-    (["--reference", "normal"], r"--reference: invalid choice"),
-    (["--k", "0,1"], r"--k: expected positive integers"),
-    (["--k=-1,2"], r"--k: expected positive integers"),
-    (["--k", "1.5,2"], r"--k: expected positive integers"),
-    (["--k", ""], r"--k: expected at least one"),
-    (["--k", "70,80"], r"fewer than the smallest candidate k=70"),
-    (["--k-min", "5", "--k-max", "2"], r"--k-min 5 is larger than --k-max 2"),
-    (["--se-factor", "-1"], r"--se-factor"),
-    (["--n-jobs", "x"], r"--n-jobs: expected an integer"),
-    (["--columns", "zz"], r"no column 'zz'"),
-]
-
-
-@pytest.mark.parametrize(
-    ("options", "match"),
-    CLI_OPTION_ROWS,
-    ids=[" ".join(row[0]) for row in CLI_OPTION_ROWS],
-)
-def test_cli_bad_option(tmp_path, options, match):
-    path = tmp_path / "ok.csv"
-    np.savetxt(path, _blobs(), delimiter=",")
-    status, _, err = _cli([str(path), *options])
-    assert status == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("skgap: error: "), err
-    assert pytest.importorskip("re").search(match, lines[0]), lines[0]
-
-
-def test_cli_skips_text_columns(tmp_path):
-    X = _blobs()
-    path = tmp_path / "mixed.csv"
-    path.write_text(
-        "x,name,y\n" + "".join(f"{a},p{i},{b}\n" for i, (a, b) in enumerate(X))
-    )
-    status, out, _ = _cli([str(path), "--n-refs", "4", "--k", "1-4", "--json"])
-    assert status == 0
-    assert '"n_clusters": 3' in out.replace(" ", "").replace('":', '": ')

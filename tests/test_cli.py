@@ -1,6 +1,7 @@
 """Tests of the command line ``skgap`` / ``python -m skgap``."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,18 +12,23 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.preprocessing import StandardScaler
 
-import skgap._gap
+import skgap._cli
 from skgap import GapKMeans
-from skgap.__main__ import build_parser, format_table, main
+from skgap._cli import PASS_THROUGH, build_parser, format_table, main
+from skgap._reference import REFERENCES
+from skgap._selection import RULES, STATISTICS
+from skgap.plotting import KINDS
 
 # Small and fast: 3 blobs, k in 1..4, 3 references, one k-means start.
 FAST = ["--k", "1-4", "--n-refs", "3", "--n-init", "1", "--quiet"]
 
 
-@pytest.fixture(scope="module")
+BLOBS = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)[0]
+
+
+@pytest.fixture
 def blobs():
-    X, _ = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
-    return X
+    return BLOBS.copy()
 
 
 def _write_csv(path, X, header=None, delimiter=","):
@@ -219,7 +225,7 @@ def test_every_parameter_reaches_the_estimator(tmp_path, capsys, blobs, monkeypa
             seen.update(self.get_params(deep=False))
             return super().fit(X)
 
-    monkeypatch.setattr(skgap._gap, "GapKMeans", Recording)
+    monkeypatch.setattr(skgap._cli, "GapKMeans", Recording)
     path = _write_csv(tmp_path / "data.csv", blobs)
     argv = [
         path,
@@ -358,7 +364,7 @@ def spy(monkeypatch):
             _Spy.verbose = self.verbose
             return super().fit(X)
 
-    monkeypatch.setattr(skgap._gap, "GapKMeans", Recording)
+    monkeypatch.setattr(skgap._cli, "GapKMeans", Recording)
     return _Spy
 
 
@@ -441,9 +447,9 @@ BAD_INPUTS = {
     "bad k list": (["--k", "two"], "--k"),
     "k-min > k-max": (["--k-min", "5", "--k-max", "3"], "larger than --k-max"),
     "k and k-min": (["--k", "2,3", "--k-min", "2"], "not allowed with"),
-    "zero refs": (["--n-refs", "0"], "positive integer"),
+    "zero refs": (["--n-refs", "0"], "--n-refs: must be an int in the range [1, inf)"),
     "negative power": (["--power", "-1"], "--power"),
-    "zero power": (["--power", "0"], "> 0"),
+    "zero power": (["--power", "0"], "--power: must be a float in the range (0.0"),
     "negative se factor": (["--se-factor", "-1"], "--se-factor"),
     "n-jobs zero": (["--n-jobs", "0"], "must not be 0"),
     "bad seed": (["--seed", "abc"], "'none'"),
@@ -561,3 +567,361 @@ def test_plot_without_matplotlib_is_one_line(tmp_path, capsys, monkeypatch):
         "skgap: error: --plot needs matplotlib, which is not installed; install "
         "it with: pip install 'skgap[plot]'"
     ]
+
+
+def _one_error_line(capsys, argv):
+    """Run the command on bad input: status 2, no output, one line on stderr."""
+    status = main(argv)
+    captured = capsys.readouterr()
+    assert status == 2, captured.err
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("skgap: error: ")
+    return lines[0]
+
+
+def _write(path, content):
+    if isinstance(content, np.ndarray):
+        np.save(path, content, allow_pickle=content.dtype.kind == "O")
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+# Moved from test_bad_input.py: each bad file gives one line, and is not modified.
+CLI_FILE_ROWS = [
+    ("nan.csv", "a,b\n" + "1,2\nnan,3\n4,5\n" * 5, r"missing or NaN value"),
+    ("blank.csv", "a,b\n" + "1,2\n,3\n4,5\n" * 5, r"missing or NaN value"),
+    ("inf.csv", "a,b\n" + "1,2\ninf,3\n4,5\n" * 5, r"infinite value"),
+    ("empty.csv", "", r"no data rows"),
+    ("header.csv", "a,b\n", r"no data rows"),
+    ("one.csv", "1,2\n", r"1 sample; the gap statistic needs at least 2"),
+    ("text.csv", "a,b\nx,y\nz,w\n", r"no numeric column"),
+    ("ragged.csv", "1,2\n3\n4,5\n", r"line 2 has 1 field"),
+    ("binary.csv", b"\x00\x01\x02garbage\xff\xfe", r"binary file"),
+    ("3d.npy", np.ones((5, 2, 2)), r"shape \(5, 2, 2\).*2-D"),
+    ("complex.npy", np.ones((10, 2)) + 1j, r"complex128.*numeric"),
+    ("strings.npy", np.array([["a", "b"]] * 5), r"<U1.*numeric"),
+    ("objects.npy", np.array([[1, None]] * 5, dtype=object), r"Python objects"),
+    ("huge.npy", BLOBS * 1e300, r"overflow float64.*Rescale.*--scale"),
+    ("tiny.npy", BLOBS * 1e-300, r"underflow in float64.*Rescale.*--scale"),
+    # new: what users meet
+    ("late_text.csv", "x,y\n" + "1,2\n" * 150 + "3,oops\n", r"line 152, column 'y'"),
+    ("na.csv", "x,y\n1,2\n3,NA\n", r"line 3, column 'y': missing or NaN"),
+    ("late_ragged.csv", "1,2\n" * 150 + "3\n", r"line 151 has 1 field"),
+    ("sheet.xlsx", b"PK\x03\x04rest of a zip", r"\.xlsx files are not supported"),
+    ("data.parquet", b"PAR1", r"\.parquet files are not supported"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"), CLI_FILE_ROWS, ids=[row[0] for row in CLI_FILE_ROWS]
+)
+def test_cli_bad_file(tmp_path, capsys, name, content, match):
+    path = _write(tmp_path / name, content)
+    before = path.read_bytes()
+    line = _one_error_line(capsys, [str(path), "--n-refs", "2", "--quiet"])
+    assert re.search(match, line), line
+    assert path.read_bytes() == before
+
+
+# Moved from test_bad_input.py (messages of options now GapKMeans' own).
+CLI_OPTION_ROWS = [
+    (["--n-refs", "0"], r"--n-refs: must be an int in the range \[1, inf\)"),
+    (["--power", "0"], r"--power: must be a float in the range \(0"),
+    (["--power", "-1"], r"--power"),
+    (["--power", "nan"], r"--power"),
+    (["--power", "inf"], r"--power: must be a float"),
+    (["--method", "elbow"], r"--method: invalid choice"),
+    (["--statistic", "x"], r"--statistic: invalid choice"),
+    (["--reference", "normal"], r"--reference: invalid choice"),
+    (["--k", "0,1"], r"--k: expected positive integers"),
+    (["--k=-1,2"], r"--k: expected positive integers"),
+    (["--k", "1.5,2"], r"--k: expected positive integers"),
+    (["--k", "5-2"], r"--k: expected positive integers or increasing ranges"),
+    (["--k", ""], r"--k: expected at least one"),
+    (["--k", "70,80"], r"fewer than the smallest candidate k=70"),
+    (["--k-min", "5", "--k-max", "2"], r"--k-min 5 is larger than --k-max 2"),
+    (["--k-min", "0"], r"--k-min must be at least 1"),
+    (["--se-factor", "-1"], r"--se-factor"),
+    (["--se-factor", "inf"], r"--se-factor: must be a float"),
+    (["--n-jobs", "x"], r"--n-jobs: invalid int value: 'x'"),
+    (["--n-refs", "2.5"], r"--n-refs: invalid int value: '2.5'"),
+    (["--columns", "zz"], r"no column 'zz'"),
+    (["--columns", "0,0"], r"selects a column twice"),
+    (["--columns", " , "], r"selects no column"),
+    (["--seed", "-1"], r"--seed: must be an int in the range \[0, 4294967295\]"),
+    (["--seed", "1.5"], r"--seed: expected an integer or 'none'"),
+    (["--n-init", "0"], r"--n-init: must be .*an int in the range \[1, inf\)"),
+    (["--clusterer", "gmm", "--n-init", "0"], r"--n-init: must be an int"),
+    (["--delimiter", "::"], r"--delimiter: expected one character"),
+    (["--key", "X"], r"--key applies to .npz archives"),
+    (["--plot-kind", "all"], r"--plot-kind .* add --plot PATH"),
+    (["--labels", "{path}"], r"--labels: .* is the data file"),
+    (["--labels", "{path}/labels.csv"], r"--labels: cannot write .*Not a directory"),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    CLI_OPTION_ROWS,
+    ids=[" ".join(row[0]) for row in CLI_OPTION_ROWS],
+)
+def test_cli_bad_option(tmp_path, capsys, options, match):
+    path = tmp_path / "ok.csv"
+    np.savetxt(path, BLOBS, delimiter=",")
+    argv = [str(path), *(option.format(path=path) for option in options), "--quiet"]
+    line = _one_error_line(capsys, argv)
+    assert re.search(match, line), line
+
+
+def test_cli_skips_text_columns(tmp_path, capsys, blobs):
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "x,name,y\n" + "".join(f"{a},p{i},{b}\n" for i, (a, b) in enumerate(blobs))
+    )
+    data, _ = _run_json(capsys, [str(path), "--n-refs", "4", "--k", "1-4", "--quiet"])
+    assert data["n_clusters"] == 3
+    assert data["data"]["columns"] == ["x", "y"]
+
+
+# --------------------------------------------------------------------------
+# Reading what users have
+
+
+def test_quoted_newline_in_a_text_field(tmp_path, capsys, blobs):
+    path = tmp_path / "notes.csv"
+    path.write_text(
+        "note,x,y\n"
+        + "".join(
+            f'"point {i},\nsee ""p""",{a},{b}\n' for i, (a, b) in enumerate(blobs)
+        )
+    )
+    data, err = _run_json(capsys, [str(path), *FAST[:-1]])
+    assert "skipped the text column 'note'" in err
+    assert data["data"]["n_samples"] == 60
+    assert_allclose([row["gap"] for row in data["table"]], _gap_of(blobs))
+
+
+@pytest.mark.parametrize("header", ["x,y,\n", ""])
+def test_trailing_delimiter_is_ignored(tmp_path, capsys, blobs, header):
+    path = tmp_path / "trailing.csv"
+    path.write_text(header + "".join(f"{a},{b},\n" for a, b in blobs))
+    data, err = _run_json(capsys, [str(path), *FAST])
+    assert err == ""
+    assert data["data"]["n_features"] == 2
+    assert_allclose([row["gap"] for row in data["table"]], _gap_of(blobs))
+
+
+@pytest.mark.parametrize(
+    "head, sep, newline, tail",
+    [
+        ("# made by hand\n\nx,y\n", ",  ", "\n", "\n   \n\n"),  # comments, blanks
+        ("x,y\r\n", ",", "\r\n", "\r\n"),  # Windows line ends
+        ("x y\n", "   ", "\n", "\n"),  # aligned columns
+    ],
+    ids=["comments", "crlf", "whitespace"],
+)
+def test_text_layouts(tmp_path, capsys, blobs, head, sep, newline, tail):
+    rows = newline.join(f"{a:>22}{sep}{b}" for a, b in blobs)
+    path = tmp_path / "data.txt"
+    path.write_bytes((head + rows + tail).encode())
+    data, _ = _run_json(capsys, [str(path), *FAST])
+    assert data["data"]["columns"] == ["x", "y"]
+    assert_allclose([row["gap"] for row in data["table"]], _gap_of(blobs))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "latin-1"])
+def test_encodings(tmp_path, capsys, blobs, encoding):
+    path = tmp_path / "data.csv"
+    text = "café,y\n" + "".join(f"{a},{b}\n" for a, b in blobs)
+    path.write_bytes(text.encode(encoding))
+    data, _ = _run_json(capsys, [str(path), *FAST])
+    assert data["data"]["columns"] == ["café", "y"]
+
+
+def test_no_pandas_needed(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("name,x,y\n" + "".join(f"p,{a},{b}\n" for a, b in BLOBS))
+    code = (
+        "import sys\n"
+        "class NoPandas:\n"
+        "    def find_spec(self, name, *args):\n"
+        "        if name.partition('.')[0] == 'pandas':\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, NoPandas())\n"
+        "from skgap._cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path), *FAST, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,  # outside the source tree
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n_clusters"] == 3
+
+
+def test_options_of_the_reader(tmp_path, capsys, blobs):
+    path = tmp_path / "data.txt"
+    path.write_text("".join(f"{a}|{b}\n" for a, b in blobs))
+    data, _ = _run_json(capsys, [str(path), "--delimiter", "|", *FAST])
+    assert data["data"]["columns"] == ["0", "1"]
+    # --header yes: the first row names the columns, even if it holds numbers
+    data, _ = _run_json(capsys, [str(path), "--header", "yes", *FAST])
+    first = [repr(float(v)) for v in blobs[0]]
+    assert data["data"]["columns"] == first and data["data"]["n_samples"] == 59
+    # --header no: a header row is a row of text
+    named = _write(tmp_path / "named.csv", "a,b\n" + path.read_text().replace("|", ","))
+    line = _one_error_line(capsys, [str(named), "--header", "no"])
+    assert "line 1, column 0: 'a' is not a number" in line
+
+
+def _gap_of(X, **params):
+    return _reference_fit(X, **params).gap_results_["gap"]
+
+
+# --------------------------------------------------------------------------
+# stdin, and where the output goes
+
+
+def test_closed_stdin(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", None)  # what Python sets when fd 0 is closed
+    line = _one_error_line(capsys, ["-"])
+    assert "cannot read stdin: it is closed" in line
+
+
+def test_closed_stdin_subprocess(tmp_path):
+    # run outside the source tree: its skgap/ has no compiled extension
+    result = subprocess.run(
+        ["sh", "-c", f"'{sys.executable}' -m skgap - <&-"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("skgap: error: cannot read stdin: it is closed")
+    assert "Traceback" not in result.stderr
+
+
+def test_outputs_are_checked_before_the_fit(tmp_path, capsys, blobs, monkeypatch):
+    def fail(self, X, y=None):
+        raise AssertionError("fitted before checking the outputs")
+
+    monkeypatch.setattr(skgap._cli.GapKMeans, "fit", fail)
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for option in ("--labels", "--plot"):
+        line = _one_error_line(capsys, [path, option, str(blocker / "out.png")])
+        assert line.startswith(f"skgap: error: {option}: cannot write")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "file"]
+
+
+def test_existing_outputs_are_overwritten(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("old\n")
+    assert main([path, *FAST, "--labels", str(labels)]) == 0
+    assert labels.read_text().splitlines()[:1] == ["label"]
+
+
+# --------------------------------------------------------------------------
+# Exit statuses: the user's errors are one line, skgap's bugs a traceback
+
+
+def test_a_bug_is_a_traceback_not_bad_input(tmp_path, blobs, monkeypatch):
+    def broken(self, X, y=None):
+        return np.zeros(3) + np.zeros(4)  # a ValueError from NumPy: a bug
+
+    monkeypatch.setattr(skgap._cli.GapKMeans, "fit", broken)
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        main([path, *FAST])
+
+
+def test_a_bug_exits_1_with_traceback(tmp_path):
+    code = (
+        "import sys, skgap._cli as c\n"
+        "c._candidate_ks = lambda args: 1 / 0\n"
+        "sys.exit(c.main(['--quiet']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ZeroDivisionError" in result.stderr
+
+
+def test_scale_near_the_float_limits(tmp_path, capsys, blobs):
+    for factor in (1e300, 1e-300):
+        np.save(tmp_path / "X.npy", blobs * factor)
+        data, _ = _run_json(capsys, [str(tmp_path / "X.npy"), "--scale", *FAST])
+        assert data["n_clusters"] == 3
+
+
+# --------------------------------------------------------------------------
+# Built from the library: options, defaults, columns
+
+
+def test_choices_come_from_the_library():
+    actions = {a.dest: a for a in build_parser()._actions}
+    assert actions["method"].choices == list(RULES)
+    assert actions["reference"].choices == list(REFERENCES)
+    assert actions["statistic"].choices == list(STATISTICS)
+    assert list(actions["plot_kind"].choices) == [*KINDS, "all"]
+    defaults = GapKMeans().get_params()
+    for param in PASS_THROUGH:
+        assert actions[param].default == defaults[param]
+
+
+def test_a_pass_through_option_is_one_entry(tmp_path, capsys, blobs, monkeypatch):
+    seen = {}
+
+    class Recording(GapKMeans):
+        def fit(self, X, y=None):
+            seen.update(self.get_params(deep=False))
+            return super().fit(X)
+
+    monkeypatch.setattr(skgap._cli, "GapKMeans", Recording)
+    monkeypatch.setitem(
+        PASS_THROUGH, "warm_start", dict(action="store_true", help="keep the fits")
+    )
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    data, _ = _run_json(capsys, [path, *FAST, "--warm-start"])
+    assert seen["warm_start"] is True
+    assert data["parameters"]["warm_start"] is True
+
+
+def test_new_result_columns_appear_by_themselves(tmp_path, capsys, blobs, monkeypatch):
+    class WithFrequency(GapKMeans):
+        def fit(self, X, y=None):
+            super().fit(X)
+            self.gap_results_["selection_frequency"] = np.linspace(0, 1, 4)
+            return self
+
+    monkeypatch.setattr(skgap._cli, "GapKMeans", WithFrequency)
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    data, _ = _run_json(capsys, [path, *FAST])
+    assert [row["selection_frequency"] for row in data["table"]] == [0, 1 / 3, 2 / 3, 1]
+    assert main([path, *FAST]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.split()[:1] == ["k"])
+    assert header.split()[-2:] == ["selection_frequency", "gap*"]
+
+
+def test_verbose_is_progress(tmp_path, blobs, spy):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    for flag in ("--verbose", "-v"):
+        assert main([path, "--k", "1-3", "--n-refs", "2", "--n-init", "1", flag]) == 0
+        assert spy.verbose == 1

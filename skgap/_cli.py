@@ -1,0 +1,535 @@
+"""The ``skgap`` command: choose the number of clusters of a data file.
+
+It reads the file (or makes a built-in example), fits :class:`~skgap.GapKMeans`
+with the options given and prints the chosen k with the table of the gap
+statistic. Bad input or options are one line on stderr and exit status 2;
+anything else is a bug, with its traceback.
+"""
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import re
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.cluster import AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans
+from sklearn.mixture import GaussianMixture
+
+from . import GapKMeans, __version__
+from ._cli_io import InputError, read_data
+from ._reference import REFERENCES
+from ._selection import RULES, STATISTICS
+from ._utils import InvalidParameterError, _default_estimator
+from .exceptions import ClustererFitError
+from .plotting import KINDS
+
+__all__ = ["build_parser", "format_table", "main"]
+
+PROG = "skgap"
+
+#: The command's names of scikit-learn clusterers.
+CLUSTERERS = {
+    "kmeans": KMeans,
+    "minibatch": MiniBatchKMeans,
+    "agglomerative": AgglomerativeClustering,
+    "gmm": GaussianMixture,
+    "birch": Birch,
+}
+
+#: GapKMeans parameters set by the option of the same name, with its argparse
+#: keywords: GapKMeans gives the default and validates the value, so adding a
+#: parameter to the command line is one line here.
+PASS_THROUGH = {
+    "n_refs": dict(type=int, metavar="B", help="number of reference data sets B"),
+    "reference": dict(choices=list(REFERENCES), help="null of the reference data"),
+    "statistic": dict(choices=list(STATISTICS), help="statistic the rule applies to"),
+    "method": dict(choices=list(RULES), help="rule that chooses k, as R's maxSE"),
+    "se_factor": dict(type=float, metavar="F", help="multiplier of the SEs in rules"),
+    "power": dict(type=float, metavar="P", help="exponent of the distance in W_k"),
+    "n_jobs": dict(
+        type=int, metavar="N", help="parallel jobs, -1 for all (default: 1)"
+    ),
+}
+
+# The table's headers, and the columns it leaves to --json, by statistic.
+_HEADERS = {"n_clusters": "k", "log_w": "log W", "expected_log_w": "E[log W*]"}
+_HIDDEN = {"gap": {"sd", "se_star", "diff_star"}, "gap_star": {"sd"}}
+_RULES_IN_WORDS = {
+    "tibshirani": "the smallest k with {f}(k) >= {f}(k+1) - {s}(k+1)",
+    "first_se_max": "the smallest k within {s} of the first local maximum of {f}",
+    "global_se_max": "the smallest k within {s} of the global maximum of {f}",
+    "first_max": "the first local maximum of {f}",
+    "global_max": "the global maximum of {f}",
+}
+_DEFAULT = "(default: %(default)s)"
+_DESCRIPTION = """\
+Choose the number of clusters k of a data set with the gap statistic (Tibshirani,
+Walther & Hastie, 2001): prints the chosen k, the rule that chose it and the table
+of the statistic for every candidate k. FILE is CSV, TSV or whitespace-separated
+text (delimiter and header row detected; text columns skipped), .npy or .npz,
+one sample per row; without FILE, a built-in example (500 points in 4 blobs).
+Every option is a parameter of skgap.GapKMeans; clusterers are scikit-learn's
+KMeans, MiniBatchKMeans, AgglomerativeClustering, GaussianMixture and Birch."""
+_EPILOG = """\
+examples:
+  skgap                                  built-in example
+  skgap data.csv                         all numeric columns
+  skgap data.tsv --columns x,y --scale   two columns, standardised
+  skgap X.npz --key X --k 2-8 --json     a .npz array, JSON output
+  skgap data.csv --labels labels.csv --plot gap.png
+
+exit status: 0 on success, 2 for bad input or options (one line on stderr),
+1 for an internal error (a bug: its traceback is printed)."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line instead of exiting."""
+
+    def error(self, message):
+        raise InputError(f"{message} (see '{PROG} --help')")
+
+
+def _k_list(text):
+    """The ``--k`` option: '2,4,8', '1-6' or both, as a sorted list."""
+    ks = set()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
+        low, high = (int(match[1]), int(match[2] or match[1])) if match else (0, 0)
+        if not 1 <= low <= high:
+            raise argparse.ArgumentTypeError(
+                "expected positive integers or increasing ranges such as 2,4,8 or "
+                f"1-6, got {text!r}"
+            )
+        ks.update(range(low, high + 1))
+    if not ks:
+        raise argparse.ArgumentTypeError("expected at least one number of clusters")
+    return sorted(ks)
+
+
+def _seed(text):
+    """The ``--seed`` option: an integer, or 'none' for a fresh seed."""
+    try:
+        return None if text.lower() == "none" else int(text)
+    except ValueError:
+        message = f"expected an integer or 'none', got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def _delimiter(text):
+    """The ``--delimiter`` option: one character, 'tab', or 'space' (any run)."""
+    text = {"tab": "\t", "\\t": "\t", " ": "whitespace", "space": "whitespace"}.get(
+        text.lower(), text
+    )
+    if len(text) != 1 and text != "whitespace":
+        message = f"expected one character (or 'tab', 'space'), got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return text
+
+
+def build_parser():
+    """The argument parser of the ``skgap`` command."""
+    parser = _ArgumentParser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("file", nargs="?", metavar="FILE", help="data file; '-' reads stdin")
+    add("--version", action="version", version=f"%(prog)s {__version__}")
+    add = parser.add_argument_group("reading the data").add_argument
+    add(
+        "--columns",
+        metavar="COLS",
+        help="columns to use, by header name or 0-based index, e.g. 'x,y' or '0,2' "
+        "(default: every numeric column)",
+    )
+    add("--delimiter", type=_delimiter, metavar="CHAR", help="e.g. ',' or 'tab'")
+    add(
+        "--header",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether the first row names the columns " + _DEFAULT,
+    )
+    add("--key", metavar="NAME", help="array of a .npz file (default: its only one)")
+    add("--scale", action="store_true", help="standardise every column first")
+    add = parser.add_argument_group("the gap statistic").add_argument
+    add("--k", type=_k_list, metavar="KS", help="e.g. '2,4,8' or '1-6' (default: 1-10)")
+    add("--k-min", type=int, metavar="K", help="smallest k (default: 1)")
+    add("--k-max", type=int, metavar="K", help="largest k (default: 10)")
+    defaults = GapKMeans().get_params()
+    for param, options in PASS_THROUGH.items():
+        options = {"default": defaults[param], **options}
+        options["help"] += "" if "default:" in options["help"] else " " + _DEFAULT
+        add("--" + param.replace("_", "-"), dest=param, **options)
+    add(
+        "--clusterer",
+        choices=list(CLUSTERERS),
+        default="kmeans",
+        help="scikit-learn clusterer; agglomerative needs n^2 memory " + _DEFAULT,
+    )
+    add(
+        "--n-init",
+        type=int,
+        metavar="N",
+        help=f"restarts of the clusterer (default: {_default_estimator().n_init} for "
+        "kmeans, scikit-learn's for the others)",
+    )
+    add(
+        "--seed",
+        dest="random_state",
+        type=_seed,
+        default=0,
+        metavar="SEED",
+        help="random seed; 'none' for a different run every time " + _DEFAULT,
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print JSON, not the table")
+    out.add_argument(
+        "--labels", metavar="PATH", help="write the label of every sample to this CSV"
+    )
+    out.add_argument(
+        "--plot", metavar="PATH", help="save the figure to this .png, .pdf, .svg ..."
+    )
+    out.add_argument(
+        "--plot-kind",
+        choices=(*KINDS, "all"),
+        help="the figure of --plot; 'all' draws them all (default: gap)",
+    )
+    talk = out.add_mutually_exclusive_group()
+    talk.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress, no notes"
+    )
+    talk.add_argument(
+        "--progress",
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="show progress on stderr even when it is not a terminal",
+    )
+    return parser
+
+
+def _candidate_ks(args):
+    if args.k is not None:
+        if args.k_min is not None or args.k_max is not None:
+            raise InputError("argument --k: not allowed with --k-min or --k-max")
+        return args.k
+    k_min = 1 if args.k_min is None else args.k_min
+    k_max = 10 if args.k_max is None else args.k_max
+    if k_min < 1:
+        raise InputError(f"--k-min must be at least 1, got {k_min}")
+    if k_min > k_max:
+        raise InputError(f"--k-min {k_min} is larger than --k-max {k_max}")
+    return list(range(k_min, k_max + 1))
+
+
+def _clusterer(name, n_init):
+    """The clusterer of --clusterer (None: skgap's default KMeans)."""
+    if n_init is None:
+        return None if name == "kmeans" else CLUSTERERS[name]()
+    if "n_init" not in CLUSTERERS[name]().get_params():
+        takes = [n for n, cls in CLUSTERERS.items() if "n_init" in cls().get_params()]
+        raise InputError(f"--n-init applies to {', '.join(takes)}, not {name}")
+    return CLUSTERERS[name](n_init=n_init)
+
+
+def _check_output(path, option, data_file):
+    """Fail now, not after the fit, if `path` cannot be written."""
+    if data_file not in (None, "-") and os.path.exists(path):
+        if os.path.exists(data_file) and os.path.samefile(path, data_file):
+            raise InputError(f"{option}: {path} is the data file; choose another")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "r+b" if existed else "xb"):
+            pass  # opened for writing, not truncated
+        if not existed:
+            os.remove(path)
+    except FileNotFoundError:
+        directory = os.path.dirname(os.path.abspath(path))
+        raise InputError(
+            f"{option}: the directory {directory} does not exist"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{option}: cannot write {path}: {exc.strerror}") from None
+    if option == "--plot":
+        try:
+            import matplotlib  # noqa: F401  (fails even if a submodule is loaded)
+            from matplotlib.backend_bases import FigureCanvasBase
+        except ImportError:
+            raise InputError(
+                "--plot needs matplotlib, which is not installed; install it with: "
+                "pip install 'skgap[plot]'"
+            ) from None
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if os.path.splitext(path)[1].lower().lstrip(".") not in formats:
+            raise InputError(
+                f"--plot: cannot tell the image format of {path!r}; end the name "
+                f"with one of {', '.join('.' + f for f in sorted(formats))}"
+            )
+
+
+def _standardise(X):
+    """Standardise the columns of X in place.
+
+    Dividing each column by its largest magnitude first changes nothing in the
+    result but keeps the squares of data near the float limits in range.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    peak = np.maximum(X.max(axis=0), -X.min(axis=0))
+    X /= np.where(peak > 0, peak, 1.0)
+    return StandardScaler(copy=False).fit_transform(X)
+
+
+def _blames_the_input(exc):
+    """Whether an error of ``GapKMeans.fit`` is about the data or the options.
+
+    Parameter validation, a clusterer that rejects the data (a ValueError) and
+    the ValueErrors that skgap raises itself explain a problem with the input;
+    any other error from deeper code is a bug, which must show its traceback.
+    """
+    if isinstance(exc, ClustererFitError):
+        return isinstance(exc.original, ValueError)
+    if isinstance(exc, InvalidParameterError):
+        return True
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__", "").startswith("skgap.")
+
+
+def _in_command_line_terms(message, parser):
+    """An estimator's error message, with parameters named as options."""
+    message = " ".join(message.split())
+    flags = {a.dest: a.option_strings[0] for a in parser._actions if a.option_strings}
+    match = re.search(r"The '(\w+)' parameter of \w+ must be (.*)", message)
+    if match and match[1] in flags:
+        message = f"{flags[match[1]]}: must be {match[2]}"
+        message = re.sub(r",? an instance of '[\w.]+'", "", message)
+    return message.replace("sklearn.preprocessing.StandardScaler", "--scale")
+
+
+def _format_column(values):
+    """A column as text: one number of decimals for all, '-' for NaN."""
+    if values.dtype.kind in "biu":
+        return [str(int(v)) for v in values]
+    magnitudes = np.abs(values[np.isfinite(values) & (values != 0)])
+    largest = magnitudes.max() if magnitudes.size else 1.0
+    decimals = min(4, max(0, 4 - math.floor(math.log10(largest))))
+    spec = f".{decimals}f" if 1e-3 <= largest < 1e7 else ".4e"
+    return ["-" if math.isnan(v) else format(v, spec) for v in values]
+
+
+def format_table(results, chosen, statistic="gap"):
+    """The table of ``gap_results_`` (a dict of arrays) for a terminal, as text.
+
+    Every key is a column, but those that only ``--json`` shows (sd, and the
+    se and diff of the other `statistic`); the row of `chosen` is marked.
+    """
+    keys = [key for key in results if key not in _HIDDEN.get(statistic, {"sd"})]
+    keys.sort(key=lambda key: key.endswith("_star"))  # gap, se, diff, then gap* ...
+    header = [_HEADERS.get(key, key.replace("_star", "*")) for key in keys]
+    columns = [_format_column(np.asarray(results[key])) for key in keys]
+    rows = [header, *zip(*columns, strict=True)]
+    widths = [max(len(row[j]) for row in rows) for j in range(len(keys))]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = (cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+        marked = i > 0 and results["n_clusters"][i - 1] == chosen
+        lines.append("  " + "  ".join(cells) + ("  <- chosen" if marked else ""))
+    return "\n".join(lines)
+
+
+def _report(data, gap, args, estimator, elapsed):
+    """The JSON object of --json, or the text for a terminal."""
+    results, ks, (n, p) = gap.gap_results_, gap.n_clusters_range, data.X.shape
+    f, s = (
+        name.replace("_star", "*")
+        for name in (args.statistic, STATISTICS[args.statistic])
+    )
+    s = s if args.se_factor == 1 else f"{args.se_factor:g} x {s}"
+    rule = _RULES_IN_WORDS.get(args.method) or RULES[args.method].__doc__
+    rule = rule.split("\n")[0].format(f=f, s=s)
+    estimator = _default_estimator() if estimator is None else estimator
+    n_init = estimator.get_params().get("n_init")
+    clusterer = type(estimator).__name__ + ("" if n_init is None else f"({n_init=})")
+    if args.json:
+        columns = {key: v for key, v in results.items() if key != "n_clusters"}
+        table = [  # NaN and inf are no JSON numbers: null
+            {"k": int(k)}
+            | {
+                key: float(v[i]) if np.isfinite(v[i]) else None
+                for key, v in columns.items()
+            }
+            for i, k in enumerate(results["n_clusters"])
+        ]
+        return json.dumps(
+            dict(
+                n_clusters=int(gap.n_clusters_),
+                method=args.method,
+                statistic=args.statistic,
+                rule=rule,
+                data=dict(
+                    source=data.source,
+                    n_samples=n,
+                    n_features=p,
+                    columns=data.columns,
+                    scaled=args.scale,
+                ),
+                parameters=dict(
+                    n_clusters_range=ks,
+                    **{param: getattr(args, param) for param in PASS_THROUGH},
+                    clusterer=clusterer,
+                    random_state=args.random_state,
+                ),
+                table=table,
+            ),
+            indent=2,
+        )
+    if len(ks) > 2 and ks == list(range(ks[0], ks[-1] + 1)):
+        ks = f"{ks[0]}..{ks[-1]}"
+    else:
+        ks = "{" + ", ".join(map(str, ks)) + "}"
+    return f"""\
+data: {data.source}: {n} samples x {p} feature{"s" * (p > 1)}\
+{" (standardised)" * args.scale}
+fit:  {clusterer} for k in {ks}, {args.n_refs} '{args.reference}' reference data \
+sets, seed {args.random_state}, {elapsed:.1f} s
+
+chosen k = {gap.n_clusters_}
+  by the rule '{args.method}' on the {f} statistic: {rule}
+
+{format_table(results, gap.n_clusters_, args.statistic)}
+
+  log W: log of the within-cluster dispersion W_k of the data;
+  E[log W*]: its mean over the reference data sets; gap = E[log W*] - log W;
+  diff = gap(k) - gap(k+1) + se(k+1); gap* = E[W*] - W (Mohajer et al.)"""
+
+
+def _run(argv):
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version
+        return exc.code or 0
+    seen = set()
+
+    def note(message, kind="note"):
+        if not args.quiet and message not in seen:
+            seen.add(message)
+            print(f"{PROG}: {kind}: {message}", file=sys.stderr)
+
+    if args.plot_kind is not None and args.plot is None:
+        raise InputError("--plot-kind chooses the figure of --plot; add --plot PATH")
+    for path, option in ((args.labels, "--labels"), (args.plot, "--plot")):
+        if path is not None:
+            _check_output(path, option, args.file)
+    if args.n_jobs == 0:  # joblib's error would come from deep inside the fit
+        raise InputError("--n-jobs: must not be 0; use 1, 2, ... or -1 (every core)")
+    ks = _candidate_ks(args)
+    estimator = _clusterer(args.clusterer, args.n_init)
+    data = read_data(args)
+    if data.note and args.file is not None:
+        note(data.note)
+    n_samples = data.X.shape[0]
+    if n_samples < 2:
+        raise InputError(
+            f"{data.source} has {n_samples} sample; the gap statistic needs at least 2"
+        )
+    if min(ks) > n_samples:
+        raise InputError(
+            f"{data.source} has {n_samples} samples, fewer than the smallest "
+            f"candidate k={min(ks)}; lower --k-min or --k"
+        )
+    gap = GapKMeans(
+        estimator,
+        n_clusters_range=ks,
+        random_state=args.random_state,
+        verbose=int(args.progress or (not args.quiet and sys.stderr.isatty())),
+        **{param: getattr(args, param) for param in PASS_THROUGH},
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gap.fit(_standardise(data.X) if args.scale else data.X)
+        except (ValueError, ClustererFitError) as exc:
+            if not _blames_the_input(exc):
+                raise
+            raise InputError(_in_command_line_terms(str(exc), parser)) from exc
+    elapsed = time.perf_counter() - start
+    for warning in caught:
+        message = " ".join(str(warning.message).split())
+        note(message if len(message) <= 240 else message[:237] + "...", "warning")
+
+    print(_report(data, gap, args, estimator, elapsed))
+    if args.file is None and not args.quiet and not args.json:
+        print(f"\n{data.note}.")
+    try:
+        if args.labels is not None:
+            np.savetxt(args.labels, gap.labels_, fmt="%d", header="label", comments="")
+            note(f"wrote {n_samples} labels to {args.labels}")
+        if args.plot is not None:
+            from matplotlib.figure import Figure
+
+            from .plotting import GapStatisticDisplay
+
+            kind = args.plot_kind or "gap"
+            figure = Figure((10, 8) if kind == "all" else None, layout="constrained")
+            GapStatisticDisplay.from_estimator(gap, kind=kind, ax=figure.add_subplot())
+            figure.savefig(args.plot, dpi=100)
+            note(f"wrote the {kind} figure to {args.plot}")
+    except OSError as exc:
+        raise InputError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc
+    return 0
+
+
+def main(argv=None):
+    """Run the ``skgap`` command line and return its exit status.
+
+    Reads the data file named in `argv` (or makes the built-in example), fits
+    :class:`~skgap.GapKMeans` with the options given, and prints the chosen
+    number of clusters with its table (or JSON). The console script ``skgap``
+    and ``python -m skgap`` call it with ``sys.argv[1:]``.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The command-line arguments; ``None`` means ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for bad input or options (reported as one line on
+        stderr). Any other error is a bug: it propagates with its traceback.
+
+    See Also
+    --------
+    skgap.GapKMeans : The estimator behind the command.
+
+    Examples
+    --------
+    >>> from skgap.__main__ import main
+    >>> main(["--k", "1-6", "--n-refs", "5", "--json", "--quiet"])  # doctest: +SKIP
+    0
+    """
+    try:
+        return _run(argv)
+    except InputError as exc:
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader closed the pipe (skgap ... | head): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
