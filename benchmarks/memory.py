@@ -7,6 +7,10 @@ all its descendants (joblib workers included) every 5 ms while ``fit`` runs.
 Reported: (peak - baseline) / X.nbytes, whose target is <= 4 and independent
 of B (n_refs).
 
+The command line's reading is measured the same way: peak RSS (``ru_maxrss``)
+of a fresh process while ``skgap``'s reader reads a generated CSV file, in
+units of the array it returns; the target is <= 2.
+
     python benchmarks/memory.py               # W2 and W3, B = 5, 10, 20, n_jobs 1 and 2
     python benchmarks/memory.py --quick       # W1-sized, seconds
 """
@@ -15,7 +19,10 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,6 +87,47 @@ def measure(name, n_refs, n_jobs, reference="pca", n_samples=0):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+READ_CHILD = r"""
+import json, resource, sys
+from argparse import Namespace
+from skgap._cli_io import read_data
+unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes or KiB
+def read(path):
+    return read_data(Namespace(file=path, columns=None, key=None, delimiter=None,
+                               header="auto"))
+read({warm_up!r})  # lazy imports belong to the baseline
+baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+X = read({path!r}).X
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+print(json.dumps(dict(baseline=baseline, peak=peak, nbytes=X.nbytes)))
+"""
+
+
+def measure_cli_read(n_samples, n_features, text_column):
+    """Peak memory of the command line's reader on a generated CSV file."""
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [Path(tmp) / "warm_up.csv", Path(tmp) / "data.csv"]
+        for path, n in zip(paths, (10, n_samples), strict=True):
+            with open(path, "w") as f:
+                names = [f"x{j}" for j in range(n_features)]
+                f.write(",".join(["name", *names] if text_column else names) + "\n")
+                for start in range(0, n, 100_000):  # in blocks: a small parent
+                    block = rng.normal(size=(min(100_000, n - start), n_features))
+                    rows = (",".join(map(repr, row.tolist())) for row in block)
+                    prefix = "point," if text_column else ""
+                    f.writelines(f"{prefix}{row}\n" for row in rows)
+        code = READ_CHILD.format(warm_up=str(paths[0]), path=str(paths[1]))
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=HERE
+        )
+        if out.returncode:
+            sys.exit(f"the measuring process failed:\n{out.stderr}")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["file_bytes"] = paths[1].stat().st_size
+        return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -97,6 +145,20 @@ def main(argv=None):
         print(
             f"{name:>8} {n_refs:>6} {n_jobs:>6} {r['nbytes'] / 2**20:7.1f} "
             f"{r['baseline'] / 2**20:12.1f} {extra / 2**20:17.1f} {extra / r['nbytes']:10.2f}",  # noqa: E501
+            flush=True,
+        )
+    print(
+        f"\n{'CLI read':>8} {'text col':>8} {'file MiB':>8} {'X MiB':>7} "
+        f"{'peak-baseline MiB':>17} {'/ X.nbytes':>10}"
+    )
+    n_samples = 20_000 if args.quick else 500_000
+    for text_column in (False, True):
+        r = measure_cli_read(n_samples, 4, text_column)
+        extra = r["peak"] - r["baseline"]
+        print(
+            f"{n_samples:>8} {str(text_column):>8} {r['file_bytes'] / 2**20:8.1f} "
+            f"{r['nbytes'] / 2**20:7.1f} {extra / 2**20:17.1f} "
+            f"{extra / r['nbytes']:10.2f}",
             flush=True,
         )
     return 0
