@@ -176,3 +176,7 @@ def _link_sklearn_label(app, env, node, contnode):
 def setup(app):
     app.connect("builder-inited", _write_cli_help)
     app.connect("missing-reference", _link_sklearn_label)
+
+
+# -- The skgap command: its output on the built-in example, run at build time
+extensions.append("_cli_docs")  # docs/_cli_docs.py

@@ -1,0 +1,53 @@
+"""Sphinx extension: run the ``skgap`` command at build time for cli.rst.
+
+Writes ``generated/cli_example.txt``, the command's output on its built-in
+example, and ``generated/cli_error.txt``, its answer to a bad data file, so
+that the page shows what the command really prints. Needs no network.
+"""
+
+import contextlib
+import io
+import os
+import tempfile
+
+
+def _run(*argv):
+    """What ``skgap argv`` prints on stdout and stderr, and its exit status."""
+    from skgap.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return out.getvalue(), err.getvalue(), status
+
+
+def _write(path, text):
+    """Write `text` to `path` unless it holds it already (no needless rebuild)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text:
+                return
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _write_cli_output(app):
+    generated = os.path.join(app.srcdir, "generated")
+    out, _, _ = _run()
+    _write(os.path.join(generated, "cli_example.txt"), f"$ skgap\n{out}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "measurements.csv")
+        rows = [f"{160 + i % 30},{55 + i % 25}" for i in range(40)]
+        rows[15] = "172,about 70"  # line 17, after the header
+        with open(path, "w") as f:
+            f.write("height,weight\n" + "\n".join(rows) + "\n")
+        _, err, status = _run(path)
+    err = err.replace(os.path.join(tmp, ""), "")
+    text = f"$ skgap measurements.csv\n{err}$ echo $?\n{status}\n"
+    _write(os.path.join(generated, "cli_error.txt"), text)
+
+
+def setup(app):
+    app.connect("builder-inited", _write_cli_output)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
