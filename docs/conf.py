@@ -70,7 +70,11 @@ autodoc_typehints = "none"
 # get_params, set_params, ...) included, in numpydoc's Methods table;
 # _templates/class.rst documents each below it.
 numpydoc_show_class_members = True
-numpydoc_show_inherited_class_members = True
+# ... but not the methods every exception inherits (add_note, with_traceback)
+numpydoc_show_inherited_class_members = {
+    "skgap.exceptions.SkgapWarning": False,
+    "skgap.exceptions.ClustererFitError": False,
+}
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
