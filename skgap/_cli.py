@@ -8,6 +8,7 @@ anything else is a bug, with its traceback.
 
 import argparse
 import contextlib
+import dis
 import json
 import math
 import os
@@ -31,6 +32,7 @@ from .plotting import KINDS
 __all__ = ["build_parser", "format_table", "main"]
 
 PROG = "skgap"
+_MAX_KS = 10_000  # candidate ks (each fitted B + 1 times): more is a typo
 
 #: The command's names of scikit-learn clusterers.
 CLUSTERERS = {
@@ -105,6 +107,8 @@ def _k_list(text):
                 "expected positive integers or increasing ranges such as 2,4,8 or "
                 f"1-6, got {text!r}"
             )
+        if high - low >= _MAX_KS:
+            raise argparse.ArgumentTypeError(f"{item} is over {_MAX_KS} candidates")
         ks.update(range(low, high + 1))
     if not ks:
         raise argparse.ArgumentTypeError("expected at least one number of clusters")
@@ -226,6 +230,8 @@ def _candidate_ks(args):
         raise InputError(f"--k-min must be at least 1, got {k_min}")
     if k_min > k_max:
         raise InputError(f"--k-min {k_min} is larger than --k-max {k_max}")
+    if k_max - k_min >= _MAX_KS:
+        raise InputError(f"--k-min..--k-max is over {_MAX_KS} candidates")
     return list(range(k_min, k_max + 1))
 
 
@@ -291,8 +297,9 @@ def _blames_the_input(exc):
     """Whether an error of ``GapKMeans.fit`` is about the data or the options.
 
     Parameter validation, a clusterer that rejects the data (a ValueError) and
-    the ValueErrors that skgap raises itself explain a problem with the input;
-    any other error from deeper code is a bug, which must show its traceback.
+    the ValueErrors that a ``raise`` statement of skgap's code raises (messages
+    written for the user) explain a problem with the input; any other error,
+    as NumPy's from a faulty operation in skgap, is a bug.
     """
     if isinstance(exc, ClustererFitError):
         return isinstance(exc.original, ValueError)
@@ -301,7 +308,10 @@ def _blames_the_input(exc):
     tb = exc.__traceback__
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return tb.tb_frame.f_globals.get("__name__", "").startswith("skgap.")
+    code = tb.tb_frame.f_code
+    return tb.tb_frame.f_globals.get("__name__", "").startswith("skgap.") and (
+        code.co_code[tb.tb_lasti] == dis.opmap["RAISE_VARARGS"]
+    )
 
 
 def _in_command_line_terms(message, parser):
@@ -434,6 +444,8 @@ def _run(argv):
         raise InputError("--n-jobs: must not be 0; use 1, 2, ... or -1 (every core)")
     ks = _candidate_ks(args)
     estimator = _clusterer(args.clusterer, args.n_init)
+    if args.file == "-" and sys.stdin is not None and sys.stdin.isatty():
+        note("reading the data from the terminal: end them with Ctrl-D")
     data = read_data(args)
     if data.note and args.file is not None:
         note(data.note)

@@ -304,10 +304,8 @@ def _read_array(raw, name, args):
         X, columns = X[:, used], [columns[j] for j in used]
     bad = np.argwhere(~np.isfinite(X))
     if bad.size:
-        (i, j), kind = (
-            bad[0],
-            "missing or NaN" if np.isnan(X[tuple(bad[0])]) else "infinite",
-        )
+        i, j = bad[0]
+        kind = "missing or NaN" if np.isnan(X[i, j]) else "infinite"
         raise InputError(
             f"{name} row {i}, column {columns[j]}: {kind} value ({len(bad)} in all); "
             "drop or impute those rows first"

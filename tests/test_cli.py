@@ -1,9 +1,11 @@
 """Tests of the command line ``skgap`` / ``python -m skgap``."""
 
+import io
 import json
 import re
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -209,8 +211,6 @@ def test_npy_and_npz(tmp_path, capsys, blobs):
 
 
 def test_stdin(monkeypatch, capsys, blobs):
-    import io
-
     text = "\n".join(f"{a},{b}" for a, b in blobs).encode()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
     data, _ = _run_json(capsys, ["-", *FAST])
@@ -642,6 +642,8 @@ CLI_OPTION_ROWS = [
     (["--k=-1,2"], r"--k: expected positive integers"),
     (["--k", "1.5,2"], r"--k: expected positive integers"),
     (["--k", "5-2"], r"--k: expected positive integers or increasing ranges"),
+    (["--k", "1-1000000000"], r"--k: 1-1000000000 is over 10000 candidates"),
+    (["--k-max", "1000000000"], r"--k-min..--k-max is over 10000 candidates"),
     (["--k", ""], r"--k: expected at least one"),
     (["--k", "70,80"], r"fewer than the smallest candidate k=70"),
     (["--k-min", "5", "--k-max", "2"], r"--k-min 5 is larger than --k-max 2"),
@@ -790,6 +792,19 @@ def _gap_of(X, **params):
 # stdin, and where the output goes
 
 
+def test_stdin_from_a_terminal_says_how_to_end(monkeypatch, capsys, blobs):
+    class Terminal(io.TextIOWrapper):
+        def isatty(self):
+            return True
+
+    text = "".join(f"{a},{b}\n" for a, b in blobs).encode()
+    monkeypatch.setattr(sys, "stdin", Terminal(io.BytesIO(text)))
+    assert main(["-", "--k", "1-4", "--n-refs", "3", "--n-init", "1"]) == 0
+    assert "reading the data from the terminal: end them with Ctrl-D" in (
+        capsys.readouterr().err
+    )
+
+
 def test_closed_stdin(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", None)  # what Python sets when fd 0 is closed
     line = _one_error_line(capsys, ["-"])
@@ -844,6 +859,32 @@ def test_a_bug_is_a_traceback_not_bad_input(tmp_path, blobs, monkeypatch):
     path = _write_csv(tmp_path / "data.csv", blobs)
     with pytest.raises(ValueError, match="could not be broadcast"):
         main([path, *FAST])
+
+
+_SKGAP_CODE = """
+import numpy as np
+def faulty(self, X, y=None):
+    return np.zeros(3) + np.zeros(4)  # a bug: NumPy's ValueError
+def deliberate(self, X, y=None):
+    raise ValueError("the data are\\n  bad")  # a message for the user
+"""
+
+
+@pytest.mark.parametrize("fit", ["faulty", "deliberate"])
+def test_only_skgap_s_own_errors_blame_the_input(
+    tmp_path, capsys, blobs, monkeypatch, fit
+):
+    module = types.ModuleType("skgap._stand_in")  # code of skgap, as seen by main
+    exec(_SKGAP_CODE, module.__dict__)
+    monkeypatch.setattr(skgap._cli.GapKMeans, "fit", getattr(module, fit))
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    if fit == "faulty":
+        with pytest.raises(ValueError, match="could not be broadcast"):
+            main([path, *FAST])
+    else:
+        assert (
+            _one_error_line(capsys, [path, *FAST]) == "skgap: error: the data are bad"
+        )
 
 
 def test_a_bug_exits_1_with_traceback(tmp_path):
