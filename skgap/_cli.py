@@ -53,9 +53,7 @@ PASS_THROUGH = {
     "method": dict(choices=list(RULES), help="rule that chooses k, as R's maxSE"),
     "se_factor": dict(type=float, metavar="F", help="multiplier of the SEs in rules"),
     "power": dict(type=float, metavar="P", help="exponent of the distance in W_k"),
-    "n_jobs": dict(
-        type=int, metavar="N", help="parallel jobs, -1 for all (default: 1)"
-    ),
+    "n_jobs": dict(type=int, metavar="N", help="parallel jobs, -1: all (default: 1)"),
 }
 
 # The table's headers, and the columns it leaves to --json, by statistic.
@@ -125,11 +123,12 @@ def _seed(text):
 
 
 def _delimiter(text):
-    """The ``--delimiter`` option: one character, 'tab', or 'space' (any run)."""
-    text = {"tab": "\t", "\\t": "\t", " ": "whitespace", "space": "whitespace"}.get(
-        text.lower(), text
-    )
-    if len(text) != 1 and text != "whitespace":
+    """The ``--delimiter`` option: one character or its name; 'space': any run."""
+    names = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", " ": "space"}
+    text = names.get(text.lower(), text)
+    if text.lower() in ("space", "whitespace"):
+        return "whitespace"
+    if len(text) != 1:
         message = f"expected one character (or 'tab', 'space'), got {text!r}"
         raise argparse.ArgumentTypeError(message)
     return text
