@@ -1,8 +1,9 @@
 """Sphinx extension: run the ``skgap`` command at build time for cli.rst.
 
-Writes ``generated/cli_example.txt``, the command's output on its built-in
-example, and ``generated/cli_error.txt``, its answer to a bad data file, so
-that the page shows what the command really prints. Needs no network.
+Writes ``generated/cli_help.txt``, the command's ``--help``,
+``generated/cli_example.txt``, its output on its built-in example, and
+``generated/cli_error.txt``, its answer to a bad data file, so that the page
+shows what the command really prints. Needs no network.
 """
 
 import contextlib
@@ -33,7 +34,11 @@ def _write(path, text):
 
 
 def _write_cli_output(app):
+    from skgap._cli import build_parser
+
     generated = os.path.join(app.srcdir, "generated")
+    os.environ["COLUMNS"] = "88"  # the width of the help text
+    _write(os.path.join(generated, "cli_help.txt"), build_parser().format_help())
     out, _, _ = _run()
     _write(os.path.join(generated, "cli_example.txt"), f"$ skgap\n{out}")
     with tempfile.TemporaryDirectory() as tmp:

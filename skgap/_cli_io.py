@@ -211,6 +211,7 @@ def _read_text(f, name, args):
             usecols=None if len(used) == len(columns) else used,
             quotechar='"',
             converters=(lambda x: float(x.replace(",", "."))) if comma else None,
+            encoding=None,  # converters get str, not bytes, before NumPy 2
             ndmin=2,
         )
         problem = None if np.isfinite(X).all() else "a missing or non-finite value"
