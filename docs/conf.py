@@ -144,21 +144,6 @@ sphinx_gallery_conf = {
 }
 
 
-# -- The command line's --help, written at build time ----------------------
-
-
-def _write_cli_help(app):
-    os.environ["COLUMNS"] = "88"
-    from skgap.__main__ import build_parser
-
-    path = os.path.join(app.srcdir, "generated", "cli_help.txt")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    text = build_parser().format_help()
-    if not os.path.exists(path) or open(path).read() != text:
-        with open(path, "w") as f:
-            f.write(text)
-
-
 # Labels of scikit-learn's documentation that docstrings inherited from it (as
 # GapKMeans.get_metadata_routing's) refer to, linked without intersphinx.
 _SKLEARN_LABELS = {
@@ -178,7 +163,6 @@ def _link_sklearn_label(app, env, node, contnode):
 
 
 def setup(app):
-    app.connect("builder-inited", _write_cli_help)
     app.connect("missing-reference", _link_sklearn_label)
 
 

@@ -137,13 +137,6 @@ NEEDS_NEWER = [
         "SpectralClustering often mislabels the three components of a "
         "disconnected nearest-neighbours graph before scikit-learn 1.9",
     ),
-    (
-        "test_bad_input.py::test_fit_bad_params[{'estimator': <class",
-        "scikit-learn",
-        "1.9",
-        "before scikit-learn 1.9, get_tags() of an estimator class raises an "
-        "unhelpful TypeError instead of 'Expected an estimator instance'",
-    ),
 ]
 
 
@@ -151,15 +144,7 @@ NEEDS_NEWER = [
 #: fixed: (substring of the test id, distribution, first version, the bug and
 #: its fix). Below that version they are marked xfail (not strict: an XPASS in
 #: the summary means the fix is in, and the entry should go).
-BROKEN_BELOW = [
-    (
-        "test_cli.py::test_decimal_comma_with_semicolons",
-        "numpy",
-        "2.0",
-        "skgap/_cli_io.py's np.loadtxt converters receive bytes before NumPy 2.0, "
-        "so decimal commas are not read; fix: pass encoding=None to np.loadtxt",
-    ),
-]
+BROKEN_BELOW = []
 
 
 def pytest_collection_modifyitems(config, items):
