@@ -23,12 +23,37 @@ that unrelated threads of the same process raise (they are shown, not
 filtered); the process-global warning state of Python < 3.14 allows no better.
 """
 
+import os
+import sys
 import threading
 import warnings
 from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 
-__all__ = ["WORKER_DIED", "fit_label", "record_warnings", "warn_summary"]
+__all__ = ["WORKER_DIED", "fit_label", "record_warnings", "warn_caller", "warn_summary"]
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _internal(filename):
+    """Frames of skgap, and of scikit-learn's wrapper of fit (sklearn/base.py)."""
+    return filename.startswith(_PACKAGE) or filename.endswith(
+        os.path.join("sklearn", "base.py")
+    )
+
+
+def warn_caller(message, category):
+    """warnings.warn, attributed to the first caller outside skgap.
+
+    So that a warning of ``fit`` points at the user's line however deep in
+    skgap it is raised (Python 3.12's ``skip_file_prefixes``, for 3.10).
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and _internal(frame.f_code.co_filename):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
 
 #: Exceptions with which an executor reports that a worker process died.
 WORKER_DIED = (BrokenExecutor,)
@@ -132,7 +157,7 @@ def _describe_fits(fits):
     return "; ".join(parts) if parts else "outside the clusterer fits"
 
 
-def warn_summary(records, *, stacklevel=2):
+def warn_summary(records):
     """Re-emit recorded warnings once per category, with a count and the fits.
 
     Parameters
@@ -141,8 +166,6 @@ def warn_summary(records, *, stacklevel=2):
         The records of all worker tasks, in task order (so the summary does
         not depend on the backend or on n_jobs).
 
-    stacklevel : int, default=2
-        Passed to :func:`warnings.warn`.
     """
     by_category = {}
     for category, message, fit in records:
@@ -163,7 +186,7 @@ def warn_summary(records, *, stacklevel=2):
             shown = " | ".join(messages[:3])
             more = f" | ... ({len(messages)} distinct)" if len(messages) > 3 else ""
             text += f". Messages: {shown}{more}"
-        warnings.warn(text, category, stacklevel=stacklevel + 1)
+        warn_caller(text, category)
 
 
 def worker_died_error(exc, n_jobs, n_tasks):

@@ -1,443 +1,96 @@
 """GapKMeans: choose the number of clusters with the gap statistic."""
 
-import copy
 import hashlib
-import os
-import pickle
-import sys
-import time
-import warnings
-from collections.abc import Iterable
-from functools import cache
+from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from sklearn import config_context, get_config
+from sklearn import config_context
 from sklearn.base import BaseEstimator, ClusterMixin, MetaEstimatorMixin, clone
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import check_random_state
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
 from ._dispersion import _dispersion
-from ._faults import (
-    WORKER_DIED,
-    fit_label,
-    record_warnings,
-    warn_summary,
-    worker_died_error,
+from ._engine import engine_settings, fitted_kmeans
+from ._execution import (
+    TASKS_PER_WORKER,
+    Progress,
+    holds_gil,
+    n_workers,
+    run_tasks,
+    split_ks,
+    task_cost,
+)
+from ._faults import warn_caller, warn_summary
+from ._fits import (
+    FitSpec,
+    SharedReferences,
+    checked_labels,
+    clusterer_error,
+    configure,
+    copies_input,
+    data_seed,
+    fit_dataset,
+    fit_labels,
 )
 from ._reference import REFERENCES, make_reference_sampler
-from ._selection import RULES, STATISTICS, _gap_statistics, select_k
+from ._selection import (
+    FORWARD_RULES,
+    RULES,
+    STATISTICS,
+    forward_choice,
+    gap_table,
+    select_k,
+)
 from ._utils import (
     HasMethods,
     Interval,
     StrOptions,
+    _accepts_sample_weight,
     _check_optional_dependency,
     _default_estimator,
     _estimator_has,
+    _estimator_tags,
     _fit_context,
     _n_clusters_param,
-    _random_state_params,
+    _router_owner,
+    _routing_enabled,
     _validate_clusterer_params,
+    fingerprint,
 )
-from ._validation import _check_magnitude, _explain_input_errors
-from .exceptions import ClustererFitError, SkgapWarning
+from ._validation import _check_magnitude, _explain_input_errors, check_sample_weight
+from .exceptions import SkgapWarning
 
 __all__ = ["GapKMeans"]
 
-# Seed streams: one seed per (stream, reference b, k), independent of how many
-# references and candidates there are, so results never depend on n_jobs.
-_DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT = 0, 1, 2
 
+class _FitStore:
+    """The results of the fits made so far, reused by ``warm_start``.
 
-def _seed(entropy, stream, b, k):
-    """A 32-bit seed for one draw or fit, derived from the fit's entropy."""
-    sequence = np.random.SeedSequence(entropy, spawn_key=(stream, b, k))
-    return int(sequence.generate_state(1)[0])
-
-
-@cache
-def _threadpool_controller():
-    """One controller per process: building one scans the loaded libraries."""
-    return ThreadpoolController()
-
-
-def _configure(estimator, n_clusters_param, k, seed):
-    """A clone of `estimator` with k clusters and every random_state seeded."""
-    estimator = clone(estimator)
-    params = {n_clusters_param: k}
-    params.update(dict.fromkeys(_random_state_params(estimator), seed))
-    return estimator.set_params(**params)
-
-
-_SCALARS = (int, float, str, bool, type(None))
-
-
-def _configurer(estimator, n_clusters_param, fixed=None):
-    """A fast `_configure` for many fits of one estimator: ``(k, seed) -> clone``.
-
-    `fixed` are further parameters set on every clone.
-
-    Cloning goes through ``get_params``, whose signature inspection costs
-    about as much as a small k-means fit. When the parameters to set are
-    top-level and the estimator keeps ``BaseEstimator.set_params`` (what
-    ``set_params`` then does is ``setattr``), a deep copy of one clone with
-    the two attributes set is the same unfitted estimator, ~7 x cheaper.
-    """
-    template = clone(estimator).set_params(**(fixed or {}))
-    random_state_params = _random_state_params(template)
-    names = [n_clusters_param, *random_state_params]
-    if any("__" in name for name in names) or (
-        type(template).set_params is not BaseEstimator.set_params
-    ):
-        return lambda k, seed: _configure(template, n_clusters_param, k, seed)
-    try:
-        copy.deepcopy(template)
-    except Exception:  # an attribute that cannot be copied, e.g. a lock
-        return lambda k, seed: _configure(template, n_clusters_param, k, seed)
-
-    def configure(k, seed):
-        # copy.deepcopy(template), without recursing into immutable scalars
-        clusterer = copy.copy(template)
-        clusterer.__dict__ = {
-            key: value if isinstance(value, _SCALARS) else copy.deepcopy(value)
-            for key, value in template.__dict__.items()
-        }
-        setattr(clusterer, n_clusters_param, k)
-        for name in random_state_params:
-            setattr(clusterer, name, seed)
-        return clusterer
-
-    return configure
-
-
-def _centres_in_place(estimator):
-    """Whether `estimator` may centre skgap's own reference data in place.
-
-    With ``copy_x=False``, KMeans and BisectingKMeans subtract the mean from
-    their input and add it back, instead of copying it: the same clustering,
-    without a copy of the data per fit (tests/test_gap.py checks it).
-    """
-    from sklearn.cluster import BisectingKMeans, KMeans
-
-    return isinstance(estimator, (KMeans, BisectingKMeans))
-
-
-def _copy_x(estimator):
-    """The estimator's top-level ``copy_x`` parameter, or None if it has none."""
-    return estimator.get_params(deep=False).get("copy_x")
-
-
-def _fit_labels(estimator, X):
-    """Fit `estimator` on X and return its labels (fit_predict, labels_ or predict)."""
-    if hasattr(estimator, "fit_predict"):
-        return estimator.fit_predict(X)
-    estimator.fit(X)
-    if hasattr(estimator, "labels_"):
-        return estimator.labels_
-    return estimator.predict(X)
-
-
-def _checked_labels(labels, n_samples):
-    labels = np.asarray(labels)
-    if labels.dtype.kind == "O":  # e.g. Python ints: accept exact integers
-        try:
-            converted = labels.astype(np.int64)
-        except (TypeError, ValueError, OverflowError):
-            converted = None
-        if converted is not None and np.array_equal(converted, labels):
-            labels = converted
-    if labels.dtype.kind == "b" or (
-        labels.dtype.kind == "f"
-        and np.all(np.isfinite(labels))
-        and np.all(labels == np.round(labels))
-    ):
-        labels = labels.astype(np.intp)  # integral labels of another dtype
-    if labels.shape != (n_samples,) or labels.dtype.kind not in "iu":
-        raise ValueError(
-            f"the clusterer returned labels of shape {labels.shape} and dtype "
-            f"{labels.dtype}; expected {n_samples} integer labels"
-        )
-    if n_samples and labels.min() < 0:
-        raise ValueError(
-            f"the clusterer returned the negative label {labels.min()}; every "
-            "sample must belong to a cluster"
-        )
-    return labels
-
-
-def _fit_dataset(
-    estimator,
-    n_clusters_param,
-    ks,
-    fit_seeds,
-    power,
-    *,
-    X=None,
-    sampler=None,
-    sample_seed=None,
-    keep_estimators=False,
-    dataset="the data",
-):
-    """Cluster one data set (X, or reference drawn from its seed) for every k.
-
-    The joblib worker: it runs single-threaded (one thread per task, parallel
-    across tasks) and returns the dispersions, the ks whose clustering had
-    fewer distinct labels than k, and, if asked, the fitted estimators and
-    their labels.
-    """
-    copy_x = _copy_x(estimator)
-    # A reference set that can be redrawn from its seed may be centred in place
-    # by KMeans (copy_x=False) and redrawn after each fit, which costs less
-    # than KMeans' copy of it and saves that copy's memory (X.nbytes per fit).
-    redraw = (
-        X is None
-        and copy_x is not None
-        and _centres_in_place(estimator)
-        and getattr(sampler, "draws_in_place", False)
-    )
-    if X is None:
-        X = sampler.sample(sample_seed)
-    if not redraw:
-        # Read-only: a clusterer that modifies its input would change the
-        # caller's X (shared, not copied, here) and the data of the next k.
-        X = X.view()
-        X.flags.writeable = False
-    dispersions = np.empty(len(ks))
-    fitted, short_ks = [], []
-    # The caller's X is never centred in place, whatever copy_x says.
-    fixed = None if copy_x is None else {"copy_x": not redraw}
-    configure = _configurer(estimator, n_clusters_param, fixed)
-    for i, (k, seed) in enumerate(zip(ks, fit_seeds, strict=True)):
-        if k == 1:
-            labels = np.zeros(X.shape[0], dtype=np.intp)
-        else:
-            clusterer = configure(k, seed)
-            try:
-                with fit_label(dataset, k):
-                    labels = _fit_labels(clusterer, X)
-                labels = _checked_labels(labels, X.shape[0])
-            except Exception as exc:
-                hint = (
-                    " (skgap passes the data read-only: a clusterer must not "
-                    "modify its input; copy X inside fit if it must)"
-                    if "read-only" in str(exc)
-                    else ""
-                )
-                raise ClustererFitError(
-                    f"{type(estimator).__name__} failed to cluster {dataset} "
-                    f"into k={k} clusters: {type(exc).__name__}: {exc}{hint}",
-                    k=k,
-                    dataset=dataset,
-                    original=_picklable(exc),
-                ) from exc
-            if redraw:  # KMeans added the mean back within rounding: redraw
-                sampler.sample(sample_seed, out=X)
-            if keep_estimators:
-                if copy_x is not None:  # the caller's parameters, as given
-                    clusterer.set_params(copy_x=copy_x)
-                fitted.append((clusterer, labels))
-            n_found = np.unique(labels).shape[0]
-            if n_found > k:
-                with fit_label(dataset, k):  # summarised by the caller
-                    warnings.warn(
-                        f"The clusterer returned more distinct clusters than "
-                        f"{n_clusters_param}: it does not honour the number of "
-                        "clusters it is given, and W_k is that of the clusters "
-                        "it found.",
-                        SkgapWarning,
-                        stacklevel=2,
-                    )
-            if n_found < k:
-                short_ks.append(k)
-        dispersions[i] = _dispersion(X, labels, power)
-    return dispersions, short_ks, fitted
-
-
-def _as_centers_dtype(estimator, X):
-    """X in the dtype of the estimator's centres, if it has float ones.
-
-    KMeans.predict and KMeans.score reject float32 X after a float64 fit (and
-    the reverse) with a Cython buffer error.
-    """
-    centers = getattr(estimator, "cluster_centers_", None)
-    if isinstance(centers, np.ndarray) and centers.dtype in (np.float32, np.float64):
-        return X.astype(centers.dtype, copy=False)
-    return X
-
-
-def _picklable(exc):
-    """`exc` if it survives pickling (to the parent process), else a stand-in."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-def _run_task(index, parent_pid, config, kwargs):
-    """One joblib task: `_fit_dataset(**kwargs)`, single-threaded, tagged by index.
-
-    The caller's scikit-learn `config` is set here, in the worker's thread, as
-    ``sklearn.utils.parallel`` would; its Parallel is not used because it
-    resets the process-global warning filters in every task, which races
-    under threads with the warning recording of skgap._faults.
-
-    OpenMP thread counts are per calling thread, so they are limited here, in
-    the thread that fits. The BLAS thread count is global to the process: in
-    the parent process `GapKMeans.fit` limits it around the whole Parallel
-    call (threads share it), in another process (loky, dask) the task does.
-    """
-    user_api = "openmp" if os.getpid() == parent_pid else None
-    # Warnings are recorded and returned: in another process they would be
-    # lost, and the caller summarises them once (see skgap._faults).
-    with (
-        config_context(**config),
-        _threadpool_controller().limit(limits=1, user_api=user_api),
-        record_warnings() as caught,
-    ):
-        result = _fit_dataset(**kwargs)
-    return index, result, caught
-
-
-# Below this many values in X (n_samples * n_features), a k-means fit is
-# mostly Python overhead that holds the GIL: threads cannot run such fits in
-# parallel (see benchmarks/README.md), so they run in sequence, or in worker
-# processes when the work is long enough to pay back their start-up.
-_MIN_SIZE_FOR_THREADS = 50_000
-
-# Starting joblib's process workers (loky) and importing scikit-learn there
-# takes about this long (measured: 1.0 s on 2 cores); small fits move to
-# processes only if that saves at least twice as much.
-_PROCESS_START_SECONDS = 1.0
-
-# Small fits run in sequence for at least this long before the remaining
-# time is estimated from the cost run so far.
-_SECONDS_TIMED = 0.25
-
-# With several workers, the ks of each data set are split until there are at
-# least this many tasks per worker, so that the last tasks to finish are short.
-_TASKS_PER_WORKER = 9
-
-
-def _active_backend(prefer):
-    from joblib.parallel import get_active_backend
-
-    return get_active_backend(prefer=prefer)[0]
-
-
-def _execution_plan(n_jobs, X):
-    """How to run the fits: "parallel", "sequential" or "timed".
-
-    "parallel": joblib's active backend, threads preferred. Small data under
-    threads chosen by the caller: "sequential". Small data under threads
-    chosen by skgap's preference only: "timed", in sequence until the rest
-    of the work can be estimated, then the rest in processes if it is long.
-    """
-    if X.size >= _MIN_SIZE_FOR_THREADS or effective_n_jobs(n_jobs) == 1:
-        return "parallel"
-    backend = _active_backend("threads")
-    if not getattr(backend, "uses_threads", False):
-        return "parallel"  # processes or a cluster, chosen by the caller
-    if type(_active_backend("processes")) is type(backend):
-        return "sequential"  # threads chosen by the caller
-    return "timed"
-
-
-def _task_cost(ks):
-    """The relative cost of fitting the ks of one data set (a k-means ~ k)."""
-    return sum(k if k > 1 else 0.2 for k in ks)
-
-
-def _picklable_tasks(tasks):
-    """Whether joblib's process workers can receive the tasks (as loky does)."""
-    try:
-        import cloudpickle  # a dependency of joblib >= 1.5
-    except ImportError:  # pragma: no cover - older joblib vendors it
-        from joblib.externals import cloudpickle
-    try:
-        cloudpickle.dumps(tasks[0])
-    except Exception:
-        return False
-    return True
-
-
-def _execute(tasks, costs, n_jobs, plan, verbose):
-    """Run joblib `tasks` as `plan` says; yield their results as they complete."""
-    params = dict(n_jobs=n_jobs, prefer="threads", verbose=max(0, verbose - 1))
-    if plan != "parallel":
-        start, done = time.perf_counter(), 0
-        for func, args, kwargs in tasks:
-            yield func(*args, **kwargs)
-            done += 1
-            elapsed = time.perf_counter() - start
-            if plan == "timed" and elapsed >= _SECONDS_TIMED:
-                break
-        if done == len(tasks):
-            return
-        remaining = elapsed * sum(costs[done:]) / sum(costs[:done])
-        saved = remaining * (1 - 1 / effective_n_jobs(n_jobs))
-        tasks = tasks[done:]
-        if saved < 2 * _PROCESS_START_SECONDS or not _picklable_tasks(tasks):
-            for func, args, kwargs in tasks:
-                yield func(*args, **kwargs)
-            return
-        params["prefer"] = "processes"
-    try:
-        parallel = Parallel(return_as="generator_unordered", **params)
-    except ValueError:  # backends without generators, e.g. multiprocessing
-        parallel = Parallel(return_as="list", **params)
-    yield from parallel(tasks)
-
-
-def _split_ks(ks, n_chunks):
-    """Split the ks into `n_chunks` groups of about equal cost (cost ~ k).
-
-    Largest ks are dealt first to the cheapest group; each group keeps the
-    ks in increasing order. Returns a list of lists of positions into `ks`.
-    """
-    groups = [[] for _ in range(min(n_chunks, len(ks)))]
-    costs = [0] * len(groups)
-    for position in sorted(range(len(ks)), key=lambda i: -ks[i]):
-        g = costs.index(min(costs))
-        groups[g].append(position)
-        costs[g] += _task_cost([ks[position]])
-    return [sorted(group) for group in groups if group]
-
-
-class _Progress:
-    """Fits done of the total, elapsed and remaining time, on stderr.
-
-    On a terminal it rewrites one line; elsewhere it prints a line at most
-    every tenth of the work and at the end.
+    `key` says what they depend on (the data, the clusterer, the reference,
+    the power, the seed); `entropy` seeds every draw and fit.
     """
 
-    def __init__(self, total, enabled):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.start = time.perf_counter()
-        self.tty = enabled and getattr(sys.stderr, "isatty", lambda: False)()
-        self.last_decile = -1
+    def __init__(self, key, entropy):
+        self.key = key
+        self.entropy = entropy
+        self.data = {}  # k -> W_k
+        self.reference = {}  # (b, k) -> W*_kb
+        self.short = set()  # (b, k) with fewer distinct clusters than k; b=-1: X
+        self.kept = {}  # k -> the engine's clustering of X (centres, ...)
+        self.best = {}  # k -> (best_estimator_, labels_) of a previous fit
 
-    def update(self, n_fits):
-        if not self.enabled:
-            return
-        self.done += n_fits
-        elapsed = time.perf_counter() - self.start
-        remaining = elapsed / self.done * (self.total - self.done) if self.done else 0.0
-        line = (
-            f"[GapKMeans] {self.done}/{self.total} fits, {elapsed:.1f} s elapsed, "
-            f"~{remaining:.1f} s remaining"
-        )
-        if self.tty:
-            end = "\n" if self.done >= self.total else ""
-            print("\r" + line, end=end, file=sys.stderr, flush=True)
-        else:
-            decile = int(10 * self.done / self.total)
-            if decile > self.last_decile or self.done >= self.total:
-                self.last_decile = decile
-                print(line, file=sys.stderr, flush=True)
+    def copy(self):
+        new = _FitStore(self.key, self.entropy)
+        for name in ("data", "reference", "short", "kept", "best"):
+            setattr(new, name, getattr(self, name).copy())
+        return new
 
 
 class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
@@ -457,9 +110,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         The clusterer, with an ``n_clusters`` or ``n_components`` parameter
         (also nested, as in a :class:`~sklearn.pipeline.Pipeline`). It is
         cloned for every fit and never fitted itself. ``None`` means
-        ``KMeans(n_init=3)``: on the paper's five simulation scenarios three
-        starts find the true k as often as ten, in 40 % of the time (see
-        :ref:`accuracy`).
+        ``KMeans(n_init=3)``: three starts find the true k about as often as
+        ten, at well under half the cost (see :ref:`accuracy`). ``None`` and a
+        plain :class:`~sklearn.cluster.KMeans` with
+        ``init="k-means++"`` and ``algorithm="lloyd"`` run on skgap's
+        compiled k-means engine (see `kmeans_engine`).
 
     n_clusters_range : iterable of int, default=None
         The candidate numbers of clusters, positive and distinct; they are
@@ -498,26 +153,20 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         value sums over the pairs within each cluster.
 
     n_jobs : int, default=None
-        The number of jobs to run in parallel: the data and each reference
-        data set (split into groups of k when there are few) are clustered as
-        separate tasks, each single-threaded. Threads are preferred (the
-        k-means iterations release the GIL, and threads start at no cost);
-        :func:`joblib.parallel_config` can choose another backend. Data of
-        fewer than 50,000 values (``n_samples * n_features``) make fits that
-        are mostly Python code, which threads cannot run in parallel: unless
-        the caller chose threads, they are fitted in sequence until the rest
-        of the work can be timed, and the rest moves to joblib's worker
-        processes if that saves at least twice their start-up (~1 s).
-        ``None`` means 1 unless in a :obj:`joblib.parallel_config` context.
-        ``-1`` means using all processors. See :term:`Glossary <n_jobs>` for
-        more details.
+        The number of jobs to run in parallel: the data and the reference
+        data sets are clustered as separate tasks, in threads unless
+        :func:`joblib.parallel_config` chooses another backend (such as
+        Dask's). Results are the same for every `n_jobs`. ``None`` means 1
+        unless in a :func:`joblib.parallel_config` context. ``-1`` means
+        using all processors. See :term:`Glossary <n_jobs>` and the
+        :ref:`performance` section of the user guide for more details.
 
     random_state : int, RandomState instance or None, default=None
         Determines the reference draws and, through one seed per fit, the
-        ``random_state`` of every clone of `estimator` that has one. Pass an
-        int for reproducible results across multiple function calls; they are
-        the same whatever `n_jobs` and joblib backend.
-        See :term:`Glossary <random_state>`.
+        starts of every k-means (and the ``random_state`` of every clone of
+        `estimator` that has one). Pass an int for reproducible results
+        across multiple function calls; they are the same whatever `n_jobs`
+        and joblib backend. See :term:`Glossary <random_state>`.
 
     verbose : int, default=0
         Progress reporting on stderr. 0 is silent. With 1 or more, GapKMeans
@@ -532,12 +181,43 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         previous call and runs only the new ones: raising `n_refs` adds
         reference draws, widening `n_clusters_range` adds candidates. The
         result is exactly that of a cold fit with the final parameters. A
-        different X (shape, dtype or values), estimator, `reference`, `power`
-        or integer `random_state` starts cold. With ``random_state=None`` or a
-        RandomState instance the previous fit's seeds are reused.
-        See :term:`the Glossary <warm_start>`.
+        different X (shape, dtype or values), sample weights, estimator,
+        `reference`, `power` or integer `random_state` starts cold. With
+        ``random_state=None`` or a RandomState instance the previous fit's
+        seeds are reused. See :term:`the Glossary <warm_start>`.
 
         .. versionadded:: 0.1
+
+    kmeans_engine : {'skgap', 'sklearn'}, default='skgap'
+        Who runs the k-means fits when `estimator` is None or a plain
+        :class:`~sklearn.cluster.KMeans` with ``init="k-means++"``,
+        ``algorithm="lloyd"`` and ``verbose=0``:
+
+        - ``'skgap'``: skgap's compiled engine, the algorithm of
+          scikit-learn's ``KMeans(algorithm="lloyd")`` (greedy k-means++,
+          the same stopping rule, the best of ``n_init`` starts) run for
+          every k of a data set in one call without the GIL, so that
+          threads run in parallel. Only its random streams differ from
+          scikit-learn's. `best_estimator_` is a fitted
+          :class:`~sklearn.cluster.KMeans` all the same.
+        - ``'sklearn'``: scikit-learn's own fits.
+
+        Any other clusterer runs as given.
+
+        .. versionadded:: 0.2
+
+    scan : {'full', 'forward'}, default='full'
+        Which candidates are fitted:
+
+        - ``'full'``: every candidate.
+        - ``'forward'``: the candidates in increasing order, in waves, until
+          the rule's choice can no longer change; then the larger ones are
+          skipped. The chosen k is exactly that of the full scan, and
+          `gap_results_` holds the candidates computed. Only for the rules
+          that look no further than the first k that satisfies them:
+          ``'tibshirani'``, ``'first_se_max'`` and ``'first_max'``.
+
+        .. versionadded:: 0.2
 
     Attributes
     ----------
@@ -554,8 +234,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         The centres of `best_estimator_`, where it has them.
 
     gap_results_ : dict of ndarray of shape (n_candidates,)
-        One entry per candidate k: ``n_clusters``, ``log_w`` (log W_k),
-        ``expected_log_w``, ``gap``, ``sd``, ``se``, ``gap_star``,
+        One entry per candidate k computed: ``n_clusters``, ``log_w`` (log
+        W_k), ``expected_log_w``, ``gap``, ``sd``, ``se``, ``gap_star``,
         ``se_star``, ``diff`` and ``diff_star``.
 
     gap_df_ : pandas.DataFrame
@@ -607,12 +287,10 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from sklearn.cluster import KMeans
     >>> from sklearn.datasets import make_blobs
     >>> from skgap import GapKMeans
     >>> X, _ = make_blobs(n_samples=300, centers=4, random_state=1)
-    >>> gap = GapKMeans(KMeans(n_init=3), n_clusters_range=range(1, 8),
-    ...                 random_state=0).fit(X)
+    >>> gap = GapKMeans(n_clusters_range=range(1, 8), random_state=0).fit(X)
     >>> gap.n_clusters_
     4
     >>> gap.predict([[0.0, 4.0]]).shape
@@ -632,7 +310,16 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "kmeans_engine": [StrOptions({"skgap", "sklearn"})],
+        "scan": [StrOptions({"full", "forward"})],
     }
+
+    # The HTML representation links to the API page.
+    _doc_link_module = "skgap"
+    _doc_link_template = (
+        "https://skgap.readthedocs.io/en/latest/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
 
     def __init__(
         self,
@@ -649,6 +336,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        kmeans_engine="skgap",
+        scan="full",
     ):
         self.estimator = estimator
         self.n_clusters_range = n_clusters_range
@@ -662,12 +351,194 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.kmeans_engine = kmeans_engine
+        self.scan = scan
+
+    @_fit_context(
+        # GapKMeans.estimator is not validated yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None, sample_weight=None):
+        """Choose the number of clusters of X and cluster X with it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training instances to cluster. It is not modified.
+
+        y : Ignored
+            Not used, present here for API consistency by convention.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weight of each sample, non-negative: in the dispersion W_k of
+            the data and of the references (reference row i weighs as sample
+            i), in the ``"pca"`` reference's mean and axes, and in every fit
+            of the clusterer, which must then accept ``sample_weight``.
+            Integer weights give the result of repeating each sample that
+            many times. ``None`` weighs every sample 1.
+
+            .. versionadded:: 0.2
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        state = self.__dict__.copy()
+        try:
+            return self._fit(X, sample_weight)
+        except BaseException:
+            # Never leave a half-fitted estimator behind.
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, sample_weight):
+        X, sample_weight = self._validate_fit_data(X, sample_weight)
+        estimator, n_clusters_param, engine = self._clusterer()
+        fit_weight = self._fit_weight(estimator, sample_weight)
+        ks = self._candidate_ks(X.shape[0])
+        store = self._store(X, sample_weight, estimator)
+        spec = FitSpec(
+            estimator=estimator,
+            n_clusters_param=n_clusters_param,
+            engine=engine,
+            references=SharedReferences(
+                make_reference_sampler(self.reference, X, sample_weight),
+                store.entropy,
+            ),
+            power=float(self.power),
+            sample_weight=sample_weight,
+            fit_weight=fit_weight,
+            entropy=store.entropy,
+        )
+        ks = self._scan(X, spec, ks, store)
+        self._warn_short(store, ks)
+        dispersions = np.array([store.data[k] for k in ks])
+        reference_dispersions = np.array(
+            [[store.reference[b, k] for k in ks] for b in range(self.n_refs)]
+        )
+        gap_results = gap_table(ks, dispersions, reference_dispersions)
+        n_clusters = ks[self._select(gap_results)]
+        best_estimator, labels = self._best_fit(X, spec, store, n_clusters)
+
+        if self.warm_start:
+            self._warm_start_state_ = store
+        elif hasattr(self, "_warm_start_state_"):
+            del self._warm_start_state_
+        self.n_clusters_ = n_clusters
+        self.best_estimator_ = best_estimator
+        self.labels_ = labels
+        self.gap_results_ = gap_results
+        self.dispersions_ = dispersions
+        self.reference_dispersions_ = reference_dispersions
+        return self
+
+    # -- validate ------------------------------------------------------------
+
+    def _validate_fit_data(self, X, sample_weight):
+        with _explain_input_errors(X):
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
+            )
+        _check_magnitude(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if not np.any(np.ptp(X, axis=0)):
+            # every statistic is degenerate (the gap is NaN, Gap* is 0)
+            raise ValueError(
+                f"All {X.shape[0]} samples of X are identical: the data have no "
+                "spread, so no number of clusters can be chosen."
+            )
+        if self.scan == "forward" and self.method not in FORWARD_RULES:
+            raise ValueError(
+                f"scan='forward' stops at the first k that the rule accepts, "
+                f"which the rule method={self.method!r} cannot do: it compares "
+                f"every candidate. Use scan='full', or one of the rules "
+                f"{list(FORWARD_RULES)}."
+            )
+        return X, sample_weight
+
+    def _routed_estimator(self):
+        """`estimator`, or the default one (which asks for the sample weights
+        when metadata routing is enabled)."""
+        if self.estimator is not None:
+            return self.estimator
+        estimator = _default_estimator()
+        if _routing_enabled():
+            estimator.set_fit_request(sample_weight=True)
+        return estimator
+
+    def _clusterer(self):
+        """The clusterer, its number-of-clusters parameter and engine settings."""
+        if isinstance(self.estimator, type):
+            name = self.estimator.__name__
+            raise TypeError(
+                f"estimator must be an instance, such as {name}(), got the class "
+                f"{name}."
+            )
+        estimator = clone(self._routed_estimator())
+        n_clusters_param = _n_clusters_param(estimator)
+        _validate_clusterer_params(configure(estimator, n_clusters_param, 2, 0))
+        engine = None if self.kmeans_engine == "sklearn" else engine_settings(estimator)
+        return estimator, n_clusters_param, engine
+
+    def _fit_weight(self, estimator, sample_weight):
+        """The sample weights the clusterer's fits receive.
+
+        With metadata routing enabled, those it asked for (routed as
+        scikit-learn's meta-estimators do); otherwise all of them, which the
+        clusterer must then accept.
+        """
+        if _routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight)
+            requested = routed.estimator.fit.get("sample_weight")
+            return None if requested is None else sample_weight
+        if sample_weight is not None and not _accepts_sample_weight(estimator):
+            raise TypeError(
+                f"{type(estimator).__name__}.fit does not accept sample_weight, "
+                "and GapKMeans passes the sample weights to every fit of the "
+                "clusterer. Use a clusterer that takes them (KMeans, "
+                "MiniBatchKMeans, BisectingKMeans, ...), or, for a Pipeline, "
+                "enable metadata routing (sklearn.set_config("
+                "enable_metadata_routing=True)) and request them from its step, "
+                "e.g. KMeans().set_fit_request(sample_weight=True)."
+            )
+        return sample_weight
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        GapKMeans consumes ``sample_weight`` itself (in W_k and the
+        references) and routes it to the fits of `estimator` that request it.
+        Please check :ref:`User Guide <metadata_routing>` on how the routing
+        mechanism works.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        return (
+            MetadataRouter(owner=_router_owner(self))
+            .add_self_request(self)
+            .add(
+                estimator=self._routed_estimator(),
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+        )
 
     def _candidate_ks(self, n_samples):
         """The validated, sorted candidate ks that can be fitted on n_samples."""
         if self.n_clusters_range is None:
             ks = list(range(1, 11))
         else:
+            if isinstance(self.n_clusters_range, Iterator):
+                raise TypeError(
+                    "n_clusters_range is an iterator (such as a generator), which "
+                    "the first fit would use up: pass a list or a range, e.g. "
+                    "list(n_clusters_range)."
+                )
             ks = list(self.n_clusters_range)
             bad = [k for k in ks if not isinstance(k, Integral) or isinstance(k, bool)]
             if bad:
@@ -683,7 +554,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 f"n_clusters_range must hold positive integers, got {min(ks)}."
             )
         if len(set(ks)) != len(ks):
-            duplicated = sorted({k for k in ks if ks.count(k) > 1})
+            duplicated = sorted({k for k in ks if ks.count(k) > 1})[:5]
             raise ValueError(
                 f"n_clusters_range must not repeat a k, got {duplicated} twice."
             )
@@ -691,100 +562,179 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         too_large = [k for k in ks if k > n_samples]
         if too_large:
             ks = [k for k in ks if k <= n_samples]
+            shown = too_large if len(too_large) <= 5 else [*too_large[:5], "..."]
+            shown = str(shown).replace("'", "")
             if not ks:
                 raise ValueError(
-                    f"Every candidate number of clusters {too_large} is larger "
-                    f"than n_samples={n_samples}; pass k <= {n_samples}."
+                    f"Every candidate number of clusters {shown} is larger than "
+                    f"n_samples={n_samples}; pass k <= {n_samples}."
                 )
-            warnings.warn(
-                f"Dropped the candidate numbers of clusters {too_large}: they are "
+            warn_caller(
+                f"Dropped the candidate numbers of clusters {shown}: they are "
                 f"larger than n_samples={n_samples}.",
                 SkgapWarning,
-                stacklevel=5,  # _candidate_ks, _fit, fit, sklearn's wrapper, caller
             )
         return ks
 
-    @_fit_context(
-        # GapKMeans.estimator is not validated yet
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y=None):
-        """Choose the number of clusters of X and cluster X with it.
+    # -- plan and run the fits ---------------------------------------------------
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training instances to cluster. It is not modified.
+    def _store(self, X, sample_weight, estimator):
+        """The results of earlier fits if `warm_start` can reuse them, else none.
 
-        y : Ignored
-            Not used, present here for API consistency by convention.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
+        A warm start reuses the previous fit's results when X (shape, dtype
+        and a hash of its bytes), the sample weights, the clusterer (its type
+        and exact parameters), `kmeans_engine`, `reference`, `power` and an
+        integer `random_state` are unchanged. Parameters whose equality
+        cannot be shown (callables other than the very same object) start
+        cold.
         """
-        state = self.__dict__.copy()
-        try:
-            return self._fit(X)
-        except BaseException:
-            # Never leave a half-fitted estimator behind.
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    def _fit(self, X):
-        with _explain_input_errors(X):
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
-            )
-        _check_magnitude(X)
-        if not np.any(np.ptp(X, axis=0)):
-            # every statistic is degenerate (the gap is NaN, Gap* is 0)
-            raise ValueError(
-                f"All {X.shape[0]} samples of X are identical: the data have no "
-                "spread, so no number of clusters can be chosen."
-            )
-        n_samples = X.shape[0]
-        estimator = (
-            _default_estimator() if self.estimator is None else clone(self.estimator)
-        )
-        n_clusters_param = _n_clusters_param(estimator)
-        _validate_clusterer_params(_configure(estimator, n_clusters_param, 2, 0))
-        ks = self._candidate_ks(n_samples)
-        state = self._warm_state(X, estimator)
-        entropy = state["entropy"]
-        sampler = make_reference_sampler(self.reference, X)
-        self._run_fits(X, estimator, n_clusters_param, ks, sampler, state)
-
-        short_ks = [k for k in ks if k in state["short_ks"]]
-        short_refs = sorted(
-            (b, k)
-            for b, k in state.get("reference_short_ks", ())
-            if b < self.n_refs and k in ks
-        )
-        if short_ks or short_refs:
-            where = [f"on the data at k={short_ks}"] if short_ks else []
-            if short_refs:
-                n_short = len({b for b, _ in short_refs})
-                where.append(
-                    f"on {n_short} of the {self.n_refs} reference data sets at "
-                    f"k={sorted({k for _, k in short_refs})}"
+        random_state = self.random_state
+        previous = getattr(self, "_warm_start_state_", None)
+        key = None
+        if self.warm_start:
+            # Hashing X costs a pass over it: only a warm start needs the key.
+            key = fingerprint(
+                (
+                    X.shape,
+                    X.dtype.str,
+                    hashlib.blake2b(X.data, digest_size=16).hexdigest(),
+                    None if sample_weight is None else sample_weight,
+                    estimator,
+                    self.kmeans_engine,
+                    self.reference,
+                    float(self.power),
+                    int(random_state) if isinstance(random_state, Integral) else None,
                 )
-            warnings.warn(
-                "The clusterer found fewer distinct clusters than asked for "
-                f"{' and '.join(where)}; their dispersion is that of the clusters "
-                "found.",
-                SkgapWarning,
-                stacklevel=4,  # _fit, fit, sklearn's _fit_context wrapper, caller
             )
-        dispersions = np.array([state["data"][k] for k in ks])
-        reference_dispersions = np.array(
-            [[state["reference"][b, k] for k in ks] for b in range(self.n_refs)]
-        )
-        gap_results = _gap_statistics(ks, dispersions, reference_dispersions)
+            if previous is not None and previous.key == key:
+                # a copy: a fit that fails must leave the cache as it was
+                return previous.copy()
+        entropy = int(check_random_state(random_state).randint(2**31 - 1))
+        return _FitStore(key, entropy)
 
-        se_key = STATISTICS[self.statistic]
+    def _scan(self, X, spec, ks, store):
+        """Run the fits the candidates need; return the candidates computed."""
+        if self.scan == "full":
+            self._run_fits(X, spec, ks, store)
+            return ks
+        # Waves of candidates in increasing k, wide enough that every worker
+        # has several tasks, until the rule's choice is final.
+        per_wave = max(
+            1, -(-TASKS_PER_WORKER * n_workers(self.n_jobs) // (self.n_refs + 1))
+        )
+        values_key, se_key = self.statistic, STATISTICS[self.statistic]
+        done = []
+        while len(done) < len(ks):
+            wave = ks[len(done) : len(done) + max(per_wave, 2 - len(done))]
+            self._run_fits(X, spec, wave, store)
+            done += wave
+            table = gap_table(
+                done,
+                np.array([store.data[k] for k in done]),
+                np.array(
+                    [[store.reference[b, k] for k in done] for b in range(self.n_refs)]
+                ),
+            )
+            chosen = forward_choice(
+                table[values_key],
+                table[se_key],
+                method=self.method,
+                se_factor=self.se_factor,
+            )
+            if chosen is not None:
+                break
+        return done
+
+    def _run_fits(self, X, spec, ks, store):
+        """Run the fits that `store` lacks for `ks` and the first n_refs draws.
+
+        Tasks are (data set, group of ks); with several workers the ks of each
+        data set are split into groups of about equal cost so that the work
+        balances, and a reference set is drawn from its seed by the tasks that
+        need it (no reference data are shipped or kept).
+        """
+        todo = []  # (b, ks to fit), b = -1 for X
+        data_ks = [k for k in ks if k not in store.data]
+        if data_ks:
+            todo.append((-1, data_ks))
+        for b in range(self.n_refs):
+            ref_ks = [k for k in ks if (b, k) not in store.reference]
+            if ref_ks:
+                todo.append((b, ref_ks))
+        if not todo:
+            return
+        workers = n_workers(self.n_jobs)
+        n_chunks = 1 if workers == 1 else -(-TASKS_PER_WORKER * workers // len(todo))
+        specs = [
+            (b, [todo_ks[i] for i in group])
+            for b, todo_ks in todo
+            for group in split_ks(todo_ks, n_chunks)
+        ]
+        if spec.engine is None:
+            # Longest tasks first, so that the last ones to finish are short.
+            specs.sort(key=lambda s: -task_cost(s[1]))
+        # else: data set by data set, so that the threads fitting the groups of
+        # one reference set share its draw (the engine only reads it)
+
+        total = (self.n_refs + 1) * len(ks)
+        progress = Progress(
+            total,
+            enabled=bool(self.verbose),
+            done=total - sum(len(group_ks) for _, group_ks in specs),
+        )
+        records = []
+        results = run_tasks(
+            fit_dataset,
+            [(spec, b, group_ks, X if b < 0 else None) for b, group_ks in specs],
+            [task_cost(group_ks) for _, group_ks in specs],
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+            gil_bound=holds_gil(X.size, compiled=spec.engine is not None),
+            records=records,
+            what=(
+                f"the clusterer ({type(spec.estimator).__name__}), the reference "
+                "sampler and the data"
+            ),
+        )
+        for position, result in results:
+            b, group_ks = specs[position]
+            if b < 0:
+                store.data.update(zip(group_ks, result.dispersions, strict=True))
+                store.kept.update(result.kept)
+            else:
+                store.reference.update(
+                    ((b, k), w)
+                    for k, w in zip(group_ks, result.dispersions, strict=True)
+                )
+            store.short.update((b, k) for k in result.short_ks)
+            progress.update(len(group_ks))
+        warn_summary(records)
+
+    def _warn_short(self, store, ks):
+        """Warn where the clusterer found fewer distinct clusters than asked."""
+        short_ks = [k for k in ks if (-1, k) in store.short]
+        short_refs = sorted(
+            (b, k) for b, k in store.short if 0 <= b < self.n_refs and k in ks
+        )
+        if not (short_ks or short_refs):
+            return
+        where = [f"on the data at k={short_ks}"] if short_ks else []
+        if short_refs:
+            n_short = len({b for b, _ in short_refs})
+            where.append(
+                f"on {n_short} of the {self.n_refs} reference data sets at "
+                f"k={sorted({k for _, k in short_refs})}"
+            )
+        warn_caller(
+            "The clusterer found fewer distinct clusters than asked for "
+            f"{' and '.join(where)}; their dispersion is that of the clusters "
+            "found.",
+            SkgapWarning,
+        )
+
+    # -- select and keep -----------------------------------------------------
+
+    def _select(self, gap_results):
         values = gap_results[self.statistic]
         if np.all(np.isnan(values)):
             raise ValueError(
@@ -792,205 +742,72 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 "reference data have no spread (all samples are identical?), so "
                 "no number of clusters can be chosen."
             )
-        best = select_k(
-            values, gap_results[se_key], method=self.method, se_factor=self.se_factor
+        return select_k(
+            values,
+            gap_results[STATISTICS[self.statistic]],
+            method=self.method,
+            se_factor=self.se_factor,
         )
-        n_clusters = ks[best]
-        fitted = state["fitted"]
-        if n_clusters == 1 and 1 not in fitted:
-            # k = 1 needs no clustering for the statistic, only for predict.
-            best_estimator = _configure(
-                estimator, n_clusters_param, 1, _seed(entropy, _DATA_FIT, 0, 1)
+
+    def _best_fit(self, X, spec, store, k):
+        """The clusterer fitted on X at the chosen k, and its labels.
+
+        The engine kept its centres; any other clusterer is fitted again with
+        the seed of its first fit (which costs one fit and saves keeping
+        every candidate's fitted clone).
+        """
+        if k in store.best:
+            return store.best[k]
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            best = self._fit_best(X, spec, store, k)
+        store.best[k] = best
+        return best
+
+    def _fit_best(self, X, spec, store, k):
+        seed = data_seed(store.entropy, k)
+        X_read_only = X.view()
+        X_read_only.flags.writeable = False
+        if spec.engine is not None:
+            centers, inertia, n_iter, seed = store.kept[k]
+            estimator = fitted_kmeans(
+                spec.estimator,
+                X_read_only,
+                spec.fit_weight,
+                centers,
+                inertia=inertia,
+                n_iter=n_iter,
+                seed=seed,
             )
-            X_read_only = X.view()
-            X_read_only.flags.writeable = False  # as in _fit_dataset
-            copy_x = _copy_x(best_estimator)
+            labels = estimator.labels_
+        else:
+            estimator = spec.estimator
+            fixed = copies_input(estimator)
+            user_copy_x = {name: estimator.get_params()[name] for name in fixed}
+            estimator = configure(estimator, spec.n_clusters_param, k, seed, fixed)
             try:
-                if copy_x is not None:
-                    best_estimator.set_params(copy_x=True)
-                best_estimator.fit(X_read_only)
-                if copy_x is not None:
-                    best_estimator.set_params(copy_x=copy_x)
+                labels = checked_labels(
+                    fit_labels(estimator, X_read_only, spec.fit_weight), X.shape[0]
+                )
             except Exception as exc:
-                raise ClustererFitError(
-                    f"{type(estimator).__name__} failed to cluster the data into "
-                    f"k=1 clusters (the chosen k, fitted for predict): {exc}",
-                    k=1,
-                    dataset="the data",
-                    original=exc,
+                raise clusterer_error(
+                    spec.estimator, "the data", k, exc, " (the chosen k, fitted again)"
                 ) from exc
-            fitted[1] = best_estimator, np.zeros(n_samples, dtype=np.int32)
-        best_estimator, labels = fitted[n_clusters]
-        if self.warm_start:
-            self._warm_start_state_ = state
-        elif hasattr(self, "_warm_start_state_"):
-            del self._warm_start_state_
-
-        self.n_clusters_ = n_clusters
-        self.best_estimator_ = best_estimator
-        self.labels_ = labels
-        self.gap_results_ = gap_results
-        self.dispersions_ = dispersions
-        self.reference_dispersions_ = reference_dispersions
-        return self
-
-    def _warm_state(self, X, estimator):
-        """The cache of finished fits: the previous one if it can be reused.
-
-        A warm start reuses the previous fit's dispersions and fitted clones
-        of the data when X (shape, dtype and a hash of its bytes), the
-        estimator's parameters, `reference`, `power` and an integer
-        `random_state` are unchanged; otherwise the cache starts empty.
-        """
-        random_state = self.random_state
-        # Hashing X costs a pass over it: only a warm start needs the key.
-        key = self.warm_start and (
-            X.shape,
-            X.dtype.str,
-            hashlib.blake2b(X.data, digest_size=16).hexdigest(),
-            type(estimator).__name__,
-            repr(sorted(estimator.get_params(deep=True).items(), key=str)),
-            self.reference if callable(self.reference) else str(self.reference),
-            float(self.power),
-            int(random_state) if isinstance(random_state, Integral) else None,
-        )
-        previous = getattr(self, "_warm_start_state_", None)
-        if self.warm_start and previous is not None:
-            try:
-                same = previous["key"] == key
-            except Exception:  # e.g. a reference callable with an odd __eq__
-                same = False
-            if same:
-                # a copy: a fit that fails must leave the cache as it was
-                return {
-                    key: value.copy() if isinstance(value, dict | set) else value
-                    for key, value in previous.items()
-                }
-        entropy = int(check_random_state(random_state).randint(2**31 - 1))
-        return {
-            "key": key,
-            "entropy": entropy,
-            "data": {},  # k -> W_k
-            "reference": {},  # (b, k) -> W*_kb
-            "short_ks": set(),
-            "fitted": {},  # k -> (fitted clone, labels) on X
-        }
-
-    def _run_fits(self, X, estimator, n_clusters_param, ks, sampler, state):
-        """Run the fits that `state` lacks for `ks` and the first n_refs draws.
-
-        Tasks are (data set, group of ks); with several workers the ks of each
-        data set are split into groups of about equal cost so that the work
-        balances, and a reference set is regenerated from its seed by every
-        task that needs it (no reference data are shipped or kept).
-        """
-        entropy = state["entropy"]
-        todo = []  # (b, ks to fit), b = -1 for X
-        data_ks = [k for k in ks if k not in state["data"]]
-        if data_ks:
-            todo.append((-1, data_ks))
-        for b in range(self.n_refs):
-            ref_ks = [k for k in ks if (b, k) not in state["reference"]]
-            if ref_ks:
-                todo.append((b, ref_ks))
-        if not todo:
-            return
-        n_jobs = self.n_jobs
-        plan = _execution_plan(n_jobs, X)
-        n_workers = 1 if plan == "sequential" else effective_n_jobs(n_jobs)
-        n_chunks = (
-            1 if n_workers == 1 else -(-_TASKS_PER_WORKER * n_workers // len(todo))
-        )
-        specs = []
-        for b, todo_ks in todo:
-            for group in _split_ks(todo_ks, n_chunks):
-                specs.append((b, [todo_ks[i] for i in group]))
-        # Longest tasks first, so that the last ones to finish are short.
-        specs.sort(key=lambda spec: -_task_cost(spec[1]))
-
-        # The caller's scikit-learn configuration, with what fit already made
-        # sure of: finite data (X checked, references finite by construction
-        # or checked) and valid clusterer parameters (checked once). Each
-        # small fit then skips those checks (up to 15 % of a fit, same result).
-        config = {
-            **get_config(),
-            "assume_finite": True,
-            "skip_parameter_validation": True,
-        }
-        parent_pid = os.getpid()
-        tasks = []
-        for index, (b, group_ks) in enumerate(specs):
-            if b < 0:
-                kwargs = dict(
-                    X=X,
-                    fit_seeds=[_seed(entropy, _DATA_FIT, 0, k) for k in group_ks],
-                    keep_estimators=True,
+            estimator.set_params(**user_copy_x)
+            if (
+                k > 1
+                and _dispersion(X, labels, spec.power, spec.sample_weight)
+                != (store.data[k])
+            ):
+                warn_caller(
+                    f"{type(spec.estimator).__name__} clustered the data at k={k} "
+                    "differently when fitted again with the same seed (it is not "
+                    "deterministic): labels_ and best_estimator_ come from the "
+                    "second fit, the gap statistic from the first.",
+                    SkgapWarning,
                 )
-            else:
-                kwargs = dict(
-                    sampler=sampler,
-                    sample_seed=_seed(entropy, _REFERENCE_DRAW, b, 0),
-                    fit_seeds=[_seed(entropy, _REFERENCE_FIT, b, k) for k in group_ks],
-                    dataset=f"reference data set b={b}",
-                )
-            kwargs.update(
-                estimator=estimator,
-                n_clusters_param=n_clusters_param,
-                ks=group_ks,
-                power=self.power,
-            )
-            tasks.append(delayed(_run_task)(index, parent_pid, config, kwargs))
+        return estimator, labels
 
-        progress = _Progress((self.n_refs + 1) * len(ks), enabled=bool(self.verbose))
-        progress.done = (self.n_refs + 1) * len(ks) - sum(len(s[1]) for s in specs)
-        # The BLAS thread count is global to the process: keep it at one while
-        # thread-based workers run, as each task is single-threaded. Threads
-        # are preferred (KMeans releases the GIL; no process start-up), a soft
-        # hint that joblib.parallel_config(backend=...) overrides.
-        caught = []
-        costs = [_task_cost(group_ks) for _, group_ks in specs]
-        with _threadpool_controller().limit(limits=1, user_api="blas"):
-            results = _execute(tasks, costs, n_jobs, plan, self.verbose)
-            try:
-                for index, (dispersions, short_ks, fitted), records in results:
-                    b, group_ks = specs[index]
-                    caught.extend(records)
-                    if b < 0:
-                        state["data"].update(zip(group_ks, dispersions, strict=True))
-                        state["short_ks"].update(short_ks)
-                        state["fitted"].update(
-                            zip([k for k in group_ks if k != 1], fitted, strict=True)
-                        )
-                    else:
-                        state["reference"].update(
-                            ((b, k), w)
-                            for k, w in zip(group_ks, dispersions, strict=True)
-                        )
-                        state.setdefault("reference_short_ks", set()).update(
-                            (b, k) for k in short_ks
-                        )
-                    progress.update(len(group_ks))
-            except pickle.PicklingError as exc:
-                raise pickle.PicklingError(
-                    f"{exc} GapKMeans sends the clusterer "
-                    f"({type(estimator).__name__}), the reference sampler and the "
-                    "data to worker processes: make them picklable, or run with "
-                    "n_jobs=1 or joblib.parallel_config(backend='threading')."
-                ) from exc
-            except WORKER_DIED as exc:
-                raise ClustererFitError(
-                    worker_died_error(exc, self.n_jobs, len(tasks))
-                ) from exc
-            except ClustererFitError as exc:
-                # joblib chains its own traceback text: chain the clusterer's
-                # exception instead (the text stays on it if it had no cause).
-                original = exc.original
-                if original is None or exc.__cause__ is original:
-                    raise
-                if original.__cause__ is None and original.__traceback__ is None:
-                    original.__cause__ = exc.__cause__
-                raise exc from original
-        warn_summary(caught, stacklevel=5)
+    # -- fitted attributes and delegation ------------------------------------------
 
     @property
     def gap_df_(self):
@@ -1013,7 +830,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 self, X, dtype=[np.float64, np.float32], order="C", reset=False
             )
         _check_magnitude(X, n_rows=1)
-        return X
+        return _as_centers_dtype(self.best_estimator_, X)
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -1032,7 +849,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             Index of the cluster each sample belongs to.
         """
         X = self._validate_new_data(X)
-        return self.best_estimator_.predict(_as_centers_dtype(self.best_estimator_, X))
+        return self.best_estimator_.predict(X)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X):
@@ -1054,7 +871,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         return self.best_estimator_.transform(X)
 
     @available_if(_estimator_has("transform"))
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then transform X with `best_estimator_`.
 
         Only available if the estimator has ``transform``.
@@ -1067,15 +884,18 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         y : Ignored
             Not used, present here for API consistency by convention.
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weight of each sample; see :meth:`fit`.
+
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_output_features)
             X transformed by `best_estimator_`.
         """
-        return self.fit(X).transform(X)
+        return self.fit(X, sample_weight=sample_weight).transform(X)
 
     @available_if(_estimator_has("score"))
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Score X with `best_estimator_` (for KMeans, the opposite of the inertia).
 
         Only available if the estimator has ``score``.
@@ -1088,20 +908,42 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         y : Ignored
             Not used, present here for API consistency by convention.
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weight of each sample, passed on if `best_estimator_` takes
+            it.
+
+            .. versionadded:: 0.2
+
         Returns
         -------
         score : float
             The score of `best_estimator_` on X.
         """
         X = self._validate_new_data(X)
-        return self.best_estimator_.score(_as_centers_dtype(self.best_estimator_, X))
+        if sample_weight is None:
+            return self.best_estimator_.score(X)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        return self.best_estimator_.score(X, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         estimator = _default_estimator() if self.estimator is None else self.estimator
-        estimator_tags = get_tags(estimator)
-        tags.non_deterministic = estimator_tags.non_deterministic
-        # transform is delegated, so GapKMeans is a transformer when estimator is
-        tags.transformer_tags = estimator_tags.transformer_tags
+        estimator_tags = _estimator_tags(estimator)
+        if estimator_tags is not None:
+            tags.non_deterministic = estimator_tags.non_deterministic
+            # transform is delegated: GapKMeans is a transformer when estimator is
+            tags.transformer_tags = estimator_tags.transformer_tags
         return tags
+
+
+def _as_centers_dtype(estimator, X):
+    """X in the dtype of the estimator's centres, if it has float ones.
+
+    KMeans.predict and KMeans.score reject float32 X after a float64 fit (and
+    the reverse) with a Cython buffer error.
+    """
+    centers = getattr(estimator, "cluster_centers_", None)
+    if isinstance(centers, np.ndarray) and centers.dtype in (np.float32, np.float64):
+        return X.astype(centers.dtype, copy=False)
+    return X

@@ -29,8 +29,6 @@ initial centres:
 Python validates every input (see ``skgap/_engine.py``); bounds checks are off.
 """
 
-import numpy as np
-
 from cython cimport floating
 from libc.math cimport INFINITY, log, sqrt
 from libc.stdint cimport uint64_t
@@ -551,12 +549,12 @@ cdef int _lloyd(
     On entry w.labels holds each sample's nearest centre and w.upper, w.lower
     its squared distances to it and to the second nearest (as k-means++
     leaves them): the first assignment is already done. Returns the number
-    of iterations run; w.centers and w.labels hold the result.
+    of iterations run; w.centers and w.labels hold the result, w.upper the
+    squared distance of each sample to its centre.
     """
     cdef Py_ssize_t i, c, n_changed = 0
     cdef double shift_total, largest, second, d
     cdef int iteration = 0
-    cdef bint strict = False
     # The sums follow the samples that change cluster, except with tol = 0,
     # where a zero shift must be exactly zero, as scikit-learn's fresh sums.
     cdef bint update_sums = tol > 0
@@ -592,13 +590,12 @@ cdef int _lloyd(
         w.centers = w.new_centers
         w.new_centers = swap
         if iteration > 0 and n_changed == 0:
-            strict = True
-            break
+            break  # strict convergence
         if shift_total <= tol:
             break
-    if not strict:
-        # labels consistent with the final centres
-        _assign(X, weights, n, p, k, w, False)
+    # Labels consistent with the final centres, from scratch: the same
+    # computation as `assign`, so that the centres alone give back the labels.
+    _nearest_all(X, n, p, k, w)
     return iteration + 1
 
 
@@ -695,7 +692,9 @@ cdef int _kmeans_all_k(
             for start in range(n_init):
                 _kmeans_plusplus(X, weights, total_weight, n, p, k, &rng, &w)
                 n_iter = _lloyd(X, weights, n, p, k, max_iter, abs_tol, &w)
-                inertia = _inertia(X, weights, n, p, w.centers, w.labels)
+                inertia = 0.0  # w.upper: the squared distances to the centres
+                for i in range(n):
+                    inertia += w.upper[i] if weights == NULL else weights[i] * w.upper[i]
                 # as scikit-learn: a better inertia of the same partition
                 # (relabelled, rounding) does not replace the best
                 if start == 0 or (

@@ -27,15 +27,26 @@ def _uniform_box(rng, lower, span, n_samples, dtype, out=None):
     return out
 
 
+def _weighted_rows(X, sample_weight):
+    """The rows of X that weigh something (all of X without weights)."""
+    if sample_weight is None or np.all(sample_weight > 0):
+        return X
+    return X[sample_weight > 0]
+
+
 class _UniformSampler:
-    """Each feature uniform over its observed range (R: ``spaceH0="original"``)."""
+    """Each feature uniform over its observed range (R: ``spaceH0="original"``).
+
+    With sample weights, the range of the samples of positive weight.
+    """
 
     # sample(seed, out) redraws exactly the same values into an existing array.
     draws_in_place = True
 
-    def __init__(self, X):
+    def __init__(self, X, sample_weight=None):
         self.n_samples = X.shape[0]
         self.dtype = X.dtype
+        X = _weighted_rows(X, sample_weight)
         self.lower = X.min(axis=0)
         self.span = X.max(axis=0) - self.lower
 
@@ -51,21 +62,29 @@ class _PCASampler:
 
     The paper's method (b): centre X, rotate it onto the right singular vectors
     V of the centred data, draw uniformly over the ranges of the rotated
-    columns, rotate back with V^T and add the mean back.
+    columns, rotate back with V^T and add the mean back. With sample weights:
+    the weighted mean, the axes of the centred data with row i scaled by
+    sqrt(w_i) (those of the data with each row repeated w_i times, for
+    integer weights), and the ranges of the samples of positive weight.
     """
 
     draws_in_place = True
 
-    def __init__(self, X):
+    def __init__(self, X, sample_weight=None):
         self.n_samples, n_features = X.shape
         self.dtype = X.dtype
-        self.mean = X.mean(axis=0, dtype=np.float64)
+        if sample_weight is None:
+            self.mean = X.mean(axis=0, dtype=np.float64)
+        else:
+            self.mean = np.average(X, axis=0, weights=sample_weight).astype(np.float64)
         # V from the SVD of the R factor of the centred data, which is built
         # block by block (a tall-skinny QR): the set-up never holds a centred
         # copy of X, LAPACK's copy of it nor U, only blocks of rows.
         rows = max(_BLOCK_ROWS, 2 * n_features)
         R = np.empty((0, n_features))
-        for block in self._centred_blocks(X, rows):
+        for start, block in self._centred_blocks(X, rows):
+            if sample_weight is not None:
+                block *= np.sqrt(sample_weight[start : start + rows])[:, np.newaxis]
             R = np.linalg.qr(np.vstack([R, block]), mode="r")
         _, _, components = np.linalg.svd(R, full_matrices=False)
         # The rotated data, centred @ V, are U scaled by the singular values:
@@ -74,7 +93,11 @@ class _PCASampler:
         upper = -lower
         largest = np.zeros(components.shape[0])
         signs = np.ones(components.shape[0])
-        for block in self._centred_blocks(X, rows):
+        for start, block in self._centred_blocks(X, rows):
+            if sample_weight is not None:
+                block = block[sample_weight[start : start + rows] > 0]
+                if not block.shape[0]:
+                    continue
             rotated = block @ components.T
             np.minimum(lower, rotated.min(axis=0), out=lower)
             np.maximum(upper, rotated.max(axis=0), out=upper)
@@ -93,7 +116,10 @@ class _PCASampler:
 
     def _centred_blocks(self, X, rows):
         for start in range(0, self.n_samples, rows):
-            yield np.subtract(X[start : start + rows], self.mean, dtype=np.float64)
+            yield (
+                start,
+                np.subtract(X[start : start + rows], self.mean, dtype=np.float64),
+            )
 
     def sample(self, seed, out=None):
         # Rotated back block by block, so that the draw needs no second array
@@ -148,8 +174,11 @@ class _CallableSampler:
 REFERENCES = {"uniform": _UniformSampler, "pca": _PCASampler}
 
 
-def make_reference_sampler(reference, X):
+def make_reference_sampler(reference, X, sample_weight=None):
     """Prepare the sampler of `reference` ("uniform", "pca" or a callable) for X.
+
+    `sample_weight` (None or non-negative float64 weights) shapes the built-in
+    references; a callable receives X alone.
 
     The returned object has ``sample(seed) -> ndarray`` of X's shape and dtype;
     if its ``draws_in_place`` is true, ``sample(seed, out=array)`` draws the
@@ -157,4 +186,4 @@ def make_reference_sampler(reference, X):
     """
     if callable(reference):
         return _CallableSampler(reference, X)
-    return REFERENCES[reference](X)
+    return REFERENCES[reference](X, sample_weight)

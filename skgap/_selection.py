@@ -6,7 +6,7 @@ import numpy as np
 
 from ._utils import Interval, StrOptions, validate_params
 
-__all__ = ["RULES", "STATISTICS", "select_k"]
+__all__ = ["FORWARD_RULES", "RULES", "STATISTICS", "select_k"]
 
 #: The statistics that can choose k, with the key of their standard error.
 STATISTICS = {"gap": "se", "gap_star": "se_star"}
@@ -69,6 +69,41 @@ RULES = {
     "first_max": _first_max,
     "global_max": _global_max_rule,
 }
+
+
+#: The rules that look forward only to the first candidate that satisfies them:
+#: their choice among the first candidates is final once
+#: `forward_choice` finds it, whatever the later candidates are.
+FORWARD_RULES = ("tibshirani", "first_se_max", "first_max")
+
+
+def forward_choice(values, se, *, method, se_factor=1.0):
+    """The rule's choice among the first candidates, if later ones cannot change it.
+
+    `values` and `se` are those of the first candidates (in increasing k);
+    returns the position `select_k` would choose on any longer curve that
+    starts with them, or None while that is not yet known. NaN values are
+    absent candidates, as in `select_k`.
+    """
+    f = np.asarray(values, dtype=np.float64)
+    valid = np.flatnonzero(~np.isnan(f))
+    if valid.size < 2:
+        return None
+    g = f[valid]
+    with np.errstate(invalid="ignore"):
+        s = np.nan_to_num(se_factor * np.asarray(se, dtype=np.float64)[valid], nan=0.0)
+    last = len(g) - 1
+    if method == "tibshirani":
+        hits = np.flatnonzero(g[:-1] >= _lower_bound(g[1:], s[1:]))
+        return int(valid[hits[0]]) if hits.size else None
+    if method not in FORWARD_RULES:
+        raise ValueError(f"{method!r} needs every candidate; it is not a forward rule.")
+    j = _first_local_max(g)
+    if j == last:
+        return None  # no local maximum yet
+    if method == "first_max":
+        return int(valid[j])
+    return int(valid[_first_within_se_of(g, s, j)])
 
 
 @validate_params(
@@ -191,7 +226,7 @@ def select_k(values, se, *, method="tibshirani", se_factor=1.0):
     return int(valid[RULES[method](f[valid], scaled_se)])
 
 
-def _gap_statistics(n_clusters, dispersions, reference_dispersions):
+def gap_table(n_clusters, dispersions, reference_dispersions):
     """The table of SPEC section 1 from W_k (m,) and the W*_kb (B, m)."""
     n_refs = reference_dispersions.shape[0]
     se_scale = np.sqrt(1.0 + 1.0 / n_refs)

@@ -4,7 +4,11 @@ This is the only module that imports semi-private scikit-learn names, so that
 a change in scikit-learn touches one file.
 """
 
+import hashlib
+
+import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
     Interval,
@@ -12,6 +16,10 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     StrOptions,
     validate_params,
 )
+from sklearn.utils.metadata_routing import (  # noqa: F401  (re-exported)
+    _routing_enabled,
+)
+from sklearn.utils.validation import has_fit_parameter
 
 # Parameters through which scikit-learn clusterers take their number of clusters,
 # in order of preference.
@@ -21,10 +29,8 @@ N_CLUSTERS_PARAMS = ("n_clusters", "n_components")
 def _default_estimator():
     """Return the clusterer used when ``estimator=None``.
 
-    ``n_init=3``, chosen by ``benchmarks/accuracy.py`` (the paper's five
-    scenarios, 50 realisations, both references): one start finds the true k
-    in 400 of 500 runs, three in 428, five and ten in 429, at 0.48 s per fit
-    against 0.24 s (1 start) and 1.27 s (10 starts). See the user guide.
+    ``n_init=3`` is chosen by ``benchmarks/accuracy.py`` (the paper's five
+    scenarios, both references): see the accuracy table of the user guide.
     """
     from sklearn.cluster import KMeans
 
@@ -52,6 +58,45 @@ def _estimator_has(attr):
     return check
 
 
+def _estimator_tags(estimator):
+    """scikit-learn's tags of `estimator`, or None for a duck-typed clusterer."""
+    try:
+        return get_tags(estimator)
+    except (AttributeError, TypeError):
+        return None
+
+
+def _router_owner(router):
+    """The `owner` of a MetadataRouter: the object from scikit-learn 1.8 on,
+    its class name before."""
+    import sklearn
+
+    major, minor = (int(part) for part in sklearn.__version__.split(".")[:2])
+    return router if (major, minor) >= (1, 8) else type(router).__name__
+
+
+def _accepts_sample_weight(estimator):
+    """Whether `estimator.fit` takes a ``sample_weight`` argument."""
+    return has_fit_parameter(estimator, "sample_weight")
+
+
+def _check_clusterer(estimator):
+    """Raise a TypeError naming what `estimator` lacks to be cloned and fitted."""
+    missing = [
+        name for name in ("get_params", "set_params") if not hasattr(estimator, name)
+    ]
+    if not (hasattr(estimator, "fit_predict") or hasattr(estimator, "fit")):
+        missing.append("fit")
+    if missing:
+        raise TypeError(
+            f"{type(estimator).__name__} lacks {' and '.join(missing)}: GapKMeans "
+            "clones the clusterer for every fit (sklearn.base.clone) and sets its "
+            "number of clusters with set_params. Derive it from "
+            "sklearn.base.BaseEstimator, or implement get_params(deep=True) and "
+            "set_params(**params)."
+        )
+
+
 def _n_clusters_param(estimator):
     """Name of the parameter that sets the number of clusters of `estimator`.
 
@@ -61,6 +106,7 @@ def _n_clusters_param(estimator):
     another step's (``gaussianmixture__n_components`` over
     ``pca__n_components``).
     """
+    _check_clusterer(estimator)
     params = estimator.get_params(deep=False)
     for name in N_CLUSTERS_PARAMS:
         if name in params:
@@ -127,3 +173,51 @@ def _check_optional_dependency(module, extra, purpose):
             f"{purpose} requires {module}, which is not installed. "
             f"Install it with: pip install 'skgap[{extra}]'"
         ) from exc
+
+
+class _Identity:
+    """Equal to another _Identity only if both wrap the very same object."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+
+def fingerprint(value):
+    """A value that equals another fingerprint only if their sources are equal.
+
+    Arrays compare by shape, dtype and a hash of their bytes; estimators by
+    type and (recursively) parameters; containers element by element; numbers
+    and strings by type and value (NaN equals NaN). Anything else, callables
+    included, equals only itself: equality that cannot be shown is not
+    assumed.
+    """
+    if value is None or isinstance(value, (str, bytes, bool)):
+        return (type(value).__name__, value)
+    if isinstance(value, (int, np.integer)):
+        return ("int", int(value))
+    if isinstance(value, (float, np.floating)):
+        return ("float", float(value).hex())
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufcSUMm":
+        data = np.ascontiguousarray(value)
+        digest = hashlib.blake2b(data.view(np.uint8).reshape(-1), digest_size=16)
+        return ("ndarray", value.shape, value.dtype.str, digest.hexdigest())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(fingerprint(item) for item in value))
+    if isinstance(value, dict):
+        items = [(fingerprint(k), fingerprint(v)) for k, v in value.items()]
+        return ("dict", tuple(sorted(items, key=repr)))
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        try:
+            params = value.get_params(deep=False)
+        except Exception:
+            return _Identity(value)
+        return ("estimator", _Identity(type(value)), fingerprint(params))
+    return _Identity(value)

@@ -8,6 +8,7 @@ and rejects magnitudes whose squared distances overflow or underflow.
 import math
 import re
 from contextlib import contextmanager
+from numbers import Real
 
 import numpy as np
 from scipy import sparse
@@ -142,3 +143,47 @@ def _check_magnitude(X, n_rows=None):
             f"{float(finfo.tiny):.3g}). Rescale X, e.g. with "
             "sklearn.preprocessing.StandardScaler."
         )
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Sample weights as a float64 array of n_samples non-negative values, or None.
+
+    A number weighs every sample alike (as scikit-learn accepts it). Raises a
+    ValueError that says what is wrong: the shape, NaN or infinite, negative
+    or all-zero weights; a TypeError for non-numeric weights.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    try:
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind not in "biuf":
+            raise TypeError(f"dtype {weights.dtype}")
+        weights = weights.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"sample_weight must be numbers, one per sample: got {exc}."
+        ) from None
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have one weight per sample, of shape "
+            f"({n_samples},), got shape {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)):
+        bad = int(np.flatnonzero(~np.isfinite(weights))[0])
+        raise ValueError(
+            f"sample_weight must be finite, got {weights[bad]} at sample {bad}."
+        )
+    if np.any(weights < 0):
+        bad = int(np.flatnonzero(weights < 0)[0])
+        raise ValueError(
+            f"sample_weight must be non-negative, got {weights[bad]} at sample "
+            f"{bad}; a weight of 0 leaves a sample out."
+        )
+    if not weights.sum() > 0:
+        raise ValueError(
+            "sample_weight is zero for every sample: at least one weight must be "
+            "positive."
+        )
+    return np.ascontiguousarray(weights)

@@ -82,6 +82,8 @@ predict: wrong n_features          ValueError "X has 3 features, but ...
 
 import contextlib
 import copy
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -460,12 +462,16 @@ def test_all_points_identical():
         assert within_cluster_dispersion(X, np.arange(20) % 3) == 0.0
 
 
-def test_fewer_distinct_points_than_k():
+@pytest.mark.parametrize("kmeans_engine", ["skgap", "sklearn"])
+def test_fewer_distinct_points_than_k(kmeans_engine):
     X = np.repeat([[0.0, 0.0], [5.0, 5.0]], 10, axis=0)
-    with _not_modified(X):
-        with pytest.warns(SkgapWarning, match=r"fewer distinct clusters.*k=\[3, 4\]"):
-            with pytest.warns(ConvergenceWarning, match="2 ConvergenceWarning"):
-                gap = _gap().fit(X)
+    with _not_modified(X), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gap = _gap(kmeans_engine=kmeans_engine).fit(X)
+    messages = {w.category: str(w.message) for w in caught}
+    assert re.search(r"fewer distinct clusters.*k=\[3, 4\]", messages[SkgapWarning])
+    if kmeans_engine == "sklearn":  # scikit-learn's own warning, summarised
+        assert "2 ConvergenceWarning" in messages[ConvergenceWarning]
     assert gap.n_clusters_ == 2  # W_2 = 0: the gap is +inf, a winning value
     assert gap.gap_results_["gap"][1] == np.inf
     assert gap.dispersions_[1] == 0.0
@@ -522,7 +528,8 @@ PARAM_ROWS = [
     ({"se_factor": np.inf}, ValueError, r"'se_factor' parameter"),
     ({"n_jobs": 0}, ValueError, r"n_jobs == 0 .* has no meaning"),
     ({"n_jobs": 1.5}, ValueError, r"'n_jobs' parameter"),
-    ({"estimator": KMeans}, TypeError, r"estimator instance .* got estimator class"),
+    ({"estimator": KMeans}, TypeError, r"an instance, such as KMeans\(\)"),
+    ({"n_clusters_range": (k for k in [1, 2])}, TypeError, "an iterator .* list"),
     ({"estimator": "kmeans"}, ValueError, r"'estimator' parameter .* 'fit'"),
     ({"random_state": -1}, ValueError, r"'random_state' parameter"),
     ({"n_clusters_range": [0, 1, 2]}, ValueError, "must hold positive integers, got 0"),
@@ -577,7 +584,10 @@ def test_clusterer_parameters_checked_once_before_any_fit(monkeypatch):
     with pytest.raises(ValueError, match="'max_iter' parameter of KMeans"):
         _gap(estimator=KMeans(max_iter=-5)).fit(_blobs())
     assert fits == []
-    gap = _gap(estimator=KMeans(n_clusters=0, n_init=1, random_state="x"))
+    gap = _gap(
+        estimator=KMeans(n_clusters=0, n_init=1, random_state="x"),
+        kmeans_engine="sklearn",
+    )
     assert gap.fit(_blobs()).n_clusters_ == 3
     assert fits
 
@@ -586,11 +596,11 @@ def test_clusterer_parameters_checked_once_before_any_fit(monkeypatch):
     "ks",
     [
         np.array([1, 2, 3]),
-        (k for k in [1, 2, 3]),
+        range(1, 4),
         [np.int32(3), np.int64(1), 2],
         [3, 1, 2],
     ],
-    ids=["array", "generator", "numpy ints", "unsorted"],
+    ids=["array", "range", "numpy ints", "unsorted"],
 )
 def test_fit_good_n_clusters_range(ks):
     gap = _gap(n_clusters_range=ks).fit(_blobs())

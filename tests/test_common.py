@@ -11,7 +11,9 @@ from skgap import GapKMeans
 _FAST = dict(n_clusters_range=range(1, 4), n_refs=5)
 
 CONFIGURATIONS = [
+    GapKMeans(**_FAST),
     GapKMeans(KMeans(n_init=1), **_FAST),
+    GapKMeans(KMeans(n_init=1), kmeans_engine="sklearn", **_FAST),
     GapKMeans(AgglomerativeClustering(), **_FAST),
     GapKMeans(GaussianMixture(), **_FAST),
     GapKMeans(KMeans(n_init=1), reference="pca", power=1.0, **_FAST),
@@ -20,13 +22,36 @@ CONFIGURATIONS = [
 ]
 
 
-def _expected_failed_checks(estimator):
-    """No check is expected to fail; kept as the place to document one if ever.
+# scikit-learn checks that fit with sample weights, on a clusterer that takes none
+_WEIGHTED_FITS = [
+    "check_sample_weights_pandas_series",
+    "check_sample_weights_not_an_array",
+    "check_sample_weights_list",
+    "check_sample_weights_shape",
+    "check_sample_weights_not_overwritten",
+]
 
-    Every entry must give a reason and an issue number, e.g.
-    ``{"check_name": "reason (issue #N)"}``.
+
+def _expected_failed_checks(estimator):
+    """The checks a configuration is expected to fail, each with its reason.
+
+    The weight-equivalence check may pass by chance (a clear-cut k, starts
+    that land alike), so it is not a strict failure.
     """
-    return {}
+    failed = {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "the reference data sets have X's number of rows, so repeating rows "
+            "changes them and the random starts; W_k is weight-equivalent "
+            "(tests/test_dispersion.py) (issue #12)"
+        ),
+    }
+    if isinstance(estimator.estimator, (AgglomerativeClustering, GaussianMixture)):
+        reason = (
+            f"{type(estimator.estimator).__name__} takes no sample_weight: "
+            "GapKMeans raises a TypeError that names it (issue #12)"
+        )
+        failed.update(dict.fromkeys(_WEIGHTED_FITS, reason))
+    return failed
 
 
 def _parametrize_with_checks(estimators, **kwargs):
@@ -40,6 +65,8 @@ def _parametrize_with_checks(estimators, **kwargs):
     return pytest.mark.parametrize(names, list(checks), **mark.kwargs)
 
 
-@_parametrize_with_checks(CONFIGURATIONS, expected_failed_checks=_expected_failed_checks)
+@_parametrize_with_checks(
+    CONFIGURATIONS, expected_failed_checks=_expected_failed_checks
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

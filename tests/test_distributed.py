@@ -23,9 +23,9 @@ from skgap import GapKMeans
 def _threads_even_for_small_data(monkeypatch):
     """GapKMeans fits small data in sequence under a thread backend; the
     threading and dask tests need the worker threads to run."""
-    import skgap._gap
+    import skgap._execution
 
-    monkeypatch.setattr(skgap._gap, "_MIN_SIZE_FOR_THREADS", 0)
+    monkeypatch.setattr(skgap._execution, "_MIN_SIZE_FOR_THREADS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,7 @@ def test_worker_warnings_summarised_on_dask(dask_client):
     X = np.repeat([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]], 6, axis=0)
     gap = GapKMeans(
         KMeans(n_init=1),
+        kmeans_engine="sklearn",
         n_clusters_range=[1, 2, 5, 6],
         n_refs=3,
         reference=_permuted,

@@ -47,9 +47,9 @@ BACKENDS = [(1, "sequential"), (2, "loky"), (2, "threading")]
 def _threads_even_for_small_data(monkeypatch):
     """GapKMeans fits small data in sequence under a thread backend; these
     tests need the worker threads to run, concurrently."""
-    import skgap._gap
+    import skgap._execution
 
-    monkeypatch.setattr(skgap._gap, "_MIN_SIZE_FOR_THREADS", 0)
+    monkeypatch.setattr(skgap._execution, "_MIN_SIZE_FOR_THREADS", 0)
 
 
 BACKEND_IDS = ["n_jobs=1", "loky", "threading"]
@@ -188,8 +188,10 @@ def _permuted(X, seed):
 
 
 def _fit_recording(n_jobs, backend):
+    # scikit-learn's fits, whose ConvergenceWarnings the workers record
     gap = GapKMeans(
         KMeans(n_init=1),
+        kmeans_engine="sklearn",
         n_clusters_range=[1, 2, 5, 6],
         n_refs=3,
         reference=_permuted,
@@ -227,6 +229,7 @@ def test_worker_warnings_reach_caller_once_summarised():
 def test_user_filters_apply_to_worker_warnings():
     gap = GapKMeans(
         KMeans(n_init=1),
+        kmeans_engine="sklearn",
         n_clusters_range=[1, 5],
         n_refs=2,
         reference=_permuted,
@@ -257,6 +260,7 @@ def test_concurrent_fits_in_threads_leave_warning_state_intact():
                 for _ in range(3):
                     GapKMeans(
                         KMeans(n_init=1),
+                        kmeans_engine="sklearn",
                         n_clusters_range=[1, 5],
                         n_refs=2,
                         reference=_permuted,
@@ -646,16 +650,19 @@ def test_failed_warm_start_fit_leaves_the_cache_as_it_was(monkeypatch):
         gap.fit(X)
     _assert_unchanged(gap, snapshot)
     state = gap._warm_start_state_
-    assert state.keys() == cache.keys()
-    assert state["reference"] == cache["reference"]  # no draw b >= 3 was kept
-    assert state["data"] == cache["data"]
-    assert state["fitted"].keys() == cache["fitted"].keys()
+    assert state.reference == cache.reference  # no draw b >= 3 was kept
+    assert state.data == cache.data
+    assert state.best.keys() == cache.best.keys()
 
 
 def test_warnings_point_at_the_callers_line():
     X = np.repeat([[0.0, 0.0], [5.0, 5.0]], 10, axis=0)
     gap = GapKMeans(
-        KMeans(n_init=1), n_clusters_range=[1, 2, 3, 40], n_refs=2, random_state=0
+        KMeans(n_init=1),
+        kmeans_engine="sklearn",
+        n_clusters_range=[1, 2, 3, 40],
+        n_refs=2,
+        random_state=0,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -1,5 +1,7 @@
 """Parallel fits: identical results whatever n_jobs and backend, one thread per task."""
 
+import contextlib
+import json
 import os
 import threading
 import uuid
@@ -14,29 +16,42 @@ from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_info
 
 from skgap import GapKMeans
-from skgap._gap import _Progress, _split_ks
-
-_THREADS = []
-_LOCK = threading.Lock()
+from skgap._execution import Progress as _Progress
+from skgap._execution import split_ks as _split_ks
 
 
-class ThreadRecordingKMeans(KMeans):
-    """KMeans that records the thread counts its fit would use."""
+class RecordingKMeans(KMeans):
+    """KMeans that appends, to a file of `record_dir` per fit, the thread
+    counts and scikit-learn configuration its fit ran with (from any process)."""
+
+    def __init__(self, n_clusters=8, *, n_init=1, random_state=None, record_dir="."):
+        super().__init__(
+            n_clusters=n_clusters, n_init=n_init, random_state=random_state
+        )
+        self.record_dir = record_dir
 
     def fit(self, X, y=None, sample_weight=None):
-        counts = {info["user_api"]: info["num_threads"] for info in threadpool_info()}
-        counts["thread"] = threading.current_thread().name
-        with _LOCK:
-            _THREADS.append(counts)
-        super().fit(X, y=y, sample_weight=sample_weight)
-        self.threads_seen_ = counts  # travels back from another process
-        return self
+        record = {
+            "threads": {i["user_api"]: i["num_threads"] for i in threadpool_info()},
+            "config": sklearn.get_config(),
+            "k": self.n_clusters,
+            "data_sum": float(np.asarray(X).sum()),
+            "thread": threading.current_thread().name,
+            "pid": os.getpid(),
+        }
+        path = Path(self.record_dir) / uuid.uuid4().hex
+        path.write_text(json.dumps(record, default=str))
+        return super().fit(X, y=y, sample_weight=sample_weight)
+
+
+def _records(record_dir):
+    return [json.loads(path.read_text()) for path in Path(record_dir).iterdir()]
 
 
 @pytest.fixture(autouse=True)
 def threads_for_small_data(monkeypatch):
     """Run the small test data in threads too (by default they run in sequence)."""
-    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 0)
+    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -81,29 +96,28 @@ def test_bit_identical_across_n_jobs_and_backends(X, reference, dtype, n_jobs, b
 
 
 @pytest.mark.parametrize("backend", [None, "threading", "loky"])
-def test_one_thread_per_task(X, backend):
-    _THREADS.clear()
+def test_one_thread_per_task(X, backend, tmp_path):
     gap = GapKMeans(
-        ThreadRecordingKMeans(n_init=1),
+        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=range(1, 4),
         n_refs=3,
         random_state=0,
         n_jobs=2,
-        warm_start=True,
     )
-    if backend is None:
+    with (
+        contextlib.nullcontext()
+        if backend is None
+        else joblib.parallel_config(backend=backend)
+    ):
         gap.fit(X)
-    else:
-        with joblib.parallel_config(backend=backend):
-            gap.fit(X)
-    # The fits of the data come back fitted, from whichever process ran them.
-    seen = [est.threads_seen_ for est, _ in gap._warm_start_state_["fitted"].values()]
-    assert len(seen) == 2
-    if backend != "loky":
-        assert len(_THREADS) == 4 * 2
-        seen += _THREADS
-    for counts in seen:
-        assert {v for key, v in counts.items() if key != "thread"} == {1}, counts
+    records = _records(tmp_path)
+    # (1 data set + 3 references) x k = 2, 3, then the chosen k refitted on X
+    # for best_estimator_, in this process, outside the tasks
+    assert len(records) == 4 * 2 + 1
+    tasks = [r for r in records if r["data_sum"] != pytest.approx(float(X.sum()))]
+    assert len(tasks) == 3 * 2
+    for record in tasks:
+        assert set(record["threads"].values()) == {1}, record
 
 
 def test_thread_limits_restored(X):
@@ -174,34 +188,33 @@ def test_progress_rewrites_one_line_on_a_tty(monkeypatch):
 
 @pytest.mark.parametrize("size_limit, in_main_thread", [(10**9, True), (0, False)])
 def test_small_fits_run_in_sequence_not_threads(
-    X, monkeypatch, size_limit, in_main_thread
+    X, monkeypatch, tmp_path, size_limit, in_main_thread
 ):
-    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", size_limit)
-    _THREADS.clear()
+    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", size_limit)
     GapKMeans(
-        ThreadRecordingKMeans(n_init=1),
+        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=range(1, 4),
         n_refs=3,
         random_state=0,
         n_jobs=2,
     ).fit(X)
-    threads = {counts["thread"] for counts in _THREADS}
+    threads = {record["thread"] for record in _records(tmp_path)}
     assert (threads == {"MainThread"}) is in_main_thread
 
 
-def test_small_fits_keep_a_process_backend(X, monkeypatch):
-    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 10**9)
+def test_small_fits_keep_a_process_backend(X, monkeypatch, tmp_path):
+    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
     gap = GapKMeans(
-        ThreadRecordingKMeans(n_init=1),
+        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=range(1, 4),
         n_refs=3,
         random_state=0,
         n_jobs=2,
     )
-    _THREADS.clear()
     with joblib.parallel_config(backend="loky"):
         gap.fit(X)
-    assert len(_THREADS) < 4 * 2  # some fits ran in worker processes
+    # some fits ran in worker processes
+    assert {record["pid"] for record in _records(tmp_path)} - {os.getpid()}
 
 
 class PidRecordingKMeans(KMeans):
@@ -253,9 +266,9 @@ def _fit_recording_pids(X, clusterer, n_jobs):
 @pytest.fixture
 def long_small_work(monkeypatch):
     """Small data whose fits count as long: moving them to processes pays."""
-    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 10**9)
-    monkeypatch.setattr("skgap._gap._PROCESS_START_SECONDS", 0.0)
-    monkeypatch.setattr("skgap._gap._SECONDS_TIMED", 0.0)
+    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
+    monkeypatch.setattr("skgap._execution._PROCESS_START_SECONDS", 0.0)
+    monkeypatch.setattr("skgap._execution._SECONDS_TIMED", 0.0)
 
 
 def test_long_small_work_moves_to_processes_same_result(X, tmp_path, long_small_work):
@@ -273,7 +286,7 @@ def test_long_small_work_moves_to_processes_same_result(X, tmp_path, long_small_
 
 
 def test_short_small_work_stays_in_sequence(X, tmp_path, monkeypatch):
-    monkeypatch.setattr("skgap._gap._MIN_SIZE_FOR_THREADS", 10**9)
+    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
     _, pids = _fit_recording_pids(X, PidRecordingKMeans(record_dir=str(tmp_path)), 2)
     assert pids == {os.getpid()}
 
@@ -289,11 +302,11 @@ def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, long_small_w
 def test_small_work_nested_in_joblib_workers_stays_in_sequence(X, long_small_work):
     # e.g. GapKMeans(n_jobs=2) inside GridSearchCV(n_jobs=2): no processes
     # spawned from the outer workers
-    from skgap._gap import _execution_plan
+    from skgap._execution import _plan
 
-    assert _execution_plan(2, X) == "timed"
+    assert _plan(2, gil_bound=True) == "timed"
     plans = joblib.Parallel(n_jobs=2, prefer="threads")(
-        joblib.delayed(_execution_plan)(2, X) for _ in range(2)
+        joblib.delayed(_plan)(2, True) for _ in range(2)
     )
     assert plans == ["sequential", "sequential"]
 
@@ -306,19 +319,11 @@ def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
     assert gap.n_clusters_ == 4
 
 
-class ConfigRecordingKMeans(KMeans):
-    """KMeans that keeps the scikit-learn configuration its fit ran under."""
-
-    def fit(self, X, y=None, sample_weight=None):
-        self.config_seen_ = sklearn.get_config()
-        return super().fit(X, y=y, sample_weight=sample_weight)
-
-
 @pytest.mark.parametrize("backend", ["threading", "loky"])
-def test_sklearn_config_reaches_the_workers(X, backend):
+def test_sklearn_config_reaches_the_workers(X, backend, tmp_path):
     """A config_context around fit applies inside every worker, as in sklearn."""
     gap = GapKMeans(
-        ConfigRecordingKMeans(n_init=1),
+        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=[2, 3],
         n_refs=2,
         random_state=0,
@@ -326,9 +331,10 @@ def test_sklearn_config_reaches_the_workers(X, backend):
     )
     with sklearn.config_context(working_memory=123), joblib.parallel_config(backend):
         gap.fit(X)
-    config = gap.best_estimator_.config_seen_
-    assert config["working_memory"] == 123
-    # what fit checked once (finite data, valid clusterer parameters) is not
-    # checked again by each clusterer fit
-    assert config["assume_finite"] and config["skip_parameter_validation"]
+    for record in _records(tmp_path):
+        config = record["config"]
+        assert config["working_memory"] == 123
+        # what fit checked once (finite data, valid clusterer parameters) is not
+        # checked again by each clusterer fit
+        assert config["assume_finite"] and config["skip_parameter_validation"]
     assert not sklearn.get_config()["skip_parameter_validation"]

@@ -1,0 +1,254 @@
+"""Running the tasks of a fit: joblib, thread limits, warnings, progress.
+
+Tasks run through :class:`joblib.Parallel`, threads preferred (the engine and
+scikit-learn's k-means iterations release the GIL, and threads start at no
+cost); :func:`joblib.parallel_config` can choose another backend, Dask's
+included. Each task runs single-threaded, with the caller's scikit-learn
+configuration, and records the warnings of its own thread; results come back
+as they complete, tagged with the task's position, so that the caller places
+them the same way whatever the order.
+"""
+
+import os
+import pickle
+import sys
+import time
+from functools import cache
+
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn import config_context, get_config
+from threadpoolctl import ThreadpoolController
+
+from ._faults import WORKER_DIED, record_warnings, worker_died_error
+from .exceptions import ClustererFitError
+
+__all__ = ["Progress", "holds_gil", "n_workers", "run_tasks", "split_ks", "task_cost"]
+
+# Below this many values in X (n_samples * n_features), a scikit-learn
+# k-means fit is mostly Python code that holds the GIL: threads cannot run
+# such fits in parallel (benchmarks/README.md), so they run in sequence, or
+# in worker processes when the work is long enough to pay back their start-up.
+# The engine holds no GIL: its tasks always run in threads.
+_MIN_SIZE_FOR_THREADS = 50_000
+
+# How long joblib's process workers (loky) take to start and import
+# scikit-learn (benchmarks/process_switch.py): small fits move to processes
+# only if that saves at least twice as much.
+_PROCESS_START_SECONDS = 1.0
+
+# Small fits run in sequence for at least this long before the remaining
+# time is estimated from the cost run so far.
+_SECONDS_TIMED = 0.25
+
+# With several workers, the ks of each data set are split until there are at
+# least this many tasks per worker, so that the last tasks to finish are short.
+TASKS_PER_WORKER = 9
+
+
+@cache
+def _threadpool_controller():
+    """One controller per process: building one scans the loaded libraries."""
+    return ThreadpoolController()
+
+
+def task_cost(ks):
+    """The relative cost of fitting the ks of one data set (a k-means ~ k)."""
+    return sum(k if k > 1 else 0.2 for k in ks)
+
+
+def split_ks(ks, n_chunks):
+    """Split the ks into `n_chunks` groups of about equal cost (cost ~ k).
+
+    Largest ks are dealt first to the cheapest group; each group keeps the
+    ks in increasing order. Returns a list of lists of positions into `ks`.
+    """
+    groups = [[] for _ in range(min(n_chunks, len(ks)))]
+    costs = [0] * len(groups)
+    for position in sorted(range(len(ks)), key=lambda i: -ks[i]):
+        g = costs.index(min(costs))
+        groups[g].append(position)
+        costs[g] += task_cost([ks[position]])
+    return [sorted(group) for group in groups if group]
+
+
+def holds_gil(n_values, compiled):
+    """Whether fits of data of `n_values` values mostly hold the GIL.
+
+    scikit-learn's fits of small data do (Python code); the engine never.
+    """
+    return not compiled and n_values < _MIN_SIZE_FOR_THREADS
+
+
+def _run_task(position, parent_pid, config, func, args):
+    """One joblib task: `func(*args)`, single-threaded, tagged by position.
+
+    The caller's scikit-learn `config` is set here, in the worker's thread, as
+    ``sklearn.utils.parallel`` would; its Parallel is not used because it
+    resets the process-global warning filters in every task, which races
+    under threads with the warning recording of skgap._faults.
+
+    OpenMP thread counts are per calling thread, so they are limited here, in
+    the thread that fits. The BLAS thread count is global to the process: in
+    the parent process `run_tasks` limits it around the whole Parallel call
+    (threads share it), in another process (loky, dask) the task does.
+    """
+    user_api = "openmp" if os.getpid() == parent_pid else None
+    # Warnings are recorded and returned: in another process they would be
+    # lost, and the caller summarises them once (see skgap._faults).
+    with (
+        config_context(**config),
+        _threadpool_controller().limit(limits=1, user_api=user_api),
+        record_warnings() as caught,
+    ):
+        result = func(*args)
+    return position, result, caught
+
+
+def _active_backend(prefer):
+    from joblib.parallel import get_active_backend
+
+    return get_active_backend(prefer=prefer)[0]
+
+
+def _plan(n_jobs, gil_bound):
+    """How to run the tasks: "parallel", "sequential" or "timed".
+
+    "parallel": joblib's active backend, threads preferred. Tasks that hold
+    the GIL (`gil_bound`) under threads chosen by the caller: "sequential";
+    under threads chosen by skgap's preference only: "timed", in sequence
+    until the rest of the work can be estimated, then the rest in processes
+    if it is long.
+    """
+    if not gil_bound or effective_n_jobs(n_jobs) == 1:
+        return "parallel"
+    backend = _active_backend("threads")
+    if not getattr(backend, "uses_threads", False):
+        return "parallel"  # processes or a cluster, chosen by the caller
+    if type(_active_backend("processes")) is type(backend):
+        return "sequential"  # threads chosen by the caller
+    return "timed"
+
+
+def _picklable(call):
+    """Whether joblib's process workers can receive the call (as loky does)."""
+    try:
+        import cloudpickle  # a dependency of joblib >= 1.5
+    except ImportError:  # pragma: no cover - older joblib vendors it
+        from joblib.externals import cloudpickle
+    try:
+        cloudpickle.dumps(call)
+    except Exception:
+        return False
+    return True
+
+
+def _execute(calls, costs, n_jobs, plan, verbose):
+    """Run joblib `calls` as `plan` says; yield their results as they complete."""
+    params = dict(n_jobs=n_jobs, prefer="threads", verbose=max(0, verbose - 1))
+    if plan != "parallel":
+        start, done = time.perf_counter(), 0
+        for func, args, kwargs in calls:
+            yield func(*args, **kwargs)
+            done += 1
+            elapsed = time.perf_counter() - start
+            if plan == "timed" and elapsed >= _SECONDS_TIMED:
+                break
+        if done == len(calls):
+            return
+        remaining = elapsed * sum(costs[done:]) / sum(costs[:done])
+        saved = remaining * (1 - 1 / effective_n_jobs(n_jobs))
+        calls = calls[done:]
+        if saved < 2 * _PROCESS_START_SECONDS or not _picklable(calls[0]):
+            for func, args, kwargs in calls:
+                yield func(*args, **kwargs)
+            return
+        params["prefer"] = "processes"
+    try:
+        parallel = Parallel(return_as="generator_unordered", **params)
+    except ValueError:  # backends without generators, e.g. multiprocessing
+        parallel = Parallel(return_as="list", **params)
+    yield from parallel(calls)
+
+
+def n_workers(n_jobs):
+    """How many tasks run at once."""
+    return effective_n_jobs(n_jobs)
+
+
+def run_tasks(func, tasks, costs, *, n_jobs, verbose, gil_bound, records, what):
+    """Run ``func(*args)`` for each args of `tasks`; yield (position, result).
+
+    Results come as tasks complete. The warnings the tasks raised are
+    appended to `records`; `what` names what the tasks handle, for errors
+    (e.g. "the clusterer (KMeans), the reference sampler and the data").
+    The scikit-learn configuration of the caller, with what ``fit`` already
+    made sure of (finite data, valid clusterer parameters), reaches every
+    task, whose fits then skip those checks.
+    """
+    config = {**get_config(), "assume_finite": True, "skip_parameter_validation": True}
+    parent_pid = os.getpid()
+    calls = [
+        delayed(_run_task)(position, parent_pid, config, func, args)
+        for position, args in enumerate(tasks)
+    ]
+    plan = _plan(n_jobs, gil_bound)
+    # The BLAS thread count is global to the process: keep it at one while
+    # thread-based workers run, as each task is single-threaded.
+    with _threadpool_controller().limit(limits=1, user_api="blas"):
+        try:
+            for position, result, caught in _execute(
+                calls, costs, n_jobs, plan, verbose
+            ):
+                records.extend(caught)
+                yield position, result
+        except pickle.PicklingError as exc:
+            raise pickle.PicklingError(
+                f"{exc} GapKMeans sends {what} to worker processes: make them "
+                "picklable, or run with n_jobs=1 or "
+                "joblib.parallel_config(backend='threading')."
+            ) from exc
+        except WORKER_DIED as exc:
+            raise ClustererFitError(worker_died_error(exc, n_jobs, len(tasks))) from exc
+        except ClustererFitError as exc:
+            # joblib chains its own traceback text: chain the clusterer's
+            # exception instead (the text stays on it if it had no cause).
+            original = exc.original
+            if original is None or exc.__cause__ is original:
+                raise
+            if original.__cause__ is None and original.__traceback__ is None:
+                original.__cause__ = exc.__cause__
+            raise exc from original
+
+
+class Progress:
+    """Fits done of the total, elapsed and remaining time, on stderr.
+
+    On a terminal it rewrites one line (cleared to its end); elsewhere it
+    prints a line at most every tenth of the work and at the end.
+    """
+
+    def __init__(self, total, enabled, done=0):
+        self.total, self.done, self.enabled = total, done, enabled
+        self.start = time.perf_counter()
+        self.tty = enabled and getattr(sys.stderr, "isatty", lambda: False)()
+        self.last_decile = -1
+
+    def update(self, n_fits):
+        if not self.enabled:
+            return
+        self.done += n_fits
+        elapsed = time.perf_counter() - self.start
+        remaining = elapsed / self.done * (self.total - self.done) if self.done else 0.0
+        line = (
+            f"[GapKMeans] {self.done}/{self.total} fits, {elapsed:.1f} s elapsed, "
+            f"~{remaining:.1f} s remaining"
+        )
+        if self.tty:
+            end = "\n" if self.done >= self.total else ""
+            # \033[K clears what a longer previous line left behind
+            print("\r" + line + "\033[K", end=end, file=sys.stderr, flush=True)
+        else:
+            decile = int(10 * self.done / self.total)
+            if decile > self.last_decile or self.done >= self.total:
+                self.last_decile = decile
+                print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,410 @@
+"""One task of a gap-statistic fit: cluster one data set for some ks, seeded.
+
+A fit of :class:`~skgap.GapKMeans` is a set of tasks, each clustering one data
+set (the data, or reference data set b) for a group of candidate ks. Every
+draw and every fit has its own seed, derived from the fit's entropy and its
+place (stream, b, k) alone, so that the results never depend on how the
+tasks are grouped, ordered or run (threads, processes, a Dask cluster).
+"""
+
+import copy
+import pickle
+import threading
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+
+from ._dispersion import _dispersion
+from ._engine import EngineSettings, engine_fit
+from ._faults import fit_label
+from .exceptions import ClustererFitError, SkgapWarning
+
+__all__ = ["FitSpec", "TaskResult", "data_seed", "fit_dataset"]
+
+# Seed streams: one seed per (stream, reference b, k), independent of how many
+# references and candidates there are, so results never depend on n_jobs.
+_DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT = 0, 1, 2
+
+
+def _seed(entropy, stream, b, k):
+    """A 32-bit seed for one draw or fit, derived from the fit's entropy."""
+    sequence = np.random.SeedSequence(entropy, spawn_key=(stream, b, k))
+    return int(sequence.generate_state(1)[0])
+
+
+def data_seed(entropy, k):
+    """The seed of the fit of the data at k."""
+    return _seed(entropy, _DATA_FIT, 0, k)
+
+
+def reference_draw_seed(entropy, b):
+    """The seed of reference data set b."""
+    return _seed(entropy, _REFERENCE_DRAW, b, 0)
+
+
+def reference_fit_seed(entropy, b, k):
+    """The seed of the fit of reference data set b at k."""
+    return _seed(entropy, _REFERENCE_FIT, b, k)
+
+
+def _nested_params(estimator, name):
+    """Every parameter of `estimator` called `name`, top-level or nested."""
+    return [
+        key
+        for key in estimator.get_params(deep=True)
+        if key == name or key.endswith("__" + name)
+    ]
+
+
+def configure(estimator, n_clusters_param, k, seed, fixed=None):
+    """A clone of `estimator` with k clusters and every random_state seeded."""
+    estimator = clone(estimator)
+    params = {n_clusters_param: k, **(fixed or {})}
+    params.update(dict.fromkeys(_nested_params(estimator, "random_state"), seed))
+    return estimator.set_params(**params)
+
+
+_SCALARS = (int, float, str, bool, type(None))
+
+
+def _configurer(estimator, n_clusters_param, fixed=None):
+    """A fast `configure` for many fits of one estimator: ``(k, seed) -> clone``.
+
+    `fixed` are further parameters set on every clone. Cloning goes through
+    ``get_params``, whose signature inspection costs about as much as a small
+    k-means fit. When the parameters to set are top-level and the estimator
+    keeps ``BaseEstimator.set_params`` (which then only sets attributes), a
+    copy of one configured clone with the two attributes set is the same
+    unfitted estimator.
+    """
+    template = clone(estimator).set_params(**(fixed or {}))
+    random_state_params = _nested_params(template, "random_state")
+    names = [n_clusters_param, *random_state_params]
+
+    def slow(k, seed):
+        return configure(template, n_clusters_param, k, seed)
+
+    if any("__" in name for name in names) or (
+        type(template).set_params is not BaseEstimator.set_params
+    ):
+        return slow
+    try:
+        copy.deepcopy(template)
+    except Exception:  # an attribute that cannot be copied, e.g. a lock
+        return slow
+
+    def fast(k, seed):
+        # copy.deepcopy(template), without recursing into immutable scalars
+        clusterer = copy.copy(template)
+        clusterer.__dict__ = {
+            key: value if isinstance(value, _SCALARS) else copy.deepcopy(value)
+            for key, value in template.__dict__.items()
+        }
+        setattr(clusterer, n_clusters_param, k)
+        for name in random_state_params:
+            setattr(clusterer, name, seed)
+        return clusterer
+
+    return fast
+
+
+def copies_input(estimator):
+    """{parameter: True} for every (nested) ``copy_x`` of `estimator`.
+
+    skgap passes the caller's X read-only and never lets a clusterer centre
+    it in place, whatever ``copy_x`` the caller chose.
+    """
+    return dict.fromkeys(_nested_params(estimator, "copy_x"), True)
+
+
+def _centres_in_place(estimator):
+    """Whether `estimator` centres its input in place when ``copy_x=False``.
+
+    KMeans and BisectingKMeans then subtract the mean and add it back, which
+    leaves skgap's own reference data within rounding of what they were: the
+    task redraws them from their seed after each fit, which costs less than
+    the copy per fit it saves (tests/test_gap.py checks the clustering is
+    that of a copying fit).
+    """
+    from sklearn.cluster import BisectingKMeans, KMeans
+
+    return isinstance(estimator, (KMeans, BisectingKMeans)) and (
+        "copy_x" in estimator.get_params(deep=False)
+    )
+
+
+def fit_labels(estimator, X, sample_weight=None):
+    """Fit `estimator` on X and return its labels (fit_predict, labels_ or predict)."""
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    if hasattr(estimator, "fit_predict"):
+        return estimator.fit_predict(X, **kwargs)
+    estimator.fit(X, **kwargs)
+    if hasattr(estimator, "labels_"):
+        return estimator.labels_
+    return estimator.predict(X)
+
+
+def checked_labels(labels, n_samples):
+    """The labels a clusterer returned, as non-negative integers, or ValueError."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "O":  # e.g. Python ints: accept exact integers
+        try:
+            converted = labels.astype(np.int64)
+        except (TypeError, ValueError, OverflowError):
+            converted = None
+        if converted is not None and np.array_equal(converted, labels):
+            labels = converted
+    if labels.dtype.kind == "b" or (
+        labels.dtype.kind == "f"
+        and np.all(np.isfinite(labels))
+        and np.all(labels == np.round(labels))
+    ):
+        labels = labels.astype(np.intp)  # integral labels of another dtype
+    if labels.shape != (n_samples,) or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"the clusterer returned labels of shape {labels.shape} and dtype "
+            f"{labels.dtype}; expected {n_samples} integer labels"
+        )
+    if n_samples and labels.min() < 0:
+        raise ValueError(
+            f"the clusterer returned the negative label {labels.min()}; every "
+            "sample must belong to a cluster"
+        )
+    return labels
+
+
+def picklable(exc):
+    """`exc` if it survives pickling (to the parent process), else a stand-in."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def clusterer_error(estimator, dataset, k, exc, when=""):
+    """The ClustererFitError of a fit of `estimator` that raised `exc`."""
+    hint = (
+        " (skgap passes the data read-only: a clusterer must not modify its "
+        "input; copy X inside fit if it must)"
+        if "read-only" in str(exc)
+        else ""
+    )
+    return ClustererFitError(
+        f"{type(estimator).__name__} failed to cluster {dataset} into k={k} "
+        f"clusters{when}: {type(exc).__name__}: {exc}{hint}",
+        k=k,
+        dataset=dataset,
+        original=picklable(exc),
+    )
+
+
+class SharedReferences:
+    """Reference data sets drawn once and read by every thread that needs them.
+
+    Tasks that cluster the same reference data set for different ks, running
+    at the same time in threads, share one draw (the engine only reads it);
+    it is freed when the last of them is done. In another process (loky,
+    Dask) each process draws its own.
+    """
+
+    def __init__(self, sampler, entropy):
+        self.sampler = sampler
+        self.entropy = entropy
+        self._init_local()
+
+    def _init_local(self):
+        self._lock = threading.Lock()
+        self._sets = {}  # b -> [event, array, users]
+
+    def __getstate__(self):
+        return {"sampler": self.sampler, "entropy": self.entropy}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_local()
+
+    def draw(self, b, out=None):
+        """Reference data set b, a new array (or drawn into `out`)."""
+        seed = reference_draw_seed(self.entropy, b)
+        if out is None:
+            return self.sampler.sample(seed)
+        return self.sampler.sample(seed, out=out)
+
+    def acquire(self, b):
+        """Reference data set b, read-only, shared until `release(b)`."""
+        with self._lock:
+            entry = self._sets.get(b)
+            if entry is None:
+                entry = self._sets[b] = [threading.Event(), None, 0]
+                owner = True
+            else:
+                owner = False
+            entry[2] += 1
+        if owner:
+            try:
+                array = self.draw(b)
+                array.flags.writeable = False
+                entry[1] = array
+            finally:
+                entry[0].set()
+        entry[0].wait()
+        if entry[1] is None:  # the owner's draw failed: draw here, raise here
+            self.release(b)
+            return self.draw(b)
+        return entry[1]
+
+    def release(self, b):
+        with self._lock:
+            entry = self._sets.get(b)
+            if entry is not None:
+                entry[2] -= 1
+                if entry[2] == 0:
+                    del self._sets[b]
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """What every task of one fit shares."""
+
+    estimator: object  # the clusterer (unfitted), None when the engine runs
+    n_clusters_param: str
+    engine: EngineSettings | None
+    references: SharedReferences
+    power: float
+    sample_weight: np.ndarray | None  # in W_k and the references
+    fit_weight: np.ndarray | None  # passed to the clusterer's fits
+    entropy: int
+
+
+@dataclass
+class TaskResult:
+    """What a task returns: W_k of each k of its group, and what it found.
+
+    ``short_ks`` are the ks at which the clusterer found fewer distinct
+    clusters than k; ``centers``, for the engine's fits of the data, the
+    centres, inertia and iteration count of each k (for best_estimator_).
+    """
+
+    dispersions: np.ndarray
+    short_ks: list = field(default_factory=list)
+    kept: dict = field(default_factory=dict)
+
+
+def fit_dataset(spec, b, ks, X=None):
+    """Cluster one data set for every k of `ks`: the data X (b < 0) or reference b.
+
+    The joblib worker: it runs single-threaded (one thread per task, parallel
+    across tasks).
+    """
+    if spec.engine is not None:
+        return _engine_task(spec, b, ks, X)
+    return _sklearn_task(spec, b, ks, X)
+
+
+def _dataset_name(b):
+    return "the data" if b < 0 else f"reference data set b={b}"
+
+
+def _engine_task(spec, b, ks, X):
+    if b < 0:
+        seeds = [data_seed(spec.entropy, k) for k in ks]
+    else:
+        X = spec.references.acquire(b)
+        seeds = [reference_fit_seed(spec.entropy, b, k) for k in ks]
+    try:
+        # The engine computes W_k (power 2) with the weights of its fits; with
+        # other weights (metadata routing) or another power, from its labels.
+        squared = spec.power == 2.0 and spec.fit_weight is spec.sample_weight
+        fit = engine_fit(
+            X,
+            spec.fit_weight,
+            ks,
+            seeds,
+            spec.engine,
+            dispersion=squared,
+            labels=not squared,
+        )
+        if squared:
+            dispersions = fit.dispersion
+        else:
+            dispersions = np.array(
+                [
+                    _dispersion(X, labels, spec.power, spec.sample_weight)
+                    for labels in fit.labels
+                ]
+            )
+    finally:
+        if b >= 0:
+            spec.references.release(b)
+    result = TaskResult(
+        dispersions=dispersions,
+        short_ks=[k for k, n in zip(ks, fit.n_distinct, strict=True) if n < k],
+    )
+    if b < 0:
+        result.kept = {
+            k: (centers, float(inertia), int(n_iter), seed)
+            for k, centers, inertia, n_iter, seed in zip(
+                ks, fit.centers, fit.inertia, fit.n_iter, seeds, strict=True
+            )
+        }
+    return result
+
+
+def _sklearn_task(spec, b, ks, X):
+    estimator = spec.estimator
+    dataset = _dataset_name(b)
+    fixed = copies_input(estimator)
+    # A reference set that can be redrawn from its seed may be centred in place
+    # by KMeans (copy_x=False) and redrawn after each fit, which costs less
+    # than KMeans' copy of it and saves that copy's memory (X.nbytes per fit).
+    redraw = (
+        b >= 0
+        and _centres_in_place(estimator)
+        and getattr(spec.references.sampler, "draws_in_place", False)
+    )
+    if b >= 0:
+        X = spec.references.draw(b)
+        seeds = [reference_fit_seed(spec.entropy, b, k) for k in ks]
+    else:
+        seeds = [data_seed(spec.entropy, k) for k in ks]
+    if redraw:
+        fixed["copy_x"] = False
+    else:
+        # Read-only: a clusterer that modifies its input would change the
+        # caller's X (shared, not copied, here) and the data of the next k.
+        X = X.view()
+        X.flags.writeable = False
+    dispersions = np.empty(len(ks))
+    short_ks = []
+    new_clusterer = _configurer(estimator, spec.n_clusters_param, fixed)
+    for i, (k, seed) in enumerate(zip(ks, seeds, strict=True)):
+        if k == 1:
+            labels = np.zeros(X.shape[0], dtype=np.intp)
+        else:
+            clusterer = new_clusterer(k, seed)
+            try:
+                with fit_label(dataset, k):
+                    labels = fit_labels(clusterer, X, spec.fit_weight)
+                labels = checked_labels(labels, X.shape[0])
+            except Exception as exc:
+                raise clusterer_error(estimator, dataset, k, exc) from exc
+            if redraw:  # KMeans added the mean back within rounding: redraw
+                spec.references.draw(b, out=X)
+            n_found = np.unique(labels).shape[0]
+            if n_found > k:
+                with fit_label(dataset, k):  # summarised by the caller
+                    warnings.warn(
+                        "The clusterer returned more distinct clusters than "
+                        f"{spec.n_clusters_param}: it does not honour the number "
+                        "of clusters it is given, and W_k is that of the "
+                        "clusters it found.",
+                        SkgapWarning,
+                        stacklevel=2,
+                    )
+            if n_found < k:
+                short_ks.append(k)
+        dispersions[i] = _dispersion(X, labels, spec.power, spec.sample_weight)
+    return TaskResult(dispersions=dispersions, short_ks=short_ks)
