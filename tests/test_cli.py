@@ -811,6 +811,7 @@ def test_closed_stdin(monkeypatch, capsys):
     assert "cannot read stdin: it is closed" in line
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX shell")
 def test_closed_stdin_subprocess(tmp_path):
     # run outside the source tree: its skgap/ has no compiled extension
     result = subprocess.run(
