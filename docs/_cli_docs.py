@@ -14,7 +14,7 @@ import tempfile
 
 def _run(*argv):
     """What ``skgap argv`` prints on stdout and stderr, and its exit status."""
-    from skgap.__main__ import main
+    from skgap._cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
