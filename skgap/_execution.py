@@ -22,7 +22,15 @@ from threadpoolctl import ThreadpoolController
 from ._faults import WORKER_DIED, record_warnings, worker_died_error
 from .exceptions import ClustererFitError
 
-__all__ = ["Progress", "holds_gil", "n_workers", "run_tasks", "split_ks", "task_cost"]
+__all__ = [
+    "Progress",
+    "holds_gil",
+    "n_workers",
+    "pack",
+    "run_tasks",
+    "split_ks",
+    "task_cost",
+]
 
 # Below this many values in X (n_samples * n_features), a scikit-learn
 # k-means fit is mostly Python code that holds the GIL: threads cannot run
@@ -54,6 +62,25 @@ def _threadpool_controller():
 def task_cost(ks):
     """The relative cost of fitting the ks of one data set (a k-means ~ k)."""
     return sum(k if k > 1 else 0.2 for k in ks)
+
+
+def pack(costs, n_tasks):
+    """Group consecutive units of work into at most `n_tasks` tasks of about
+    equal cost; returns lists of positions. Few large tasks cost less
+    overhead than many small ones."""
+    if n_tasks >= len(costs):
+        return [[i] for i in range(len(costs))]
+    target = sum(costs) / n_tasks
+    tasks, current, filled = [], [], 0.0
+    for i, cost in enumerate(costs):
+        current.append(i)
+        filled += cost
+        if filled >= target * (len(tasks) + 1) and len(tasks) < n_tasks - 1:
+            tasks.append(current)
+            current = []
+    if current:
+        tasks.append(current)
+    return tasks
 
 
 def split_ks(ks, n_chunks):

@@ -21,32 +21,38 @@ from ._engine import EngineSettings, engine_fit
 from ._faults import fit_label
 from .exceptions import ClustererFitError, SkgapWarning
 
-__all__ = ["FitSpec", "TaskResult", "data_seed", "fit_dataset"]
+__all__ = ["FitSpec", "TaskResult", "data_seed", "fit_datasets"]
 
 # Seed streams: one seed per (stream, reference b, k), independent of how many
 # references and candidates there are, so results never depend on n_jobs.
 _DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT = 0, 1, 2
 
 
-def _seed(entropy, stream, b, k):
-    """A 32-bit seed for one draw or fit, derived from the fit's entropy."""
-    sequence = np.random.SeedSequence(entropy, spawn_key=(stream, b, k))
-    return int(sequence.generate_state(1)[0])
+def _seeds(entropy, stream, b, ks):
+    """32-bit seeds for the draws or fits (stream, b, k) of the ks.
+
+    Word k of the state of the SeedSequence (entropy, spawn key (stream, b)):
+    the same whatever other ks are asked for.
+    """
+    sequence = np.random.SeedSequence(entropy, spawn_key=(stream, b))
+    return [int(seed) for seed in sequence.generate_state(max(ks) + 1)[list(ks)]]
 
 
 def data_seed(entropy, k):
     """The seed of the fit of the data at k."""
-    return _seed(entropy, _DATA_FIT, 0, k)
+    return _seeds(entropy, _DATA_FIT, 0, [k])[0]
 
 
 def reference_draw_seed(entropy, b):
     """The seed of reference data set b."""
-    return _seed(entropy, _REFERENCE_DRAW, b, 0)
+    return _seeds(entropy, _REFERENCE_DRAW, b, [0])[0]
 
 
-def reference_fit_seed(entropy, b, k):
-    """The seed of the fit of reference data set b at k."""
-    return _seed(entropy, _REFERENCE_FIT, b, k)
+def _fit_seeds(entropy, b, ks):
+    """The seeds of the fits of data set b (the data if b < 0) at the ks."""
+    if b < 0:
+        return _seeds(entropy, _DATA_FIT, 0, ks)
+    return _seeds(entropy, _REFERENCE_FIT, b, ks)
 
 
 def _nested_params(estimator, name):
@@ -293,15 +299,15 @@ class TaskResult:
     kept: dict = field(default_factory=dict)
 
 
-def fit_dataset(spec, b, ks, X=None):
-    """Cluster one data set for every k of `ks`: the data X (b < 0) or reference b.
+def fit_datasets(spec, units, X=None):
+    """The joblib worker: cluster data sets, each for some ks.
 
-    The joblib worker: it runs single-threaded (one thread per task, parallel
-    across tasks).
+    `units` are (b, ks): the data X (b < 0, then X is given) or reference
+    data set b, for every k of ks. Returns a TaskResult per unit. It runs
+    single-threaded (one thread per task, parallel across tasks).
     """
-    if spec.engine is not None:
-        return _engine_task(spec, b, ks, X)
-    return _sklearn_task(spec, b, ks, X)
+    fit = _sklearn_task if spec.engine is None else _engine_task
+    return [fit(spec, b, ks, X) for b, ks in units]
 
 
 def _dataset_name(b):
@@ -309,11 +315,9 @@ def _dataset_name(b):
 
 
 def _engine_task(spec, b, ks, X):
-    if b < 0:
-        seeds = [data_seed(spec.entropy, k) for k in ks]
-    else:
+    seeds = _fit_seeds(spec.entropy, b, ks)
+    if b >= 0:
         X = spec.references.acquire(b)
-        seeds = [reference_fit_seed(spec.entropy, b, k) for k in ks]
     try:
         # The engine computes W_k (power 2) with the weights of its fits; with
         # other weights (metadata routing) or another power, from its labels.
@@ -365,11 +369,9 @@ def _sklearn_task(spec, b, ks, X):
         and _centres_in_place(estimator)
         and getattr(spec.references.sampler, "draws_in_place", False)
     )
+    seeds = _fit_seeds(spec.entropy, b, ks)
     if b >= 0:
         X = spec.references.draw(b)
-        seeds = [reference_fit_seed(spec.entropy, b, k) for k in ks]
-    else:
-        seeds = [data_seed(spec.entropy, k) for k in ks]
     if redraw:
         fixed["copy_x"] = False
     else:

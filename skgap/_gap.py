@@ -23,6 +23,7 @@ from ._execution import (
     Progress,
     holds_gil,
     n_workers,
+    pack,
     run_tasks,
     split_ks,
     task_cost,
@@ -36,7 +37,7 @@ from ._fits import (
     configure,
     copies_input,
     data_seed,
-    fit_dataset,
+    fit_datasets,
     fit_labels,
 )
 from ._reference import REFERENCES, make_reference_sampler
@@ -664,29 +665,35 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         if not todo:
             return
         workers = n_workers(self.n_jobs)
-        n_chunks = 1 if workers == 1 else -(-TASKS_PER_WORKER * workers // len(todo))
-        specs = [
+        n_tasks = 1 if workers == 1 else TASKS_PER_WORKER * workers
+        n_chunks = -(-n_tasks // len(todo))
+        units = [
             (b, [todo_ks[i] for i in group])
             for b, todo_ks in todo
             for group in split_ks(todo_ks, n_chunks)
         ]
         if spec.engine is None:
-            # Longest tasks first, so that the last ones to finish are short.
-            specs.sort(key=lambda s: -task_cost(s[1]))
+            # Longest first, so that the last tasks to finish are short.
+            units.sort(key=lambda unit: -task_cost(unit[1]))
         # else: data set by data set, so that the threads fitting the groups of
         # one reference set share its draw (the engine only reads it)
+        costs = [task_cost(unit_ks) for _, unit_ks in units]
+        tasks = [[units[i] for i in positions] for positions in pack(costs, n_tasks)]
 
         total = (self.n_refs + 1) * len(ks)
         progress = Progress(
             total,
             enabled=bool(self.verbose),
-            done=total - sum(len(group_ks) for _, group_ks in specs),
+            done=total - sum(len(unit_ks) for _, unit_ks in units),
         )
         records = []
         results = run_tasks(
-            fit_dataset,
-            [(spec, b, group_ks, X if b < 0 else None) for b, group_ks in specs],
-            [task_cost(group_ks) for _, group_ks in specs],
+            fit_datasets,
+            [
+                (spec, task, X if any(b < 0 for b, _ in task) else None)
+                for task in tasks
+            ],
+            [sum(task_cost(unit_ks) for _, unit_ks in task) for task in tasks],
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             gil_bound=holds_gil(X.size, compiled=spec.engine is not None),
@@ -696,18 +703,18 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 "sampler and the data"
             ),
         )
-        for position, result in results:
-            b, group_ks = specs[position]
-            if b < 0:
-                store.data.update(zip(group_ks, result.dispersions, strict=True))
-                store.kept.update(result.kept)
-            else:
-                store.reference.update(
-                    ((b, k), w)
-                    for k, w in zip(group_ks, result.dispersions, strict=True)
-                )
-            store.short.update((b, k) for k in result.short_ks)
-            progress.update(len(group_ks))
+        for position, task_results in results:
+            for (b, unit_ks), result in zip(tasks[position], task_results, strict=True):
+                if b < 0:
+                    store.data.update(zip(unit_ks, result.dispersions, strict=True))
+                    store.kept.update(result.kept)
+                else:
+                    store.reference.update(
+                        ((b, k), w)
+                        for k, w in zip(unit_ks, result.dispersions, strict=True)
+                    )
+                store.short.update((b, k) for k in result.short_ks)
+                progress.update(len(unit_ks))
         warn_summary(records)
 
     def _warn_short(self, store, ks):

@@ -61,7 +61,7 @@ class Boom(Exception):
 
 
 class ScriptedClusterer(ClusterMixin, BaseEstimator):
-    """KMeans(n_init=1) with injected faults.
+    """KMeans(n_init=3) with injected faults.
 
     The data set is told apart from the references by the sum of its values
     (`data_sum`), which survives pickling to worker processes.
@@ -102,7 +102,7 @@ class ScriptedClusterer(ClusterMixin, BaseEstimator):
         on = self._on(X)
         if self.n_clusters == self.fail_k and on == self.fail_on:
             raise Boom(f"injected failure at k={self.n_clusters}")
-        kmeans = KMeans(self.n_clusters, n_init=1, random_state=self.random_state)
+        kmeans = KMeans(self.n_clusters, n_init=3, random_state=self.random_state)
         self.labels_ = kmeans.fit(X).labels_
         if self.collapse_on == on and self.n_clusters > 1:
             self.labels_ = np.minimum(self.labels_, self.n_clusters - 2)

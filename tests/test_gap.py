@@ -344,9 +344,12 @@ def test_k_equal_n_samples_is_kept():
 @pytest.mark.parametrize("n_masses", [2, 3, 4])
 @pytest.mark.parametrize("method", _oracle.METHODS)
 def test_point_masses_give_infinite_gap_and_win(n_masses, method):
-    # n_masses points on a circle, each repeated: W = 0 at k = n_masses only
+    # n_masses points on a spiral (each farther out than the last, so that
+    # every split helps whatever the references), each repeated: W = 0 at
+    # k = n_masses only
     angles = 2 * np.pi * np.arange(n_masses) / n_masses
-    masses = 10 * np.c_[np.cos(angles), np.sin(angles)]
+    radii = 10 * 3.0 ** np.arange(n_masses)
+    masses = np.c_[radii * np.cos(angles), radii * np.sin(angles)]
     X = np.repeat(masses, 15, axis=0)
     gap = _ward(n_refs=5, method=method, n_clusters_range=range(1, n_masses + 1))
     gap.fit(X)

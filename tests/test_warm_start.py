@@ -81,10 +81,12 @@ def test_wider_range_fits_only_new_ks(X, fits):
 
 def test_more_refs_and_ks_at_once(X, fits):
     warm = _gap(warm_start=True, n_clusters_range=[1, 3, 4]).fit(X)
+    first_k = warm.n_clusters_
     fits.clear()
     warm.set_params(n_refs=5, n_clusters_range=[1, 2, 3, 4, 6]).fit(X)
-    # ks 2 and 6 on the 4 old data sets, every k > 1 on the 2 new draws
-    assert len(fits) == 2 * 4 + 4 * 2
+    # ks 2 and 6 on the 4 old data sets, every k > 1 on the 2 new draws, and
+    # the chosen k on the data again if it is not the one fitted before
+    assert len(fits) == 2 * 4 + 4 * 2 + (warm.n_clusters_ != first_k)
     cold = _gap(n_refs=5, n_clusters_range=[1, 2, 3, 4, 6]).fit(X)
     _assert_same_fit(warm, cold)
 
