@@ -42,6 +42,7 @@ cdef extern from "_kmeans_simd.h" nogil:
     const int SKGAP_LANES
     const char* skgap_simd_name
     void skgap_simd_init()
+    int skgap_simd_select(const char* name)
     void skgap_load_f64(const double* X, Py_ssize_t p, const Py_ssize_t* rows,
                         Py_ssize_t start, Py_ssize_t nb, Py_ssize_t stride,
                         double* XT)
@@ -60,8 +61,20 @@ cdef extern from "_kmeans_simd.h" nogil:
 
 skgap_simd_init()
 
-#: The instruction set of the vector kernels chosen for this CPU.
-SIMD = skgap_simd_name.decode()
+
+
+def simd():
+    """The instruction set of the vector kernels in use (the widest the CPU has)."""
+    return skgap_simd_name.decode()
+
+
+def _use_simd(name):
+    """Switch to the kernels of instruction set `name`, for testing purpose.
+
+    Returns whether this build and CPU have them. Not thread-safe: only for
+    tests that compare the results of the instruction sets.
+    """
+    return skgap_simd_select(name.encode()) == 0
 
 
 # -- Random numbers -------------------------------------------------------

@@ -21,6 +21,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Samples per block step: a multiple of every vector width (8 doubles). */
 #define SKGAP_LANES 16
@@ -167,28 +168,56 @@ static skgap_nearest_two_t skgap_nearest_two = skgap_nearest_two_base;
 static skgap_potentials_t skgap_potentials = skgap_potentials_base;
 static const char *skgap_simd_name = "baseline";
 
-static void skgap_simd_init(void)
+/* Select the kernels of instruction set `name` ("avx512f", "avx2", "sse2" or
+ * "baseline"); returns 0, or -1 if this build or CPU lacks them. */
+static int skgap_simd_select(const char *name)
 {
 #if defined(SKGAP_X86)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
+    if (strcmp(name, "avx512f") == 0) {
+        if (!__builtin_cpu_supports("avx512f"))
+            return -1;
         skgap_load_f64 = skgap_load_f64_avx512;
         skgap_load_f32 = skgap_load_f32_avx512;
         skgap_sq_dists = skgap_sq_dists_avx512;
         skgap_nearest_two = skgap_nearest_two_avx512;
         skgap_potentials = skgap_potentials_avx512;
         skgap_simd_name = "avx512f";
-    } else if (__builtin_cpu_supports("avx2")) {
+        return 0;
+    }
+    if (strcmp(name, "avx2") == 0) {
+        if (!__builtin_cpu_supports("avx2"))
+            return -1;
         skgap_load_f64 = skgap_load_f64_avx2;
         skgap_load_f32 = skgap_load_f32_avx2;
         skgap_sq_dists = skgap_sq_dists_avx2;
         skgap_nearest_two = skgap_nearest_two_avx2;
         skgap_potentials = skgap_potentials_avx2;
         skgap_simd_name = "avx2";
-    } else {
-        skgap_simd_name = "sse2";
+        return 0;
     }
+    if (strcmp(name, "sse2") == 0) {
+        skgap_load_f64 = skgap_load_f64_base;
+        skgap_load_f32 = skgap_load_f32_base;
+        skgap_sq_dists = skgap_sq_dists_base;
+        skgap_nearest_two = skgap_nearest_two_base;
+        skgap_potentials = skgap_potentials_base;
+        skgap_simd_name = "sse2";
+        return 0;
+    }
+    return -1;
+#else
+    if (strcmp(name, "baseline") != 0)
+        return -1;
+    return 0;
 #endif
+}
+
+/* The widest instruction set this CPU supports. */
+static void skgap_simd_init(void)
+{
+    if (skgap_simd_select("avx512f") != 0 && skgap_simd_select("avx2") != 0)
+        skgap_simd_select("sse2");
 }
 
 #endif /* SKGAP_KMEANS_SIMD_H */

@@ -156,3 +156,53 @@ def select(values, se, method="tibshirani", se_factor=1.0):
     else:
         raise ValueError(method)
     return positions[chosen]
+
+
+def lloyd(X, centers, max_iter, tol, sample_weight=None):
+    """scikit-learn's Lloyd iterations, read literally from its description.
+
+    From the initial `centers`: assign every sample to its nearest centre
+    (the first if tied), move each centre to the weighted mean of its
+    samples, relocate the centre of an empty cluster to the samples farthest
+    from their centres (farthest first; not if every sample sits on its
+    centre; an empty cluster left sits on the heaviest one's mean), stop when
+    the labels no longer change or the squared centre shift is <= tol, then
+    assign once more to the final centres. Returns (centers, labels, n_iter).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    centers = np.array(centers, dtype=np.float64)
+    n, k = X.shape[0], centers.shape[0]
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+
+    def nearest(C):
+        return ((X[:, None, :] - C[None]) ** 2).sum(-1).argmin(axis=1)
+
+    previous = np.full(n, -1)
+    n_iter = 0
+    for _ in range(max_iter):
+        n_iter += 1
+        labels = nearest(centers)
+        sums = np.array(
+            [(w[labels == c, None] * X[labels == c]).sum(0) for c in range(k)]
+        )
+        weights = np.array([w[labels == c].sum() for c in range(k)])
+        empty = np.flatnonzero(weights == 0)
+        if empty.size:
+            distances = ((X - centers[labels]) ** 2).sum(axis=1)
+            if distances.max() > 0:
+                farthest = np.argsort(-distances, kind="stable")[: empty.size]
+                for c, i in zip(empty, farthest, strict=False):
+                    sums[labels[i]] -= w[i] * X[i]
+                    weights[labels[i]] -= w[i]
+                    sums[c] = w[i] * X[i]
+                    weights[c] = w[i]
+        heaviest = sums[weights.argmax()] / weights.max()
+        new = np.array(
+            [sums[c] / weights[c] if weights[c] > 0 else heaviest for c in range(k)]
+        )
+        shift = ((new - centers) ** 2).sum()
+        centers = new
+        if np.array_equal(labels, previous) or shift <= tol:
+            break
+        previous = labels
+    return centers, nearest(centers), n_iter

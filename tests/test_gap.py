@@ -914,3 +914,56 @@ def test_property_fit_follows_the_spec(problem, statistic, method, reference):
     assert gap.n_clusters_ == sorted(ks)[position]
     assert not np.isnan(values[position])
     assert np.unique(gap.labels_).shape[0] <= gap.n_clusters_
+
+
+# -- scan="forward": candidates in increasing k until the choice is final ----------
+
+
+@pytest.mark.parametrize("method", ["tibshirani", "first_se_max", "first_max"])
+@pytest.mark.parametrize("statistic", ["gap", "gap_star"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        make_blobs(n_samples=200, centers=4, random_state=1)[0],
+        make_blobs(n_samples=150, centers=2, n_features=3, random_state=3)[0],
+        np.random.default_rng(0).uniform(size=(100, 2)),
+    ],
+    ids=["4 blobs", "2 blobs", "uniform"],
+)
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_forward_scan_chooses_the_k_of_the_full_scan(data, method, statistic, n_jobs):
+    params = dict(
+        n_clusters_range=range(1, 9),
+        n_refs=6,
+        method=method,
+        statistic=statistic,
+        random_state=0,
+        n_jobs=n_jobs,
+    )
+    full = GapKMeans(**params).fit(data)
+    forward = GapKMeans(scan="forward", **params).fit(data)
+    assert forward.n_clusters_ == full.n_clusters_
+    m = len(forward.gap_results_["n_clusters"])
+    assert forward.n_clusters_ in forward.gap_results_["n_clusters"]
+    # the candidates computed are the first ones, with the full scan's values
+    for key in ("n_clusters", "log_w", "gap", "se", "gap_star", "se_star"):
+        assert_array_equal(forward.gap_results_[key], full.gap_results_[key][:m])
+    assert_array_equal(
+        forward.reference_dispersions_, full.reference_dispersions_[:, :m]
+    )
+    assert_array_equal(forward.labels_, full.labels_)
+
+
+def test_forward_scan_skips_the_larger_candidates():
+    X = make_blobs(n_samples=400, centers=4, random_state=1)[0]
+    gap = GapKMeans(scan="forward", random_state=0).fit(X)
+    assert gap.n_clusters_ == 4
+    # k = 5 settles the rule at k = 4: 6..10 are never fitted
+    assert_array_equal(gap.gap_results_["n_clusters"], [1, 2, 3, 4, 5])
+    assert gap.reference_dispersions_.shape == (20, 5)
+
+
+@pytest.mark.parametrize("method", ["global_max", "global_se_max"])
+def test_forward_scan_refuses_global_rules(method):
+    with pytest.raises(ValueError, match=r"scan='forward'.*every candidate"):
+        GapKMeans(scan="forward", method=method).fit(_noise())

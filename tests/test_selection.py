@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skgap import select_k
-from skgap._selection import RULES
+from skgap._selection import FORWARD_RULES, RULES, forward_choice
 
 METHODS = _oracle.METHODS
 
@@ -250,3 +250,57 @@ def test_error_unknown_method():
 def test_error_negative_se_factor():
     with pytest.raises(ValueError, match="se_factor"):
         select_k([1.0], [0.1], se_factor=-1.0)
+
+
+# -- the forward scan: a choice among the first candidates that cannot change --
+
+
+@given(
+    curve=curves(),
+    extension=curves(),
+    method=st.sampled_from(FORWARD_RULES),
+    se_factor=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+)
+def test_forward_choice_is_the_choice_of_every_longer_curve(
+    curve, extension, method, se_factor
+):
+    values = list(curve[0]) + list(extension[0])
+    se = list(curve[1]) + list(extension[1])
+    full = select_k(values, se, method=method, se_factor=se_factor)
+    for m in range(1, len(values) + 1):
+        chosen = forward_choice(values[:m], se[:m], method=method, se_factor=se_factor)
+        if chosen is not None:
+            assert chosen == full
+            # and it stays final as more candidates come
+            for later in range(m, len(values) + 1):
+                assert (
+                    forward_choice(
+                        values[:later], se[:later], method=method, se_factor=se_factor
+                    )
+                    == chosen
+                )
+            break
+
+
+@pytest.mark.parametrize(
+    "method, values, se, decided_at",
+    [
+        # the first k that satisfies the rule is known as soon as the next is
+        ("tibshirani", [1.0, 2.0, 1.5, 3.0], [0.1] * 4, 3),
+        ("first_max", [1.0, 2.0, 1.5, 3.0], [0.1] * 4, 3),
+        # within one SE of the first local maximum (2.0 - 0.5 <= 1.6)
+        ("first_se_max", [1.0, 1.6, 2.0, 1.5], [0.5] * 4, 4),
+    ],
+)
+def test_forward_choice_decides_as_soon_as_it_can(method, values, se, decided_at):
+    for m in range(1, len(values) + 1):
+        chosen = forward_choice(values[:m], se[:m], method=method)
+        assert (chosen is not None) is (m >= decided_at)
+    assert chosen == select_k(values, se, method=method)
+
+
+def test_forward_choice_waits_past_nan_and_refuses_global_rules():
+    # a NaN candidate is absent: the next valid one may still satisfy the rule
+    assert forward_choice([1.0, 2.0, np.nan], [0.1] * 3, method="tibshirani") is None
+    with pytest.raises(ValueError, match="forward"):
+        forward_choice([1.0, 0.5], [0.1, 0.1], method="global_max")
