@@ -98,3 +98,31 @@ def workload(name, dtype=np.float64):
         n_samples=n_samples, n_features=n_features, centers=4, random_state=0
     )
     return X.astype(dtype)
+
+
+def real_data(name):
+    """A standard data set, standardised: "iris", "wine" or "digits".
+
+    digits drops its constant pixels (64 -> 61 features) before scaling.
+    """
+    from sklearn.datasets import load_digits, load_iris, load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    loaders = {"iris": load_iris, "wine": load_wine, "digits": load_digits}
+    X = loaders[name]().data
+    X = X[:, X.std(axis=0) > 0]
+    return StandardScaler().fit_transform(X)
+
+
+def pca_reference(X, rng):
+    """A reference data set drawn as the paper's method (b), from scratch.
+
+    Uniform over the box of the data rotated onto its principal axes, rotated
+    back: the same distribution as skgap's ``reference="pca"``, drawn here so
+    that the floor's inputs do not depend on skgap's internals.
+    """
+    mean = X.mean(axis=0)
+    _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
+    rotated = (X - mean) @ vt.T
+    low, high = rotated.min(axis=0), rotated.max(axis=0)
+    return rng.uniform(low, high, size=rotated.shape) @ vt + mean

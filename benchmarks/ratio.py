@@ -3,41 +3,44 @@
 Systems, run interleaved on the same data in one invocation, each repetition
 in turn (so that a noisy neighbour hits all of them alike):
 
-- ``floor``: a bare Python loop doing exactly the clusterer fits skgap does
-  (``KMeans(n_init=...)`` with the same per-fit seeds, on the same reference
-  data drawn beforehand), one thread via threadpoolctl, and nothing else;
+- ``floor``: a bare Python loop doing the clusterer fits the gap statistic
+  needs (``KMeans(n_init=...)`` for k = 2..10 on the data and on B reference
+  data sets drawn beforehand), one thread via threadpoolctl, nothing else;
 - ``floor in 2 threads``: the same fits pulled from one queue (longest
-  first) by two threads, one BLAS/OpenMP thread each: the parallel limit of
-  these fits on two cores, against which ``skgap n_jobs=2`` is read;
-- ``skgap n_jobs=1`` and ``skgap n_jobs=2``: ``GapKMeans`` with the same
-  ``KMeans``, ``reference="uniform"`` (the peers' null), k = 1..10;
-- ``gap-stat ... n_jobs=1/2``: gap-stat 2.0.3 ``OptimalK`` (joblib backend)
-  with a clusterer built on the same sklearn ``KMeans`` (``sk-KMeans``), and
-  with its default clusterer (scipy ``kmeans2``) where the issue asks for it;
+  first) by two threads, one BLAS/OpenMP thread each: what two cores reach
+  on scikit-learn's fits;
+- ``skgap n_jobs=1`` / ``n_jobs=2``: ``GapKMeans(KMeans(n_init=...))`` (the
+  compiled engine), ``reference="pca"``, k = 1..10;
+- ``gap-stat sk-KMeans`` / ``gap-stat default`` at n_jobs=1/2: gap-stat 2.0.3
+  ``OptimalK`` (joblib backend) with a clusterer on scikit-learn's ``KMeans``
+  and with its default (scipy ``kmeans2``);
 - ``R clusGap``: ``cluster::clusGap(x, kmeans, K.max=10, B, nstart,
-  d.power=2, spaceH0="original")``, timed inside R (no start-up, no I/O).
+  d.power=2, spaceH0="scaledPCA")``, timed inside R (no start-up, no I/O).
 
 Workloads: W1 n=1,000 p=2 B=10; W2 n=20,000 p=10 B=10; W3 n=200,000 p=10
-B=5 (make_blobs, 4 centres), n_init=1; and the five scenarios of Tibshirani
-et al. (2001), one realisation each, B=20, n_init=nstart=10.
+B=5 (make_blobs, 4 centres), n_init=1; the paper's five scenarios (one
+realisation each), iris, wine and digits (standardised), B=20,
+n_init=nstart=3; and ``early-stop``: make_blobs(5,000, 4 centres) with
+``GapKMeans()``, the full scan against ``scan="forward"``.
 
 Every ratio is taken within one repetition (system / floor of the same
-repetition); the table gives medians and min-max over repetitions.
+repetition); the table gives medians and min-max over repetitions, and the
+issue's targets are checked on the medians.
 
 Usage::
 
-    python benchmarks/ratio.py             # the full profile (~15 min on 2 cores)
-    python benchmarks/ratio.py --quick     # W1 and scenario (b), 2 repetitions, < 1 min
-                                           # (gap-stat at n_jobs=2 only)
+    python benchmarks/ratio.py                  # the full profile (~15 min on 2 cores)
+    python benchmarks/ratio.py --quick          # W1, scenario (b), early-stop: < 1 min
     python benchmarks/ratio.py --workloads W2 W3 --repeat 5 --no-r
+    python benchmarks/ratio.py --write-readme   # also update benchmarks/README.md
 
 Peers are optional: a peer that is not installed is reported as skipped.
 """
 
 import argparse
 import collections
-import os
-import platform
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
@@ -50,22 +53,25 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import joblib  # noqa: E402
-from _scenarios import SCENARIOS, WORKLOADS, scenario, workload  # noqa: E402
-from joblib.parallel import get_active_backend  # noqa: E402
+from _report import write_section  # noqa: E402
+from _scenarios import (  # noqa: E402
+    SCENARIOS,
+    WORKLOADS,
+    pca_reference,
+    real_data,
+    scenario,
+    workload,
+)
 from sklearn.cluster import KMeans  # noqa: E402
-from sklearn.utils import check_random_state  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 import skgap  # noqa: E402
 from skgap import GapKMeans  # noqa: E402
-from skgap._gap import _DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT, _seed  # noqa: E402
-from skgap._reference import make_reference_sampler  # noqa: E402
 
 KS = list(range(1, 11))
-REFERENCE = "uniform"
-# R's W_k costs O(n_r^2) memory per cluster: W2 already takes ~3 GB and 150 s,
-# W3 does not fit in memory. R runs once per workload above this size.
+# R's W_k costs O(n_r^2) memory per cluster: W2 already takes ~3 GB and
+# minutes, W3 does not fit in memory. R runs once per workload above this size.
 R_MAX_N_REPEATED = 5_000
 R_MAX_N = 50_000
 
@@ -76,7 +82,7 @@ x <- as.matrix(read.csv(a[1], header = FALSE))
 set.seed(0)
 t <- system.time(g <- suppressWarnings(clusGap(
   x, FUNcluster = kmeans, K.max = as.integer(a[2]), B = as.integer(a[3]),
-  d.power = 2, spaceH0 = "original", nstart = as.integer(a[4]), verbose = FALSE)))
+  d.power = 2, spaceH0 = "scaledPCA", nstart = as.integer(a[4]), verbose = FALSE)))
 cat(t[["elapsed"]], "\n")
 """
 
@@ -88,50 +94,33 @@ def sklearn_kmeans_clusterer(X, k, n_init=1):
 
 
 class Case:
-    """One workload: the data, B, n_init and the prepared floor inputs."""
+    """One workload: the data, B, n_init and the floor's reference data."""
 
     def __init__(self, name, X, n_refs, n_init):
         self.name, self.X, self.n_refs, self.n_init = name, X, n_refs, n_init
-        self.random_state = 0
-        entropy = int(check_random_state(self.random_state).randint(2**31 - 1))
-        sampler = make_reference_sampler(REFERENCE, X)
-        self.datasets = [(X, [_seed(entropy, _DATA_FIT, 0, k) for k in KS])]
-        for b in range(n_refs):
-            reference = sampler.sample(_seed(entropy, _REFERENCE_DRAW, b, 0))
-            seeds = [_seed(entropy, _REFERENCE_FIT, b, k) for k in KS]
-            self.datasets.append((reference, seeds))
+        rng = np.random.default_rng(0)
+        self.datasets = [X] + [pca_reference(X, rng) for _ in range(n_refs)]
         self.csv = None
+
+    def _fits(self):
+        return [(k, data) for data in self.datasets for k in KS if k > 1]
 
     def floor(self):
         with threadpool_limits(limits=1):
-            for data, seeds in self.datasets:
-                for k, seed in zip(KS, seeds, strict=False):
-                    if k > 1:
-                        KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(
-                            data
-                        )
+            for seed, (k, data) in enumerate(self._fits()):
+                KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(data)
 
     def floor_two_threads(self):
-        """The floor's fits pulled by two threads from one queue, longest first.
-
-        The parallel limit of these fits on two cores: what two threads doing
-        nothing but the same KMeans fits reach (memory bandwidth, shared
-        cache and the GIL-holding parts of each fit included).
-        """
-        fits = [
-            (k, seed, data)
-            for data, seeds in self.datasets
-            for k, seed in zip(KS, seeds, strict=False)
-            if k > 1
-        ]
-        fits.sort(key=lambda fit: -fit[0])
-        queue = collections.deque(fits)
+        """The floor's fits pulled by two threads from one queue, longest first."""
+        queue = collections.deque(
+            sorted(enumerate(self._fits()), key=lambda fit: -fit[1][0])
+        )
 
         def work():
             with threadpool_limits(limits=1, user_api="openmp"):
                 while True:
                     try:
-                        k, seed, data = queue.popleft()
+                        seed, (k, data) = queue.popleft()
                     except IndexError:
                         return
                     KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(
@@ -145,14 +134,14 @@ class Case:
             for thread in threads:
                 thread.join()
 
-    def skgap(self, n_jobs):
+    def skgap(self, n_jobs, **params):
         return GapKMeans(
-            KMeans(n_init=self.n_init, random_state=0),
+            KMeans(n_init=self.n_init),
             n_clusters_range=KS,
             n_refs=self.n_refs,
-            reference=REFERENCE,
             n_jobs=n_jobs,
-            random_state=self.random_state,
+            random_state=0,
+            **params,
         ).fit(self.X)
 
     def gapstat(self, n_jobs, sklearn_clusterer):
@@ -167,7 +156,7 @@ class Case:
         optimal_k = OptimalK(
             n_jobs=n_jobs, parallel_backend="joblib", random_state=0, **kwargs
         )
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             return optimal_k(self.X, n_refs=self.n_refs, cluster_array=KS)
 
@@ -192,22 +181,30 @@ class Case:
         return float(out.stdout.split()[-1])
 
 
+def _timed(func):
+    def run():
+        start = time.perf_counter()
+        func()
+        return time.perf_counter() - start
+
+    return run
+
+
 def _systems(case, args, have_gapstat, have_r, tmp):
-    """(label, callable returning elapsed seconds or None, runs per workload)."""
-
-    def timed(func):
-        def run():
-            start = time.perf_counter()
-            func()
-            return time.perf_counter() - start
-
-        return run
-
+    """(label, callable returning elapsed seconds)."""
+    if case.name == "early-stop":
+        return [
+            ("skgap full scan", _timed(lambda: GapKMeans(random_state=0).fit(case.X))),
+            (
+                "skgap scan=forward",
+                _timed(lambda: GapKMeans(scan="forward", random_state=0).fit(case.X)),
+            ),
+        ]
     systems = [
-        ("floor (bare KMeans loop, 1 thread)", timed(case.floor)),
-        ("skgap n_jobs=1", timed(lambda: case.skgap(1))),
-        ("floor in 2 threads", timed(case.floor_two_threads)),
-        ("skgap n_jobs=2", timed(lambda: case.skgap(2))),
+        ("floor (bare KMeans loop, 1 thread)", _timed(case.floor)),
+        ("skgap n_jobs=1", _timed(lambda: case.skgap(1))),
+        ("floor in 2 threads", _timed(case.floor_two_threads)),
+        ("skgap n_jobs=2", _timed(lambda: case.skgap(2))),
     ]
     n = case.X.shape[0]
     if have_gapstat:
@@ -215,43 +212,98 @@ def _systems(case, args, have_gapstat, have_r, tmp):
         # threads in the main process: minutes on W3, so only n_jobs=2 there.
         jobs = [2] if args.quick or n > 100_000 else [1, 2]
         for n_jobs in jobs:
-            systems += [
+            systems.append(
                 (
                     f"gap-stat sk-KMeans n_jobs={n_jobs}",
-                    timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, True)),
-                ),
-                (
-                    f"gap-stat default n_jobs={n_jobs}",
-                    timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, False)),
-                ),
-            ]
+                    _timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, True)),
+                )
+            )
+            if case.name.startswith("W"):
+                systems.append(
+                    (
+                        f"gap-stat default n_jobs={n_jobs}",
+                        _timed(lambda n_jobs=n_jobs: case.gapstat(n_jobs, False)),
+                    )
+                )
     if have_r and n <= R_MAX_N:
         systems.append(("R clusGap", lambda: case.r_clusgap(tmp)))
     return systems
 
 
-def _environment():
-    backend, _ = get_active_backend(prefer="threads")
-    pools = "; ".join(
-        f"{i['internal_api']} {i.get('version') or ''} ({i['user_api']}, "
-        f"{i['num_threads']} threads)"
-        for i in threadpool_info()
-    )
-    return [
-        f"python {platform.python_version()}, skgap {skgap.__version__}, "
-        f"scikit-learn {__import__('sklearn').__version__}, numpy {np.__version__}, "
-        f"joblib {joblib.__version__}",
-        f"CPUs: os.cpu_count()={os.cpu_count()}, "
-        f"usable={len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}; "  # noqa: E501
-        f"{platform.processor() or platform.machine()}",
-        f"threadpools: {pools}",
-        f"joblib backend: skgap prefers threads -> {type(backend).__name__}; "
-        "gap-stat uses joblib's default -> LokyBackend",
-    ]
+def _case(name):
+    if name in WORKLOADS:
+        return Case(name, workload(name), WORKLOADS[name][2], n_init=1)
+    if name.startswith("scenario-"):
+        return Case(name, scenario(name.removeprefix("scenario-"), 0), 20, n_init=3)
+    if name == "early-stop":
+        X = make_blobs(n_samples=5_000, centers=4, random_state=1)[0]
+        return Case(name, X, 20, n_init=3)
+    return Case(name, real_data(name), 20, n_init=3)
 
 
 def _fmt(values):
-    return f"{np.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+    return f"{np.median(values):.3g} [{min(values):.3g}-{max(values):.3g}]"
+
+
+def _targets(medians):
+    """The issue's targets, read on the medians of the ratios: lines of text."""
+    lines = []
+
+    def get(workload, label):
+        return medians.get((workload, label))
+
+    small = [
+        w for w in medians.get("workloads", []) if not w.startswith(("W", "early"))
+    ]
+    speedups = {
+        w: get(w, "R clusGap") / get(w, "skgap n_jobs=1")
+        for w in small
+        if get(w, "R clusGap") and get(w, "skgap n_jobs=1")
+    }
+    if speedups:
+        listed = ", ".join(f"{w} {s:.1f}x" for w, s in speedups.items())
+        lines.append(
+            f"- faster than R clusGap at n_jobs=1: median {np.median(list(speedups.values())):.1f}x"
+            f" (target >= 3x), slowest case {min(speedups.values()):.1f}x (target > 1x): {listed}"  # noqa: E501
+        )
+        two = {
+            w: get(w, "skgap n_jobs=2") / get(w, "skgap n_jobs=1")
+            for w in small
+            if get(w, "skgap n_jobs=2")
+        }
+        lines.append(
+            "- small data, n_jobs=2 / n_jobs=1: "
+            + ", ".join(f"{w} {r:.2f}" for w, r in two.items())
+            + " (target <= 0.6)"
+        )
+    if get("W1", "skgap n_jobs=1"):
+        lines.append(
+            f"- W1: floor / skgap n_jobs=1 = {1 / get('W1', 'skgap n_jobs=1'):.1f}x"
+            " (target >= 4x)"
+        )
+    for w in ("W2", "W3"):
+        one, two = get(w, "skgap n_jobs=1"), get(w, "skgap n_jobs=2")
+        if one:
+            text = f"- {w}: skgap n_jobs=1 {one:.2f} x floor (target <= 1)"
+            if two:
+                text += f", n_jobs=2 {two:.2f} x floor (target <= 0.55)"
+            gapstat = get(w, "gap-stat sk-KMeans n_jobs=2")
+            if gapstat and two:
+                text += (
+                    f", {gapstat / two:.1f}x faster than gap-stat sk-KMeans "
+                    "n_jobs=2 (target >= 5x)"
+                )
+            lines.append(text)
+    full, forward = (
+        get("early-stop", "skgap full scan"),
+        get("early-stop", "skgap scan=forward"),
+    )
+    if full and forward:
+        lines.append(
+            f"- early stop (make_blobs 5,000 x 2, 4 centres, k = 1..10): "
+            f"{full / forward:.1f}x less time than the full scan (target >= 2.5x)"
+        )
+    return lines
 
 
 def main(argv=None):
@@ -259,19 +311,31 @@ def main(argv=None):
     parser.add_argument(
         "--workloads",
         nargs="+",
-        default=list(WORKLOADS) + [f"scenario-{s}" for s in SCENARIOS],
-        help="W1 W2 W3 scenario-a ... scenario-e",
+        default=[
+            *(f"scenario-{s}" for s in SCENARIOS),
+            "iris",
+            "wine",
+            "digits",
+            *WORKLOADS,
+            "early-stop",
+        ],
+        help="W1 W2 W3 scenario-a ... scenario-e iris wine digits early-stop",
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--repeat-large", type=int, default=3, help="repetitions of W3")
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--no-gapstat", action="store_true")
     parser.add_argument(
-        "--quick", action="store_true", help="W1 and scenario-b, 2 repetitions"
+        "--quick",
+        action="store_true",
+        help="W1, scenario-b and early-stop, 2 repetitions",
+    )
+    parser.add_argument(
+        "--write-readme", action="store_true", help="update benchmarks/README.md"
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.workloads, args.repeat = ["W1", "scenario-b"], 2
+        args.workloads, args.repeat = ["W1", "scenario-b", "early-stop"], 2
 
     try:
         import gap_statistic  # noqa: F401
@@ -279,21 +343,13 @@ def main(argv=None):
         have_gapstat = not args.no_gapstat
     except ImportError:
         have_gapstat = False
-        print(
-            "gap-stat is not installed: skipped (see benchmarks/README.md)",
-            file=sys.stderr,
-        )
+        print("gap-stat is not installed: skipped (see benchmarks/README.md)")
     have_r = shutil.which("Rscript") is not None and not args.no_r
 
-    rows = []
+    rows, medians = [], {"workloads": args.workloads}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.workloads:
-            if name in WORKLOADS:
-                X = workload(name)
-                case = Case(name, X, WORKLOADS[name][2], n_init=1)
-            else:
-                letter = name.removeprefix("scenario-")
-                case = Case(name, scenario(letter, 0), 20, n_init=10)
+            case = _case(name)
             systems = _systems(case, args, have_gapstat, have_r, tmp)
             repeat = args.repeat_large if case.X.shape[0] > 100_000 else args.repeat
             times = {label: [] for label, _ in systems}
@@ -308,36 +364,45 @@ def main(argv=None):
                     ):
                         continue  # R is O(n_r^2): once is enough at this size
                     times[label].append(run())
-                print(
-                    f"{name}: repetition {rep + 1}/{repeat} done",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                print(f"{name}: repetition {rep + 1}/{repeat} done", file=sys.stderr)
             floor = times[systems[0][0]]
             for label, _ in systems:
                 values = times[label]
-                n = len(values)
-                ratios = [v / f for v, f in zip(values, floor[:n], strict=False)]
-                rows.append((name, label, _fmt(values), _fmt(ratios), n))
-            if have_r and case.X.shape[0] > R_MAX_N:
-                rows.append((name, "R clusGap", "not run: O(n_r^2) memory", "", 0))
+                ratios = [v / f for v, f in zip(values, floor, strict=False)]
+                medians[name, label] = float(np.median(ratios))
+                rows.append((name, label, _fmt(values), _fmt(ratios), len(values)))
 
-    lines = _environment()
     header = (
         "workload",
         "system",
         "seconds: median [min-max]",
-        "ratio to floor",
+        "ratio to first row",
         "reps",
     )
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append(
-            "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False))
-        )
-    print("\n".join(lines))
+    table = [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+    ]
+    environment = io.StringIO()
+    with contextlib.redirect_stdout(environment):
+        skgap.show_versions()
+    text = "\n".join(
+        [
+            "```",
+            environment.getvalue().rstrip(),
+            "```",
+            "",
+            *table,
+            "",
+            "Against the targets (medians of the per-repetition ratios):",
+            "",
+            *_targets(medians),
+        ]
+    )
+    print(text)
+    if args.write_readme:
+        write_section("ratio", text)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,8 @@ def split_ks(ks, n_chunks):
     Largest ks are dealt first to the cheapest group; each group keeps the
     ks in increasing order. Returns a list of lists of positions into `ks`.
     """
+    if n_chunks <= 1:
+        return [list(range(len(ks)))]
     groups = [[] for _ in range(min(n_chunks, len(ks)))]
     costs = [0] * len(groups)
     for position in sorted(range(len(ks)), key=lambda i: -ks[i]):

@@ -216,9 +216,13 @@ class SharedReferences:
     Dask) each process draws its own.
     """
 
-    def __init__(self, sampler, entropy):
+    # Below this size a draw costs less than sharing it.
+    _MIN_SHARED_BYTES = 1 << 20
+
+    def __init__(self, sampler, entropy, nbytes):
         self.sampler = sampler
         self.entropy = entropy
+        self.share = nbytes >= self._MIN_SHARED_BYTES
         self._init_local()
 
     def _init_local(self):
@@ -226,7 +230,7 @@ class SharedReferences:
         self._sets = {}  # b -> [event, array, users]
 
     def __getstate__(self):
-        return {"sampler": self.sampler, "entropy": self.entropy}
+        return {"sampler": self.sampler, "entropy": self.entropy, "share": self.share}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -241,6 +245,8 @@ class SharedReferences:
 
     def acquire(self, b):
         """Reference data set b, read-only, shared until `release(b)`."""
+        if not self.share:
+            return self.draw(b)
         with self._lock:
             entry = self._sets.get(b)
             if entry is None:
@@ -263,6 +269,8 @@ class SharedReferences:
         return entry[1]
 
     def release(self, b):
+        if not self.share:
+            return
         with self._lock:
             entry = self._sets.get(b)
             if entry is not None:

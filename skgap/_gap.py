@@ -407,6 +407,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             references=SharedReferences(
                 make_reference_sampler(self.reference, X, sample_weight),
                 store.entropy,
+                X.nbytes,
             ),
             power=float(self.power),
             sample_weight=sample_weight,
