@@ -3,11 +3,11 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.utils import check_array, column_or_1d
+from sklearn.utils import check_array
 
 from ._dispersion_fast import _pairwise_dispersion, _squared_dispersion
 from ._utils import Interval, validate_params
-from ._validation import _explain_input_errors
+from ._validation import _explain_input_errors, check_labels
 
 __all__ = ["within_cluster_dispersion"]
 
@@ -26,13 +26,13 @@ def _compact_labels(labels):
     return np.ascontiguousarray(labels, dtype=np.intc), n_clusters
 
 
-def _dispersion(X, labels, power=2.0, sample_weight=None):
+def _dispersion(X, labels, power=2.0, sample_weight=None, name="X"):
     """W_k of SPEC section 1 for validated inputs.
 
     `X` is a C-contiguous float32/float64 array of finite values, `labels` a
     1-D array of non-negative integers of the same length and `sample_weight`
     None or a float64 array of non-negative weights. Used by the fit loop,
-    which has already validated them.
+    which has already validated them; `name` says what X is in errors.
     """
     labels, n_clusters = _compact_labels(labels)
     per_cluster = np.zeros(n_clusters, dtype=np.float64)
@@ -51,10 +51,15 @@ def _dispersion(X, labels, power=2.0, sample_weight=None):
         )
     dispersion = float(per_cluster.sum())
     if not np.isfinite(dispersion):
+        cause = (
+            f"the distances of {name} raised to power={power:g} cannot be "
+            "represented. Use a smaller power, or rescale X"
+            if power > 2.0
+            else f"{name} is too large in magnitude for its squared distances to "
+            "be represented. Rescale X, e.g. with sklearn.preprocessing.StandardScaler"
+        )
         raise ValueError(
-            "The within-cluster dispersion overflowed to infinity: the data are "
-            "too large in magnitude for their squared distances to be represented. "
-            "Rescale X, e.g. with sklearn.preprocessing.StandardScaler."
+            f"The within-cluster dispersion overflowed to infinity: {cause}."
         )
     if dispersion < np.finfo(np.float64).tiny and X.shape[0]:
         # 0 is exact only if every cluster is one repeated point; otherwise the
@@ -63,39 +68,12 @@ def _dispersion(X, labels, power=2.0, sample_weight=None):
         first[labels[::-1]] = np.arange(labels.shape[0])[::-1]
         if np.any(X != X[first[labels]]):
             raise ValueError(
-                "The within-cluster dispersion underflowed: the distances between "
-                "the samples are too small for their squares to be represented in "
-                "float64. Rescale X, e.g. with sklearn.preprocessing.StandardScaler."
+                f"The within-cluster dispersion underflowed: the distances between "
+                f"the samples of {name} are too small for their squares to be "
+                "represented in float64. Rescale X, e.g. with "
+                "sklearn.preprocessing.StandardScaler."
             )
     return dispersion
-
-
-def _check_labels(labels, n_samples):
-    """Validate cluster labels: 1-D non-negative integers, one per sample."""
-    shape = np.shape(labels)
-    if len(shape) != 1 and not (len(shape) == 2 and shape[1] == 1):
-        raise ValueError(
-            f"labels must be 1-D, one label per sample, got shape {shape}."
-        )
-    labels = column_or_1d(labels, warn=True)
-    if labels.shape[0] != n_samples:
-        raise ValueError(
-            f"labels has {labels.shape[0]} entries but X has {n_samples} samples; "
-            "pass one label per sample."
-        )
-    if labels.dtype.kind not in "iub":
-        if labels.dtype.kind != "f":
-            raise TypeError(
-                f"labels must be integers, got an array of dtype {labels.dtype}."
-            )
-        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
-            raise ValueError("labels must be integers, got non-integral values.")
-    if labels.size and labels.min() < 0:
-        raise ValueError(
-            f"labels must be non-negative, got {labels.min()}. Noise labels such "
-            "as -1 have no cluster: drop those samples or give them a cluster."
-        )
-    return labels.astype(np.intp, copy=False)
 
 
 @validate_params(
@@ -173,5 +151,5 @@ def within_cluster_dispersion(X, labels, *, power=2.0):
     """
     with _explain_input_errors(X):
         X = check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
-    labels = _check_labels(labels, X.shape[0])
+    labels = check_labels(labels, X.shape[0])
     return _dispersion(X, labels, power)

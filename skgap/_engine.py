@@ -68,7 +68,9 @@ class EngineFit:
     labels: np.ndarray | None
 
 
-def engine_fit(X, sample_weight, ks, seeds, settings, *, dispersion, labels):
+def engine_fit(
+    X, sample_weight, ks, seeds, settings, *, dispersion, labels, cancel=None
+):
     """Cluster X for every k of `ks` with the engine (GIL released).
 
     Parameters
@@ -91,9 +93,13 @@ def engine_fit(X, sample_weight, ks, seeds, settings, *, dispersion, labels):
     dispersion, labels : bool
         Whether to return W_k (power 2, Euclidean) and the labels of each k.
 
+    cancel : ndarray of shape (1,) and dtype intc, default=None
+        Another thread sets it to stop the call early.
+
     Returns
     -------
-    fit : EngineFit
+    fit : EngineFit or None
+        None if `cancel` was set during the call.
     """
     m, n = len(ks), X.shape[0]
     ks_array = np.asarray(ks, dtype=np.intp)
@@ -106,7 +112,7 @@ def engine_fit(X, sample_weight, ks, seeds, settings, *, dispersion, labels):
         centers=[],
         labels=np.empty((m, n), dtype=np.intc) if labels else None,
     )
-    kmeans(
+    finished = kmeans(
         X,
         sample_weight,
         ks_array,
@@ -120,7 +126,10 @@ def engine_fit(X, sample_weight, ks, seeds, settings, *, dispersion, labels):
         fit.n_distinct,
         centers,
         fit.labels,
+        cancel,
     )
+    if not finished:
+        return None
     fit.centers = np.split(centers, np.cumsum(ks_array)[:-1])
     return fit
 

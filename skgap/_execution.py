@@ -11,10 +11,15 @@ them the same way whatever the order.
 
 import os
 import pickle
+import signal
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, nullcontext
 from functools import cache
 
+import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn import config_context, get_config
 from threadpoolctl import ThreadpoolController
@@ -23,6 +28,8 @@ from ._faults import WORKER_DIED, record_warnings, worker_died_error
 from .exceptions import ClustererFitError
 
 __all__ = [
+    "Cancellation",
+    "Cancelled",
     "Progress",
     "holds_gil",
     "n_workers",
@@ -30,6 +37,7 @@ __all__ = [
     "run_tasks",
     "split_ks",
     "task_cost",
+    "worth_threads",
 ]
 
 # Below this many values in X (n_samples * n_features), a scikit-learn
@@ -38,6 +46,11 @@ __all__ = [
 # in worker processes when the work is long enough to pay back their start-up.
 # The engine holds no GIL: its tasks always run in threads.
 _MIN_SIZE_FOR_THREADS = 50_000
+
+# Below this much work (n_samples * n_features * sum(k) * n_init summed over
+# the data sets, about 3 ms of the engine's time here), starting threads costs
+# more than they save: the engine's tasks then run in sequence.
+_MIN_ENGINE_WORK_FOR_THREADS = 3e6
 
 # How long joblib's process workers (loky) take to start and import
 # scikit-learn (benchmarks/process_switch.py): small fits move to processes
@@ -51,6 +64,90 @@ _SECONDS_TIMED = 0.25
 # With several workers, the ks of each data set are split until there are at
 # least this many tasks per worker, so that the last tasks to finish are short.
 TASKS_PER_WORKER = 9
+
+
+class Cancelled(Exception):
+    """A task stopped because its fit was cancelled (interrupted, or failed)."""
+
+
+class Cancellation:
+    """Stops the tasks of one fit, and knows when those of this process stopped.
+
+    `flag` is read by the engine between its iterations (and by the other
+    tasks between their fits); the tasks running in this process are counted,
+    so that an interrupted fit returns only once they have stopped: no thread
+    of skgap keeps fitting while the interpreter exits. In another process
+    (loky, Dask) a task gets its own copy, and joblib stops those workers.
+    """
+
+    def __init__(self):
+        self.flag = np.zeros(1, dtype=np.intc)
+        self._init_local()
+
+    def _init_local(self):
+        self._condition = threading.Condition()
+        self._active = 0
+
+    def __getstate__(self):
+        return {"flag": np.zeros(1, dtype=np.intc)}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_local()
+
+    def set(self):
+        self.flag[0] = 1
+
+    def is_set(self):
+        return bool(self.flag[0])
+
+    def check(self):
+        """Raise Cancelled if the fit was cancelled."""
+        if self.flag[0]:
+            raise Cancelled()
+
+    @contextmanager
+    def running(self):
+        with self._condition:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._active -= 1
+                self._condition.notify_all()
+
+    def wait_idle(self):
+        """Wait until no task of this process runs (a second Ctrl-C stops waiting)."""
+        with self._condition:
+            while self._active:
+                self._condition.wait(timeout=0.1)
+
+
+@contextmanager
+def _interrupt_cancels(cancellation):
+    """Ctrl-C sets the cancel flag before raising KeyboardInterrupt.
+
+    So that the running tasks stop at once: joblib waits for them when it
+    aborts. Only the main thread can install a signal handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # ignored, or not set from Python
+        yield
+        return
+
+    def handler(signum, frame):
+        cancellation.set()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @cache
@@ -100,6 +197,11 @@ def split_ks(ks, n_chunks):
     return [sorted(group) for group in groups if group]
 
 
+def worth_threads(n_values, ks, n_init, n_data_sets):
+    """Whether the engine's work is large enough to pay for starting threads."""
+    return n_values * sum(ks) * n_init * n_data_sets >= _MIN_ENGINE_WORK_FOR_THREADS
+
+
 def holds_gil(n_values, compiled):
     """Whether fits of data of `n_values` values mostly hold the GIL.
 
@@ -108,7 +210,7 @@ def holds_gil(n_values, compiled):
     return not compiled and n_values < _MIN_SIZE_FOR_THREADS
 
 
-def _run_task(position, parent_pid, config, func, args):
+def _run_task(position, parent_pid, config, func, args, cancellation, limit_threads):
     """One joblib task: `func(*args)`, single-threaded, tagged by position.
 
     The caller's scikit-learn `config` is set here, in the worker's thread, as
@@ -116,17 +218,25 @@ def _run_task(position, parent_pid, config, func, args):
     resets the process-global warning filters in every task, which races
     under threads with the warning recording of skgap._faults.
 
-    OpenMP thread counts are per calling thread, so they are limited here, in
-    the thread that fits. The BLAS thread count is global to the process: in
-    the parent process `run_tasks` limits it around the whole Parallel call
-    (threads share it), in another process (loky, dask) the task does.
+    With `limit_threads`, OpenMP thread counts, which are per calling thread,
+    are limited here, in the thread that fits; the BLAS thread count is global
+    to the process: in the parent process `run_tasks` limits it around the
+    whole Parallel call (threads share it), in another process (loky, dask)
+    the task does. The engine uses neither.
     """
+    cancellation.check()
     user_api = "openmp" if os.getpid() == parent_pid else None
+    limit = (
+        _threadpool_controller().limit(limits=1, user_api=user_api)
+        if limit_threads
+        else nullcontext()
+    )
     # Warnings are recorded and returned: in another process they would be
     # lost, and the caller summarises them once (see skgap._faults).
     with (
+        cancellation.running(),
         config_context(**config),
-        _threadpool_controller().limit(limits=1, user_api=user_api),
+        limit,
         record_warnings() as caught,
     ):
         result = func(*args)
@@ -192,6 +302,9 @@ def _execute(calls, costs, n_jobs, plan, verbose):
                 yield func(*args, **kwargs)
             return
         params["prefer"] = "processes"
+    elif _plain_threads(n_jobs):
+        yield from _in_threads(calls, effective_n_jobs(n_jobs))
+        return
     try:
         parallel = Parallel(return_as="generator_unordered", **params)
     except ValueError:  # backends without generators, e.g. multiprocessing
@@ -199,12 +312,56 @@ def _execute(calls, costs, n_jobs, plan, verbose):
     yield from parallel(calls)
 
 
+def _plain_threads(n_jobs):
+    """Whether the tasks would run in joblib's threading backend, not nested.
+
+    Its result loop polls every 10 ms, which on short fits (a few ms each,
+    the engine's) costs more than the work: those run in a thread pool of
+    the same size instead, the same threads without the polling.
+    """
+    from joblib._parallel_backends import ThreadingBackend
+
+    backend = _active_backend("threads")
+    return (
+        type(backend) is ThreadingBackend
+        and getattr(backend, "nesting_level", 0) == 0
+        and effective_n_jobs(n_jobs) > 1
+    )
+
+
+def _in_threads(calls, n_threads):
+    """Run joblib `calls` in `n_threads` threads; yield results as they complete."""
+    executor = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="skgap")
+    try:
+        futures = [
+            executor.submit(func, *args, **kwargs) for func, args, kwargs in calls
+        ]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        # on an error or an interrupt the queued tasks are dropped; the caller
+        # waits for the running ones (they stop early, see Cancellation)
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
 def n_workers(n_jobs):
     """How many tasks run at once."""
     return effective_n_jobs(n_jobs)
 
 
-def run_tasks(func, tasks, costs, *, n_jobs, verbose, gil_bound, records, what):
+def run_tasks(
+    func,
+    tasks,
+    costs,
+    *,
+    n_jobs,
+    verbose,
+    gil_bound,
+    limit_threads,
+    cancellation,
+    records,
+    what,
+):
     """Run ``func(*args)`` for each args of `tasks`; yield (position, result).
 
     Results come as tasks complete. The warnings the tasks raised are
@@ -212,18 +369,27 @@ def run_tasks(func, tasks, costs, *, n_jobs, verbose, gil_bound, records, what):
     (e.g. "the clusterer (KMeans), the reference sampler and the data").
     The scikit-learn configuration of the caller, with what ``fit`` already
     made sure of (finite data, valid clusterer parameters), reaches every
-    task, whose fits then skip those checks.
+    task, whose fits then skip those checks. If the fit is interrupted or a
+    task fails, `cancellation` stops the other tasks, and this returns (by
+    the exception) only once those of this process have stopped.
     """
     config = {**get_config(), "assume_finite": True, "skip_parameter_validation": True}
     parent_pid = os.getpid()
     calls = [
-        delayed(_run_task)(position, parent_pid, config, func, args)
+        delayed(_run_task)(
+            position, parent_pid, config, func, args, cancellation, limit_threads
+        )
         for position, args in enumerate(tasks)
     ]
     plan = _plan(n_jobs, gil_bound)
     # The BLAS thread count is global to the process: keep it at one while
     # thread-based workers run, as each task is single-threaded.
-    with _threadpool_controller().limit(limits=1, user_api="blas"):
+    limit = (
+        _threadpool_controller().limit(limits=1, user_api="blas")
+        if limit_threads
+        else nullcontext()
+    )
+    with limit, _interrupt_cancels(cancellation):
         try:
             for position, result, caught in _execute(
                 calls, costs, n_jobs, plan, verbose
@@ -247,6 +413,10 @@ def run_tasks(func, tasks, costs, *, n_jobs, verbose, gil_bound, records, what):
             if original.__cause__ is None and original.__traceback__ is None:
                 original.__cause__ = exc.__cause__
             raise exc from original
+        finally:
+            # interrupted, failed or done: no task of this process keeps running
+            cancellation.set()
+            cancellation.wait_idle()
 
 
 class Progress:

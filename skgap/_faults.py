@@ -13,14 +13,11 @@ process-global ``warnings.filters`` and ``warnings.showwarning``, so two of
 them active at once in two threads (the threading backend, dask workers with
 several threads, or GridSearchCV running several fits in threads) leave the
 filters corrupted. Instead, the first active recorder of a process installs a
-single hook (and an "always" filter, so that no repeat is swallowed by the
-once-per-location registry) and the last one removes it, under a lock; the
+single ``showwarning`` hook and the last one removes it, under a lock; the
 hook routes a warning to the recorder of the thread that raised it, and
-passes warnings of other threads on to the previous ``showwarning``.
-
-Limitation: while a fit records, the "always" filter also applies to warnings
-that unrelated threads of the same process raise (they are shown, not
-filtered); the process-global warning state of Python < 3.14 allows no better.
+passes warnings of other threads on to the previous ``showwarning``. The
+filter list is never touched: the user's filters decide, in every thread,
+which warnings are shown (and so recorded), ignored or raised.
 """
 
 import os
@@ -30,7 +27,14 @@ import warnings
 from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 
-__all__ = ["WORKER_DIED", "fit_label", "record_warnings", "warn_caller", "warn_summary"]
+__all__ = [
+    "WORKER_DIED",
+    "fit_label",
+    "record_warnings",
+    "short_list",
+    "warn_caller",
+    "warn_summary",
+]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -58,16 +62,10 @@ def warn_caller(message, category):
 #: Exceptions with which an executor reports that a worker process died.
 WORKER_DIED = (BrokenExecutor,)
 
-# Tells the C warnings module that the filters changed (a private hook whose
-# name differs across Python versions); a no-op where it does not exist.
-_filters_mutated = getattr(
-    warnings, "_filters_mutated", getattr(warnings, "_filters_mutated_lock_held", None)
-) or (lambda: None)
-
 _lock = threading.Lock()
 _local = threading.local()
 _n_active = 0
-_saved = None  # (showwarning, filters) while a recorder is active
+_saved = None  # (showwarning,) while a recorder is active
 
 
 def _showwarning(message, category, filename, lineno, file=None, line=None):
@@ -85,9 +83,7 @@ def _activate():
     global _n_active, _saved
     with _lock:
         if _n_active == 0:
-            _saved = (warnings.showwarning, warnings.filters)
-            warnings.filters = [("always", None, Warning, None, 0), *warnings.filters]
-            _filters_mutated()
+            _saved = (warnings.showwarning,)
             warnings.showwarning = _showwarning
         _n_active += 1
 
@@ -97,8 +93,7 @@ def _deactivate():
     with _lock:
         _n_active -= 1
         if _n_active == 0:
-            warnings.showwarning, warnings.filters = _saved
-            _filters_mutated()
+            (warnings.showwarning,) = _saved
             _saved = None
 
 
@@ -132,7 +127,8 @@ def fit_label(dataset, k):
         _local.fit = previous
 
 
-def _join(values, limit=8):
+def short_list(values, limit=8):
+    """'1, 2, 3' or, past `limit` values, '1, 2, ..., 8, ... (1000 in all)'."""
     values = list(values)
     text = ", ".join(str(v) for v in values[:limit])
     return text + (f", ... ({len(values)} in all)" if len(values) > limit else "")
@@ -145,14 +141,14 @@ def _describe_fits(fits):
     ref_ks = sorted({k for d, k in fits if d != "the data" and d is not None and k})
     parts = []
     if data_ks:
-        parts.append(f"the data at k={_join(data_ks)}")
+        parts.append(f"the data at k={short_list(data_ks)}")
     if refs:
         bs = [d.rsplit("=", 1)[-1] for d in refs]
         bs = sorted(bs, key=lambda b: int(b) if b.isdigit() else b)
-        where = f" at k={_join(ref_ks)}" if ref_ks else ""
+        where = f" at k={short_list(ref_ks)}" if ref_ks else ""
         parts.append(
             f"{len(refs)} reference data set{'s' * (len(refs) > 1)} "
-            f"(b={_join(bs)}){where}"
+            f"(b={short_list(bs)}){where}"
         )
     return "; ".join(parts) if parts else "outside the clusterer fits"
 

@@ -18,7 +18,9 @@ from sklearn.base import BaseEstimator, clone
 
 from ._dispersion import _dispersion
 from ._engine import EngineSettings, engine_fit
+from ._execution import Cancelled
 from ._faults import fit_label
+from ._validation import check_labels
 from .exceptions import ClustererFitError, SkgapWarning
 
 __all__ = ["FitSpec", "TaskResult", "data_seed", "fit_datasets"]
@@ -152,35 +154,6 @@ def fit_labels(estimator, X, sample_weight=None):
     return estimator.predict(X)
 
 
-def checked_labels(labels, n_samples):
-    """The labels a clusterer returned, as non-negative integers, or ValueError."""
-    labels = np.asarray(labels)
-    if labels.dtype.kind == "O":  # e.g. Python ints: accept exact integers
-        try:
-            converted = labels.astype(np.int64)
-        except (TypeError, ValueError, OverflowError):
-            converted = None
-        if converted is not None and np.array_equal(converted, labels):
-            labels = converted
-    if labels.dtype.kind == "b" or (
-        labels.dtype.kind == "f"
-        and np.all(np.isfinite(labels))
-        and np.all(labels == np.round(labels))
-    ):
-        labels = labels.astype(np.intp)  # integral labels of another dtype
-    if labels.shape != (n_samples,) or labels.dtype.kind not in "iu":
-        raise ValueError(
-            f"the clusterer returned labels of shape {labels.shape} and dtype "
-            f"{labels.dtype}; expected {n_samples} integer labels"
-        )
-    if n_samples and labels.min() < 0:
-        raise ValueError(
-            f"the clusterer returned the negative label {labels.min()}; every "
-            "sample must belong to a cluster"
-        )
-    return labels
-
-
 def picklable(exc):
     """`exc` if it survives pickling (to the parent process), else a stand-in."""
     try:
@@ -191,7 +164,19 @@ def picklable(exc):
 
 
 def clusterer_error(estimator, dataset, k, exc, when=""):
-    """The ClustererFitError of a fit of `estimator` that raised `exc`."""
+    """The ClustererFitError of a fit of `estimator` that raised `exc`.
+
+    A MemoryError stays a MemoryError, with the fit named in its message.
+    """
+    what = f"{type(estimator).__name__} failed to cluster {dataset} into k={k}"
+    if isinstance(exc, MemoryError):
+        return MemoryError(f"{what} clusters{when}: out of memory: {exc}")
+    if isinstance(exc, Warning):
+        # a warning that the caller's filters turned into an error stays one
+        try:
+            return type(exc)(f"{what} clusters{when}: {exc}")
+        except Exception:
+            pass
     hint = (
         " (skgap passes the data read-only: a clusterer must not modify its "
         "input; copy X inside fit if it must)"
@@ -307,22 +292,23 @@ class TaskResult:
     kept: dict = field(default_factory=dict)
 
 
-def fit_datasets(spec, units, X=None):
+def fit_datasets(spec, units, X, cancellation):
     """The joblib worker: cluster data sets, each for some ks.
 
     `units` are (b, ks): the data X (b < 0, then X is given) or reference
     data set b, for every k of ks. Returns a TaskResult per unit. It runs
-    single-threaded (one thread per task, parallel across tasks).
+    single-threaded (one thread per task, parallel across tasks), and stops
+    with `Cancelled` soon after `cancellation` is set.
     """
     fit = _sklearn_task if spec.engine is None else _engine_task
-    return [fit(spec, b, ks, X) for b, ks in units]
+    return [fit(spec, b, ks, X, cancellation) for b, ks in units]
 
 
 def _dataset_name(b):
     return "the data" if b < 0 else f"reference data set b={b}"
 
 
-def _engine_task(spec, b, ks, X):
+def _engine_task(spec, b, ks, X, cancellation):
     seeds = _fit_seeds(spec.entropy, b, ks)
     if b >= 0:
         X = spec.references.acquire(b)
@@ -338,13 +324,18 @@ def _engine_task(spec, b, ks, X):
             spec.engine,
             dispersion=squared,
             labels=not squared,
+            cancel=cancellation.flag,
         )
+        if fit is None:
+            raise Cancelled()
         if squared:
             dispersions = fit.dispersion
         else:
             dispersions = np.array(
                 [
-                    _dispersion(X, labels, spec.power, spec.sample_weight)
+                    _dispersion(
+                        X, labels, spec.power, spec.sample_weight, _dataset_name(b)
+                    )
                     for labels in fit.labels
                 ]
             )
@@ -365,7 +356,7 @@ def _engine_task(spec, b, ks, X):
     return result
 
 
-def _sklearn_task(spec, b, ks, X):
+def _sklearn_task(spec, b, ks, X, cancellation):
     estimator = spec.estimator
     dataset = _dataset_name(b)
     fixed = copies_input(estimator)
@@ -391,6 +382,7 @@ def _sklearn_task(spec, b, ks, X):
     short_ks = []
     new_clusterer = _configurer(estimator, spec.n_clusters_param, fixed)
     for i, (k, seed) in enumerate(zip(ks, seeds, strict=True)):
+        cancellation.check()
         if k == 1:
             labels = np.zeros(X.shape[0], dtype=np.intp)
         else:
@@ -398,7 +390,9 @@ def _sklearn_task(spec, b, ks, X):
             try:
                 with fit_label(dataset, k):
                     labels = fit_labels(clusterer, X, spec.fit_weight)
-                labels = checked_labels(labels, X.shape[0])
+                labels = check_labels(
+                    labels, X.shape[0], what="the clusterer's labels", given=False
+                )
             except Exception as exc:
                 raise clusterer_error(estimator, dataset, k, exc) from exc
             if redraw:  # KMeans added the mean back within rounding: redraw
@@ -416,5 +410,7 @@ def _sklearn_task(spec, b, ks, X):
                     )
             if n_found < k:
                 short_ks.append(k)
-        dispersions[i] = _dispersion(X, labels, spec.power, spec.sample_weight)
+        dispersions[i] = _dispersion(
+            X, labels, spec.power, spec.sample_weight, _dataset_name(b)
+        )
     return TaskResult(dispersions=dispersions, short_ks=short_ks)

@@ -1,5 +1,6 @@
 """GapKMeans: choose the number of clusters with the gap statistic."""
 
+import collections
 import hashlib
 from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
@@ -20,6 +21,7 @@ from ._dispersion import _dispersion
 from ._engine import engine_settings, fitted_kmeans
 from ._execution import (
     TASKS_PER_WORKER,
+    Cancellation,
     Progress,
     holds_gil,
     n_workers,
@@ -27,12 +29,12 @@ from ._execution import (
     run_tasks,
     split_ks,
     task_cost,
+    worth_threads,
 )
-from ._faults import warn_caller, warn_summary
+from ._faults import short_list, warn_caller, warn_summary
 from ._fits import (
     FitSpec,
     SharedReferences,
-    checked_labels,
     clusterer_error,
     configure,
     copies_input,
@@ -54,18 +56,27 @@ from ._utils import (
     Interval,
     StrOptions,
     _accepts_sample_weight,
+    _check_clusterer,
     _check_optional_dependency,
     _default_estimator,
     _estimator_has,
     _estimator_tags,
     _fit_context,
+    _generate_get_feature_names_out,
     _n_clusters_param,
     _router_owner,
     _routing_enabled,
     _validate_clusterer_params,
+    _wrap_data_with_container,
     fingerprint,
 )
-from ._validation import _check_magnitude, _explain_input_errors, check_sample_weight
+from ._validation import (
+    _check_magnitude,
+    _check_power,
+    _explain_input_errors,
+    check_labels,
+    check_sample_weight,
+)
 from .exceptions import SkgapWarning
 
 __all__ = ["GapKMeans"]
@@ -421,7 +432,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             [[store.reference[b, k] for k in ks] for b in range(self.n_refs)]
         )
         gap_results = gap_table(ks, dispersions, reference_dispersions)
-        n_clusters = ks[self._select(gap_results)]
+        n_clusters = ks[self._select(X, gap_results)]
         best_estimator, labels = self._best_fit(X, spec, store, n_clusters)
 
         if self.warm_start:
@@ -444,12 +455,25 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 self, X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=2
             )
         _check_magnitude(X)
+        _check_power(X, float(self.power))
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if not np.any(np.ptp(X, axis=0)):
             # every statistic is degenerate (the gap is NaN, Gap* is 0)
             raise ValueError(
                 f"All {X.shape[0]} samples of X are identical: the data have no "
                 "spread, so no number of clusters can be chosen."
+            )
+        if self.n_jobs == 0:
+            raise ValueError(
+                "n_jobs == 0 (in GapKMeans) has no meaning: pass 1, 2, ..., -1 "
+                "for all processors, or None."
+            )
+        if self.n_refs == 1:
+            warn_caller(
+                "n_refs=1: with a single reference data set the standard errors "
+                "are 0, so the rules compare the gap values alone. Use n_refs >= 2 "
+                "(20 by default).",
+                SkgapWarning,
             )
         if self.scan == "forward" and self.method not in FORWARD_RULES:
             raise ValueError(
@@ -478,6 +502,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 f"estimator must be an instance, such as {name}(), got the class "
                 f"{name}."
             )
+        if self.estimator is not None:
+            _check_clusterer(self.estimator)
         estimator = clone(self._routed_estimator())
         n_clusters_param = _n_clusters_param(estimator)
         _validate_clusterer_params(configure(estimator, n_clusters_param, 2, 0))
@@ -556,16 +582,17 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 f"n_clusters_range must hold positive integers, got {min(ks)}."
             )
         if len(set(ks)) != len(ks):
-            duplicated = sorted({k for k in ks if ks.count(k) > 1})[:5]
+            counts = collections.Counter(ks)
+            duplicated = sorted(k for k, count in counts.items() if count > 1)
             raise ValueError(
-                f"n_clusters_range must not repeat a k, got {duplicated} twice."
+                f"n_clusters_range must not repeat a k, got [{short_list(duplicated)}] "
+                "more than once."
             )
         ks = sorted(ks)
         too_large = [k for k in ks if k > n_samples]
         if too_large:
             ks = [k for k in ks if k <= n_samples]
-            shown = too_large if len(too_large) <= 5 else [*too_large[:5], "..."]
-            shown = str(shown).replace("'", "")
+            shown = f"[{short_list(too_large)}]"
             if not ks:
                 raise ValueError(
                     f"Every candidate number of clusters {shown} is larger than "
@@ -665,7 +692,12 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 todo.append((b, ref_ks))
         if not todo:
             return
-        workers = n_workers(self.n_jobs)
+        n_jobs = self.n_jobs
+        if spec.engine is not None and not worth_threads(
+            X.size, ks, spec.engine.n_init, len(todo)
+        ):
+            n_jobs = 1  # a few ms of work: threads would cost more
+        workers = n_workers(n_jobs)
         n_tasks = 1 if workers == 1 else TASKS_PER_WORKER * workers
         n_chunks = -(-n_tasks // len(todo))
         units = [
@@ -688,16 +720,19 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             done=total - sum(len(unit_ks) for _, unit_ks in units),
         )
         records = []
+        cancellation = Cancellation()
         results = run_tasks(
             fit_datasets,
             [
-                (spec, task, X if any(b < 0 for b, _ in task) else None)
+                (spec, task, X if any(b < 0 for b, _ in task) else None, cancellation)
                 for task in tasks
             ],
             [sum(task_cost(unit_ks) for _, unit_ks in task) for task in tasks],
-            n_jobs=self.n_jobs,
+            n_jobs=n_jobs,
             verbose=self.verbose,
             gil_bound=holds_gil(X.size, compiled=spec.engine is not None),
+            limit_threads=spec.engine is None,
+            cancellation=cancellation,
             records=records,
             what=(
                 f"the clusterer ({type(spec.estimator).__name__}), the reference "
@@ -726,12 +761,12 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         )
         if not (short_ks or short_refs):
             return
-        where = [f"on the data at k={short_ks}"] if short_ks else []
+        where = [f"on the data at k=[{short_list(short_ks)}]"] if short_ks else []
         if short_refs:
             n_short = len({b for b, _ in short_refs})
             where.append(
                 f"on {n_short} of the {self.n_refs} reference data sets at "
-                f"k={sorted({k for _, k in short_refs})}"
+                f"k=[{short_list(sorted({k for _, k in short_refs}))}]"
             )
         warn_caller(
             "The clusterer found fewer distinct clusters than asked for "
@@ -742,13 +777,26 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
     # -- select and keep -----------------------------------------------------
 
-    def _select(self, gap_results):
+    def _select(self, X, gap_results):
         values = gap_results[self.statistic]
         if np.all(np.isnan(values)):
+            ks = gap_results["n_clusters"]
+            n_distinct = np.unique(X, axis=0).shape[0]
+            if ks.min() >= n_distinct:
+                cause = (
+                    f"every candidate k ({short_list(ks)}) is at least the number of "
+                    f"distinct samples ({n_distinct}), so each distinct sample is "
+                    "a cluster of its own and W_k = 0 for the data and the "
+                    f"references. Use candidates smaller than {n_distinct}"
+                )
+            else:
+                cause = (
+                    "the data and the reference data have no spread within their "
+                    "clusters at any candidate k"
+                )
             raise ValueError(
-                f"Every candidate's {self.statistic} is NaN: the data and the "
-                "reference data have no spread (all samples are identical?), so "
-                "no number of clusters can be chosen."
+                f"Every candidate's {self.statistic} is NaN, so no number of "
+                f"clusters can be chosen: {cause}."
             )
         return select_k(
             values,
@@ -793,8 +841,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             user_copy_x = {name: estimator.get_params()[name] for name in fixed}
             estimator = configure(estimator, spec.n_clusters_param, k, seed, fixed)
             try:
-                labels = checked_labels(
-                    fit_labels(estimator, X_read_only, spec.fit_weight), X.shape[0]
+                labels = check_labels(
+                    fit_labels(estimator, X_read_only, spec.fit_weight),
+                    X.shape[0],
+                    what="the clusterer's labels",
+                    given=False,
                 )
             except Exception as exc:
                 raise clusterer_error(
@@ -863,7 +914,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     def transform(self, X):
         """Transform X with `best_estimator_` (e.g. to cluster distances).
 
-        Only available if the estimator has ``transform``.
+        Only available if the estimator has ``transform``. The output is a
+        pandas or polars DataFrame if :meth:`set_output` asked for one.
 
         Parameters
         ----------
@@ -875,8 +927,10 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_output_features)
             X transformed by `best_estimator_`.
         """
-        X = self._validate_new_data(X)
-        return self.best_estimator_.transform(X)
+        X_valid = self._validate_new_data(X)
+        return _wrap_data_with_container(
+            "transform", self.best_estimator_.transform(X_valid), X, self
+        )
 
     @available_if(_estimator_has("transform"))
     def fit_transform(self, X, y=None, sample_weight=None):
@@ -901,6 +955,65 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             X transformed by `best_estimator_`.
         """
         return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    @available_if(_estimator_has("transform"))
+    def get_feature_names_out(self, input_features=None):
+        """Get output feature names for transformation.
+
+        Only available if the estimator has ``transform``. The names are
+        those scikit-learn gives a transformer's outputs, the lowercase class
+        name followed by the output's index, e.g. ``["gapkmeans0",
+        "gapkmeans1", ...]`` for the distances to the clusters of a KMeans.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only used to validate feature names with the names seen in
+            :meth:`fit`.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Transformed feature names.
+        """
+        check_is_fitted(self)
+        best = self.best_estimator_
+        n_out = (
+            len(best.get_feature_names_out())
+            if hasattr(best, "get_feature_names_out")
+            else self.n_clusters_
+        )
+        return _generate_get_feature_names_out(self, n_out, input_features)
+
+    @available_if(_estimator_has("transform"))
+    def set_output(self, *, transform=None):
+        """Set output container of :meth:`transform` and :meth:`fit_transform`.
+
+        Only available if the estimator has ``transform``; as scikit-learn's
+        transformers, it also works through a Pipeline's ``set_output``.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            Configure output of `transform` and `fit_transform`.
+
+            - `"default"`: Default output format of a transformer
+            - `"pandas"`: DataFrame output
+            - `"polars"`: Polars output
+            - `None`: Transform configuration is unchanged
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        if transform is not None:
+            # where scikit-learn's _SetOutputMixin keeps it, read by
+            # _wrap_data_with_container (and kept by clone)
+            config = dict(getattr(self, "_sklearn_output_config", {}))
+            config["transform"] = transform
+            self._sklearn_output_config = config
+        return self
 
     @available_if(_estimator_has("score"))
     def score(self, X, y=None, sample_weight=None):

@@ -19,10 +19,10 @@ initial centres:
   machine);
 - the assignment step skips the samples whose nearest centre provably did not
   change (Hamerly's bounds: one upper bound per sample on the distance to its
-  centre, one lower bound on the distance to the others), and k-means++ skips
-  the distances that the triangle inequality shows cannot lower a sample's
-  potential; both compute exact distances (never the expanded
-  ||x||^2 - 2 x.c + ||c||^2) in double, whatever the input dtype;
+  centre, one lower bound on the distance to the others);
+- distances are sums of squared differences in double whatever the input
+  dtype (never the expanded ||x||^2 - 2 x.c + ||c||^2), computed by the
+  vector kernels of _kmeans_simd.h on blocks of samples;
 - the centres' sums are updated by the samples that change cluster rather
   than summed again at each iteration (unless ``tol == 0``).
 
@@ -36,6 +36,17 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from ._dispersion_fast cimport squared_dispersion
+
+
+cdef extern from *:
+    """
+    /* The cancel flag is written by another thread: read it from memory. */
+    static int skgap_cancelled(const int *flag)
+    {
+        return flag != NULL && *(const volatile int *)flag != 0;
+    }
+    """
+    int skgap_cancelled(const int* flag) noexcept nogil
 
 
 cdef extern from "_kmeans_simd.h" nogil:
@@ -109,6 +120,7 @@ cdef inline double _sq_dist(
 # -- The work arrays of one call -------------------------------------------
 
 cdef struct Work:
+    const int* cancel     # a flag that another thread sets to stop the call, or NULL
     Py_ssize_t block      # samples per block (a multiple of SKGAP_LANES)
     Py_ssize_t stride     # distance between the rows of w.XT and w.D
     bint tighten          # recompute the distance to a sample's centre before a rescan
@@ -342,6 +354,8 @@ cdef void _kmeans_plusplus(
     pot = _add_center(X, weights, n, p, 0, w)
 
     for c in range(1, k):
+        if skgap_cancelled(w.cancel):
+            return
         for t in range(trials):
             w.potentials[t] = _uniform(rng) * pot
         _pick(weights, w.upper, n, w.potentials, trials, w.picks, order)
@@ -562,8 +576,8 @@ cdef int _lloyd(
     On entry w.labels holds each sample's nearest centre and w.upper, w.lower
     its squared distances to it and to the second nearest (as k-means++
     leaves them): the first assignment is already done. Returns the number
-    of iterations run; w.centers and w.labels hold the result, w.upper the
-    squared distance of each sample to its centre.
+    of iterations run (-1 if cancelled); w.centers and w.labels hold the
+    result, w.upper the squared distance of each sample to its centre.
     """
     cdef Py_ssize_t i, c, n_changed = 0
     cdef double shift_total, largest, second, d
@@ -579,6 +593,8 @@ cdef int _lloyd(
     memset(w.shift, 0, k * sizeof(double))
     memset(w.drop, 0, k * sizeof(double))
     for iteration in range(max_iter):
+        if skgap_cancelled(w.cancel):
+            return -1
         if iteration > 0:
             n_changed = _assign(X, weights, n, p, k, w, update_sums)
         if iteration == 0 or not update_sums:
@@ -668,9 +684,13 @@ cdef int _kmeans_all_k(
     const Py_ssize_t* ks, const uint64_t* seeds, Py_ssize_t m,
     int n_init, int max_iter, double tol,
     double* inertia_out, double* dispersion_out, int* n_iter_out,
-    int* n_distinct_out, double* centers_out, int* labels_out,
+    int* n_distinct_out, double* centers_out, int* labels_out, const int* cancel,
 ) noexcept nogil:
-    """The body of `kmeans`: every k of one data set, best of n_init starts."""
+    """The body of `kmeans`: every k of one data set, best of n_init starts.
+
+    Returns 0, -1 if the work arrays could not be allocated, or 1 if `cancel`
+    was set (the outputs are then incomplete).
+    """
     cdef Work w
     cdef Py_ssize_t kmax = 1, q, k, i, c, offset = 0, n_distinct
     cdef int start, n_iter, best_n_iter = 0
@@ -685,6 +705,7 @@ cdef int _kmeans_all_k(
     if _alloc(&w, n, p, kmax) != 0:
         _free(&w)
         return -1
+    w.cancel = cancel
     if weights != NULL:
         for i in range(n):
             total_weight += weights[i]
@@ -705,6 +726,9 @@ cdef int _kmeans_all_k(
             for start in range(n_init):
                 _kmeans_plusplus(X, weights, total_weight, n, p, k, &rng, &w)
                 n_iter = _lloyd(X, weights, n, p, k, max_iter, abs_tol, &w)
+                if n_iter < 0 or skgap_cancelled(cancel):
+                    _free(&w)
+                    return 1
                 inertia = 0.0  # w.upper: the squared distances to the centres
                 for i in range(n):
                     inertia += w.upper[i] if weights == NULL else weights[i] * w.upper[i]
@@ -758,11 +782,14 @@ def kmeans(
     int[::1] n_distinct,                # OUT, (m,) distinct clusters in its labels
     double[:, ::1] centers,             # OUT, (sum(ks), n_features) its centres, k by k
     int[:, ::1] labels,                 # OUT, (m, n_samples) its labels, or None
+    const int[::1] cancel=None,         # IN, (1,): another thread sets it to stop
 ):
     """Cluster X into k clusters for every k of `ks`: the best of `n_init` starts.
 
-    Runs without the GIL from the first start to the last. Raises MemoryError
-    if the work arrays (about 24 bytes per sample) cannot be allocated.
+    Runs without the GIL from the first start to the last. Returns True, or
+    False if `cancel` was set during the call (the outputs are then
+    incomplete). Raises MemoryError if the work arrays (about 24 bytes per
+    sample) cannot be allocated.
     """
     cdef:
         Py_ssize_t n = X.shape[0], p = X.shape[1], m = ks.shape[0]
@@ -770,9 +797,12 @@ def kmeans(
         const double* weights = NULL
         double* dispersion_ptr = NULL
         int* labels_ptr = NULL
+        const int* cancel_ptr = NULL
         int status
     if m == 0:
-        return
+        return True
+    if cancel is not None:
+        cancel_ptr = &cancel[0]
     if sample_weight is not None:
         weights_view = sample_weight
         weights = &weights_view[0]
@@ -784,13 +814,16 @@ def kmeans(
         status = _kmeans_all_k(
             &X[0, 0], weights, n, p, &ks[0], &seeds[0], m, n_init, max_iter, tol,
             &inertia[0], dispersion_ptr, &n_iter[0], &n_distinct[0],
-            &centers[0, 0], labels_ptr,
+            &centers[0, 0], labels_ptr, cancel_ptr,
         )
+    if status == 1:
+        return False
     if status != 0:
         raise MemoryError(
             f"skgap's k-means could not allocate its work arrays for "
             f"{n} samples (about {24 * n / 2**20:.0f} MiB)."
         )
+    return True
 
 
 def assign(

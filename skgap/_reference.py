@@ -7,6 +7,8 @@ reference sets are never all in memory at once.
 
 import numpy as np
 
+from ._validation import _check_magnitude
+
 __all__ = ["REFERENCES", "make_reference_sampler"]
 
 # Rows of a "pca" reference drawn and rotated at a time, and of X per step of
@@ -149,8 +151,27 @@ class _CallableSampler:
         self.X.flags.writeable = False  # the user's function cannot change X
 
     def sample(self, seed):
-        sample = self.func(self.X, seed)
         name = getattr(self.func, "__name__", repr(self.func))
+        try:
+            sample = self.func(self.X, seed)
+        except ValueError as exc:
+            if "read-only" not in str(exc):
+                raise
+            raise ValueError(
+                f"The reference callable {name} tried to write to X, which skgap "
+                "passes read-only (it is the caller's data): copy it first, e.g. "
+                f"X = X.copy(). ({exc})"
+            ) from exc
+        if np.iscomplexobj(sample):
+            raise TypeError(
+                f"The reference callable {name} returned complex values; a "
+                "reference data set must be real, like X."
+            )
+        if np.ma.isMaskedArray(sample):
+            raise TypeError(
+                f"The reference callable {name} returned a masked array; return a "
+                "plain array (without masked values), like X."
+            )
         try:
             sample = np.asarray(sample, dtype=self.X.dtype)
         except (TypeError, ValueError) as exc:
@@ -167,6 +188,11 @@ class _CallableSampler:
             raise ValueError(
                 f"The reference callable {name} returned NaN or infinite values."
             )
+        _check_magnitude(
+            sample,
+            name=f"The draw of the reference callable {name}",
+            fix=f"Make {name} draw values of X's scale",
+        )
         return np.ascontiguousarray(sample)
 
 

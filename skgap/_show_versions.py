@@ -56,6 +56,10 @@ def show_versions():
     ``avx2``, ``sse2`` or ``baseline``) and the BLAS/OpenMP thread pools
     (threadpoolctl).
 
+    See Also
+    --------
+    threadpoolctl.threadpool_info : The thread pools of BLAS and OpenMP.
+
     Examples
     --------
     >>> from skgap import show_versions

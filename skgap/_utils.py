@@ -16,10 +16,16 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     StrOptions,
     validate_params,
 )
+from sklearn.utils._set_output import (  # noqa: F401  (re-exported)
+    _wrap_data_with_container,
+)
 from sklearn.utils.metadata_routing import (  # noqa: F401  (re-exported)
     _routing_enabled,
 )
-from sklearn.utils.validation import has_fit_parameter
+from sklearn.utils.validation import (  # noqa: F401  (re-exported)
+    _generate_get_feature_names_out,
+    has_fit_parameter,
+)
 
 # Parameters through which scikit-learn clusterers take their number of clusters,
 # in order of preference.

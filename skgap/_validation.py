@@ -12,8 +12,14 @@ from numbers import Real
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils import column_or_1d
 
 _INPUT_HINTS = [
+    (
+        re.compile(r"not '(NAType|NoneType|NaTType)'"),
+        "X has missing values (None or pandas.NA): impute them, e.g. with "
+        "sklearn.impute.SimpleImputer, or drop those samples.",
+    ),
     (
         re.compile(r"could not convert|argument must be a string or a"),
         "X must be numeric: encode categorical or text features first (e.g. with "
@@ -109,16 +115,19 @@ def _explain_input_errors(X, name="X"):
         raise
 
 
-def _check_magnitude(X, n_rows=None):
+def _check_magnitude(X, n_rows=None, name="X", fix=None):
     """Reject X whose squared distances overflow or underflow in X's dtype.
 
     A clusterer working in X's dtype (KMeans computes ``||x||**2`` and sums
     squared distances over the samples) returns meaningless labels, with at
     most a RuntimeWarning, when they do. `n_rows` is the number of terms that
-    are summed (n_samples by default).
+    are summed (n_samples by default); `name` says what X is, and `fix` how
+    to mend it (by default, rescaling it), in the messages.
     """
     if X.size == 0:
         return
+    if fix is None:
+        fix = f"Rescale {name}, e.g. with sklearn.preprocessing.StandardScaler"
     finfo = np.finfo(X.dtype)
     # column extremes: no temporary of X's size
     column_max, column_min = X.max(axis=0), X.min(axis=0)
@@ -130,18 +139,34 @@ def _check_magnitude(X, n_rows=None):
         2 * math.log10(largest) + math.log10(n_terms) > math.log10(finfo.max) - 1
     ):
         raise ValueError(
-            f"X has values up to {largest:.3g} in magnitude: their squared "
+            f"{name} has values up to {largest:.3g} in magnitude: their squared "
             f"distances, summed over {n_terms} terms, overflow {X.dtype} (largest "
-            f"{float(finfo.max):.3g}). Rescale X, e.g. with "
-            "sklearn.preprocessing.StandardScaler"
+            f"{float(finfo.max):.3g}). {fix}"
             + (", or pass float64 data." if X.dtype == np.float32 else ".")
         )
     if 0 < spread and spread * spread < finfo.tiny:
         raise ValueError(
-            f"The features of X range over at most {spread:.3g}: squared "
+            f"The features of {name} range over at most {spread:.3g}: squared "
             f"distances this small underflow in {X.dtype} (smallest normal "
-            f"{float(finfo.tiny):.3g}). Rescale X, e.g. with "
-            "sklearn.preprocessing.StandardScaler."
+            f"{float(finfo.tiny):.3g}). {fix}."
+        )
+
+
+def _check_power(X, power):
+    """Reject a power to which the largest distance in X overflows float64."""
+    if power == 2.0:
+        return
+    with np.errstate(over="ignore"):
+        diameter = float(np.sqrt(np.sum(np.ptp(X, axis=0).astype(np.float64) ** 2)))
+    if (
+        diameter > 0
+        and power * math.log10(diameter)
+        > math.log10(np.finfo(np.float64).max) - math.log10(X.shape[0]) - 1
+    ):
+        raise ValueError(
+            f"power={power:g} is too large for these data: their distances (up "
+            f"to {diameter:.3g}) raised to it overflow float64. Use a smaller "
+            "power (R's d.power is 1 or 2), or rescale X."
         )
 
 
@@ -187,3 +212,69 @@ def check_sample_weight(sample_weight, n_samples):
             "positive."
         )
     return np.ascontiguousarray(weights)
+
+
+def check_labels(labels, n_samples, *, what="labels", given=True):
+    """Cluster labels as non-negative integers (intp), one per sample.
+
+    For labels a user passes (`given`: 1-D or a column vector) and for those
+    a clusterer returns (1-D only); `what` names them in the messages. Exact
+    integers of any dtype (bool, integral floats, Python ints in an object
+    array) are accepted; missing values (NaN, None, pandas.NA), other
+    non-integers, negative labels and a wrong shape raise a ValueError that
+    says which, non-numeric labels a TypeError.
+    """
+    shape = np.shape(labels)
+    if not (len(shape) == 1 or (given and len(shape) == 2 and shape[1] == 1)):
+        raise ValueError(
+            f"{what} must be 1-D, one label per sample ({n_samples},), got "
+            f"shape {shape}."
+        )
+    labels = column_or_1d(labels, warn=True) if len(shape) == 2 else np.asarray(labels)
+    if labels.shape[0] != n_samples:
+        raise ValueError(
+            f"{what} has {labels.shape[0]} entries but X has {n_samples} samples; "
+            "pass one label per sample."
+        )
+    if labels.dtype.kind == "O":
+        missing = np.array([value is None or value != value for value in labels])
+        if missing.any():
+            _raise_missing(what, missing)
+        try:
+            converted = labels.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{what} must be integers, got values such as "
+                f"{labels[0]!r} of type {type(labels[0]).__name__}."
+            ) from None
+        labels = converted
+    if labels.dtype.kind == "f":
+        if np.isnan(labels).any():
+            _raise_missing(what, np.isnan(labels))
+        bad = ~np.isfinite(labels) | (labels != np.round(labels))
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{what} must be integers, got non-integral values such as "
+                f"{labels[position]} at position {position}."
+            )
+    elif labels.dtype.kind not in "iub":
+        raise TypeError(
+            f"{what} must be integers, got an array of dtype {labels.dtype}."
+        )
+    if labels.size and labels.min() < 0:
+        raise ValueError(
+            f"{what} must be non-negative, got {labels.min():g}. Noise labels such "
+            "as -1 have no cluster: drop those samples or give them a cluster."
+        )
+    return labels.astype(np.intp, copy=False)
+
+
+def _raise_missing(what, missing):
+    positions = np.flatnonzero(missing)
+    shown = ", ".join(str(p) for p in positions[:5])
+    raise ValueError(
+        f"{what} has {positions.size} missing values (NaN, None or NA), at "
+        f"positions {shown}{', ...' if positions.size > 5 else ''}: every sample "
+        "needs a cluster label; drop those samples or give them one."
+    )

@@ -633,8 +633,14 @@ LABEL_ROWS = [
     ("2-D", lambda n: np.zeros((n, 2), int), ValueError, r"must be 1-D.*\(60, 2\)"),
     ("text", lambda n: np.array(["a"] * n), TypeError, "labels must be integers"),
     ("non-integral", lambda n: np.arange(n) * 0.5, ValueError, "non-integral"),
-    ("NaN", lambda n: np.r_[np.zeros(n - 1), np.nan], ValueError, "non-integral"),
-    ("None", lambda n: [None] * n, TypeError, "labels must be integers"),
+    ("NaN", lambda n: np.r_[np.zeros(n - 1), np.nan], ValueError, "missing values"),
+    ("None", lambda n: [None] * n, ValueError, "60 missing values"),
+    (
+        "Int64 with NA",
+        lambda n: pd.array([0, None] * (n // 2), dtype="Int64"),
+        ValueError,
+        r"30 missing values .* at positions 1, 3, 5",
+    ),
 ]
 
 
@@ -717,3 +723,73 @@ def test_select_k_edge_values():
         assert select_k(values, se) == 2
     assert select_k([1.0, np.inf, 2.0], [0, 0, 0]) == 1  # +inf wins
     assert select_k(np.array([3, 1, 2]), np.array([0, 0, 0])) == 0  # integers
+
+
+# -- messages that name the real cause -------------------------------------------
+
+
+def test_reference_callable_with_huge_draws_is_named():
+    def huge(X, seed):
+        return np.random.default_rng(seed).uniform(0, 1e200, X.shape)
+
+    with pytest.raises(ValueError, match=r"reference callable huge.*X's scale"):
+        _gap(reference=huge).fit(_blobs())
+
+
+def test_too_large_power_is_named():
+    with pytest.raises(ValueError, match=r"power=400 is too large.*smaller power"):
+        _gap(power=400.0).fit(_blobs())
+
+
+def test_candidates_at_least_the_distinct_samples_are_named():
+    # each sample its own cluster, in the data and in every reference: W_k = 0
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0], [2.0, 3.0]])
+    with pytest.raises(
+        ValueError, match=r"at least the number of distinct samples \(4\)"
+    ):
+        _gap(n_clusters_range=[4]).fit(X)
+
+
+def test_missing_values_in_an_object_array_are_named():
+    X = _blobs().astype(object)
+    X[3, 1] = pd.NA
+    with pytest.raises((TypeError, ValueError), match="missing values"):
+        _gap().fit(X)
+
+
+def test_a_huge_candidate_range_gives_a_short_warning():
+    with pytest.warns(SkgapWarning) as caught:
+        _gap(n_clusters_range=range(1, 1_000_000), n_refs=2).fit(_blobs(n=8))
+    assert max(len(str(w.message)) for w in caught) < 500
+
+
+def test_a_single_reference_is_warned_about():
+    with pytest.warns(SkgapWarning, match=r"n_refs=1.*standard errors are 0"):
+        _gap(n_refs=1).fit(_blobs())
+
+
+@pytest.mark.parametrize(
+    "returns, error, match",
+    [
+        (lambda X: X + 0j, TypeError, "complex"),
+        (lambda X: np.ma.masked_less(X, 0.0), TypeError, "masked array"),
+    ],
+    ids=["complex", "masked"],
+)
+def test_reference_callable_returning_what_x_may_not_be(returns, error, match):
+    def reference(X, seed):
+        return returns(X.copy())
+
+    with pytest.raises(error, match=match):
+        _gap(reference=reference).fit(_blobs())
+
+
+def test_reference_callable_that_writes_to_x_is_named():
+    def centring(X, seed):
+        X -= X.mean(axis=0)
+        return X
+
+    X = _blobs()
+    with _not_modified(X):
+        with pytest.raises(ValueError, match=r"centring tried to write to X.*copy"):
+            _gap(reference=centring).fit(X)

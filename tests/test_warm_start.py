@@ -188,3 +188,64 @@ def test_no_new_public_attributes(X):
     warm = _gap(warm_start=True).fit(X)
     public = {name for name in vars(warm) if not name.startswith("_")}
     assert public == {name for name in vars(cold) if not name.startswith("_")}
+
+
+class ArrayParamKMeans(KMeans):
+    """KMeans with an array parameter (unused by the fit, part of the key)."""
+
+    def __init__(self, n_clusters=8, *, n_init=1, random_state=None, weights=None):
+        super().__init__(
+            n_clusters=n_clusters, n_init=n_init, random_state=random_state
+        )
+        self.weights = weights
+
+    def fit(self, X, y=None, sample_weight=None):
+        with _LOCK:
+            _FITS.append((self.n_clusters, float(np.asarray(X)[0, 0])))
+        return super().fit(X, y=y, sample_weight=sample_weight)
+
+
+def test_one_element_of_a_long_array_parameter_starts_cold(X, fits):
+    # numpy abbreviates the repr of arrays over 1,000 elements with "...": the
+    # key compares their contents
+    weights = np.zeros(5_000)
+    gap = _gap(ArrayParamKMeans(n_init=1, weights=weights), warm_start=True).fit(X)
+    fits.clear()
+    changed = weights.copy()
+    changed[2_500] = 1.0
+    gap.set_params(estimator=ArrayParamKMeans(n_init=1, weights=changed)).fit(X)
+    assert len(fits) >= 4 * 3  # everything fitted again
+    fits.clear()
+    gap.set_params(estimator=ArrayParamKMeans(n_init=1, weights=changed.copy()))
+    gap.fit(X)
+    assert fits == []  # equal contents: reused
+
+
+def test_a_changed_nested_estimator_starts_cold(X, fits):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipeline = make_pipeline(StandardScaler(), CountingKMeans(n_init=1))
+    gap = _gap(pipeline, warm_start=True).fit(X)
+    fits.clear()
+    gap.set_params(estimator__standardscaler__with_mean=False).fit(X)
+    assert len(fits) >= 4 * 3
+    fits.clear()
+    gap.fit(X)
+    assert fits == []
+
+
+def test_callable_parameters_are_reused_only_when_the_same_object(X, fits):
+    def draw(X, seed):
+        return np.random.default_rng(seed).uniform(X.min(0), X.max(0), X.shape)
+
+    gap = _gap(reference=draw, warm_start=True).fit(X)
+    fits.clear()
+    gap.fit(X)
+    assert fits == []  # the very same function
+
+    def draw_again(X, seed):  # equal code, another object: cannot be shown equal
+        return np.random.default_rng(seed).uniform(X.min(0), X.max(0), X.shape)
+
+    gap.set_params(reference=draw_again).fit(X)
+    assert len(fits) >= 4 * 3
