@@ -1,10 +1,13 @@
 """How often the gap statistic finds the true k on the paper's five scenarios.
 
-Runs skgap (``GapKMeans(KMeans(n_init=...))``) on 50 realisations of each
-simulation scenario of Tibshirani, Walther & Hastie (2001, section 6), with
-both reference distributions, and reads every rule and both statistics off the
-same fits; beside it R's ``cluster::clusGap`` (kmeans, same B, nstart and
-d.power, ``maxSE`` with every rule) when ``Rscript`` is on the PATH.
+Runs skgap (``GapKMeans(KMeans(n_init=...))``, the compiled engine) on 50
+realisations of each simulation scenario of Tibshirani, Walther & Hastie
+(2001, section 6), with both reference distributions, and reads every rule and
+both statistics off the same fits; beside it the same with scikit-learn's own
+k-means fits (``kmeans_engine="sklearn"``, at ``--sklearn-n-init``), which
+shows that the engine finds the true k as often, and R's ``cluster::clusGap``
+(kmeans, same B, nstart and d.power, ``maxSE`` with every rule) when
+``Rscript`` is on the PATH.
 
 Usage::
 
@@ -37,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _scenarios import SCENARIOS, scenario  # noqa: E402
 
 from skgap import GapKMeans, select_k  # noqa: E402
-from skgap._selection import RULES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 R_METHODS = {
@@ -48,6 +50,9 @@ R_METHODS = {
     "global_max": "globalmax",
 }
 R_SPACE = {"uniform": "original", "pca": "scaledPCA"}
+RULES = list(R_METHODS)
+#: skgap's systems: label -> kmeans_engine
+ENGINES = {"skgap": "skgap", "skgap, sklearn fits": "sklearn"}
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(cluster))
@@ -77,7 +82,7 @@ writeLines(rows, out)
 """
 
 
-def _skgap_rows(name, seed, references, n_inits, n_refs, ks):
+def _skgap_rows(name, seed, references, n_inits, n_refs, ks, system="skgap"):
     X = scenario(name, seed)
     rows = []
     for reference in references:
@@ -89,6 +94,7 @@ def _skgap_rows(name, seed, references, n_inits, n_refs, ks):
                 n_refs=n_refs,
                 reference=reference,
                 random_state=seed,
+                kmeans_engine=ENGINES[system],
             ).fit(X)
             elapsed = time.perf_counter() - start
             results = gap.gap_results_
@@ -99,7 +105,7 @@ def _skgap_rows(name, seed, references, n_inits, n_refs, ks):
                         dict(
                             scenario=name,
                             seed=seed,
-                            system="skgap",
+                            system=system,
                             reference=reference,
                             n_init=n_init,
                             statistic=statistic,
@@ -179,6 +185,7 @@ def _rst_table(header, body):
 def _tables(rows, n_inits, references, systems, realisations, n_refs):
     hits = defaultdict(int)
     seconds = defaultdict(list)
+    done = {(row["system"], row["n_init"]) for row in rows}
     for row in rows:
         key = (row["scenario"], row["system"], row["reference"], row["n_init"])
         correct = row["k"] == SCENARIOS[row["scenario"]][1]
@@ -196,7 +203,9 @@ def _tables(rows, n_inits, references, systems, realisations, n_refs):
             row = [name, true_k, reference]
             for system in systems:
                 row += [
-                    hits[(name, system, reference, n, "gap", "tibshirani")]
+                    hits.get((name, system, reference, n, "gap", "tibshirani"), "-")
+                    if (system, n) in done
+                    else "-"
                     for n in n_inits
                 ]
             body.append(row)
@@ -209,6 +218,8 @@ def _tables(rows, n_inits, references, systems, realisations, n_refs):
                     for s in SCENARIOS
                     for r in references
                 )
+                if (system, n) in done
+                else "-"
             )
     body.append(total)
     first = _rst_table(header, body)
@@ -217,13 +228,16 @@ def _tables(rows, n_inits, references, systems, realisations, n_refs):
     header = ["system"] + [f"n_init={n}" for n in n_inits]
     body = []
     for system in systems:
-        body.append(
-            [system]
-            + [
-                f"{np.median([t for key, ts in seconds.items() if key[1] == system and key[3] == n for t in ts]):.3f}"  # noqa: E501
-                for n in n_inits
+        cells = []
+        for n in n_inits:
+            times = [
+                t
+                for key, ts in seconds.items()
+                if key[1] == system and key[3] == n
+                for t in ts
             ]
-        )
+            cells.append(f"{np.median(times):.3f}" if times else "-")
+        body.append([system, *cells])
     second = _rst_table(header, body)
 
     # Table 3: every rule and statistic, skgap, every n_init, hits summed over scenarios.  # noqa: E501
@@ -267,6 +281,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--realisations", type=int, default=50)
     parser.add_argument("--n-init", type=int, nargs="+", default=[1, 3, 5, 10])
+    parser.add_argument(
+        "--sklearn-n-init",
+        type=int,
+        nargs="*",
+        default=[3],
+        help="n_init of the runs with scikit-learn's fits (none: skip them)",
+    )
     parser.add_argument("--n-refs", type=int, default=20)
     parser.add_argument("--k-max", type=int, default=10)
     parser.add_argument(
@@ -288,6 +309,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.realisations, args.n_init, args.n_refs = 2, [1], 5
+        args.sklearn_n_init = [1]
         args.rst = os.devnull
         args.csv = str(Path(args.csv).with_name("accuracy_quick.csv"))
     references = ("uniform", "pca")
@@ -311,15 +333,24 @@ def main(argv=None):
         _write_tables(args, rows, references, systems)
         return
 
-    start = time.perf_counter()
-    chunks = Parallel(n_jobs=args.n_jobs)(
-        delayed(_skgap_rows)(name, seed, references, args.n_init, args.n_refs, ks)
-        for name in SCENARIOS
-        for seed in seeds
-    )
-    rows = [row for chunk in chunks for row in chunk]
-    print(f"skgap done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    systems = ["skgap"]
+    rows, systems = [], []
+    for system, n_inits in (
+        ("skgap", args.n_init),
+        ("skgap, sklearn fits", args.sklearn_n_init),
+    ):
+        if not n_inits:
+            continue
+        start = time.perf_counter()
+        chunks = Parallel(n_jobs=args.n_jobs)(
+            delayed(_skgap_rows)(
+                name, seed, references, n_inits, args.n_refs, ks, system
+            )
+            for name in SCENARIOS
+            for seed in seeds
+        )
+        rows += [row for chunk in chunks for row in chunk]
+        print(f"{system} done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        systems.append(system)
     if use_r:
         start = time.perf_counter()
         rows += _r_rows(
@@ -363,6 +394,32 @@ def _write_tables(args, rows, references, systems):
         "smallest such n_init, and the default clusterer of ``estimator=None`` "
         "uses it."
     )
+    # The engine against scikit-learn's fits, cell by cell (scenario,
+    # reference, statistic, rule) at the n_init both ran.
+    engine_vs_sklearn = ""
+    both = sorted(
+        {row["n_init"] for row in rows if row["system"] == "skgap"}
+        & {row["n_init"] for row in rows if row["system"] == "skgap, sklearn fits"}
+    )
+    if both:
+        counts = defaultdict(int)
+        for row in rows:
+            if row["system"].startswith("skgap") and row["n_init"] in both:
+                key = (row["system"], row["scenario"], row["reference"], row["n_init"])
+                key += (row["statistic"], row["rule"])
+                counts[key] += row["k"] == SCENARIOS[row["scenario"]][1]
+        differences = [
+            counts[("skgap", *key[1:])] - counts[key]
+            for key in list(counts)
+            if key[0] == "skgap, sklearn fits"
+        ]
+        engine_vs_sklearn = (
+            f"The compiled engine against scikit-learn's fits (n_init={both}), "
+            f"over the {len(differences)} cells (scenario, reference, statistic, "
+            f"rule): the engine finds the true k in {sum(d for d in differences):+d} "
+            f"runs in all; its worst cell is {min(differences):+d} and its best "
+            f"{max(differences):+d} runs of {args.realisations}."
+        )
     intro = (
         f"{args.realisations} realisations of each scenario, B={args.n_refs} references, "  # noqa: E501
         f"k = 1..{args.k_max}, power=2, KMeans(n_init=n) (R: kmeans, nstart=n); "
@@ -382,6 +439,7 @@ def _write_tables(args, rows, references, systems):
             f"Per scenario, every rule (skgap, n_init={n_big}):",
             fourth,
             conclusion,
+            engine_vs_sklearn,
         ]
     )
     print(text)

@@ -262,9 +262,10 @@ def _targets(medians):
     }
     if speedups:
         listed = ", ".join(f"{w} {s:.1f}x" for w, s in speedups.items())
+        median, slowest = np.median(list(speedups.values())), min(speedups.values())
         lines.append(
-            f"- faster than R clusGap at n_jobs=1: median {np.median(list(speedups.values())):.1f}x"
-            f" (target >= 3x), slowest case {min(speedups.values()):.1f}x (target > 1x): {listed}"  # noqa: E501
+            f"- faster than R clusGap at n_jobs=1: median {median:.1f}x (target >= "
+            f"3x), slowest case {slowest:.1f}x (target > 1x): {listed}"
         )
         two = {
             w: get(w, "skgap n_jobs=2") / get(w, "skgap n_jobs=1")
