@@ -25,7 +25,7 @@ from . import GapKMeans, __version__
 from ._cli_io import InputError, read_data
 from ._reference import REFERENCES
 from ._selection import RULES, STATISTICS
-from ._utils import InvalidParameterError, _default_estimator
+from ._utils import METRICS, InvalidParameterError, _default_estimator
 from .exceptions import ClustererFitError
 from .plotting import KINDS
 
@@ -47,17 +47,37 @@ CLUSTERERS = {
 #: keywords: GapKMeans gives the default and validates the value, so adding a
 #: parameter to the command line is one line here.
 PASS_THROUGH = {
-    "n_refs": dict(type=int, metavar="B", help="number of reference data sets B"),
+    "n_refs": dict(
+        type=lambda text: _n_refs(text),
+        metavar="B",
+        help="number of reference data sets B, or 'auto': until the choice is stable",
+    ),
+    "max_n_refs": dict(type=int, metavar="B", help="the most B of --n-refs auto"),
+    "stability": dict(
+        type=float,
+        metavar="F",
+        help="the frequency of the chosen k that --n-refs auto reaches",
+    ),
     "reference": dict(choices=list(REFERENCES), help="null of the reference data"),
     "statistic": dict(choices=list(STATISTICS), help="statistic the rule applies to"),
     "method": dict(choices=list(RULES), help="rule that chooses k, as R's maxSE"),
     "se_factor": dict(type=float, metavar="F", help="multiplier of the SEs in rules"),
     "power": dict(type=float, metavar="P", help="exponent of the distance in W_k"),
+    "metric": dict(choices=list(METRICS), metavar="NAME", help="distance in W_k"),
+    "scan": dict(
+        choices=["full", "forward"],
+        help="'forward': stop at the first k the rule settles on",
+    ),
     "n_jobs": dict(type=int, metavar="N", help="parallel jobs, -1: all (default: 1)"),
 }
 
 # The table's headers, and the columns it leaves to --json, by statistic.
-_HEADERS = {"n_clusters": "k", "log_w": "log W", "expected_log_w": "E[log W*]"}
+_HEADERS = {
+    "n_clusters": "k",
+    "log_w": "log W",
+    "expected_log_w": "E[log W*]",
+    "selection_frequency": "chosen",
+}
 _HIDDEN = {"gap": {"sd", "se_star", "diff_star"}, "gap_star": {"sd"}}
 _RULES_IN_WORDS = {
     "tibshirani": "the smallest k with {f}(k) >= {f}(k+1) - {s}(k+1)",
@@ -111,6 +131,17 @@ def _k_list(text):
     if not ks:
         raise argparse.ArgumentTypeError("expected at least one number of clusters")
     return sorted(ks)
+
+
+def _n_refs(text):
+    """The ``--n-refs`` option: an integer, or 'auto'."""
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        message = f"expected an integer or 'auto', got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _seed(text):
@@ -342,9 +373,15 @@ def format_table(results, chosen, statistic="gap"):
     se and diff of the other `statistic`); the row of `chosen` is marked.
     """
     keys = [key for key in results if key not in _HIDDEN.get(statistic, {"sd"})]
-    keys.sort(key=lambda key: key.endswith("_star"))  # gap, se, diff, then gap* ...
+    # gap, se, diff, then gap* ..., then how often the resamples chose each k
+    keys.sort(key=lambda key: (key == "selection_frequency", key.endswith("_star")))
     header = [_HEADERS.get(key, key.replace("_star", "*")) for key in keys]
-    columns = [_format_column(np.asarray(results[key])) for key in keys]
+    columns = [
+        [f"{v:.0%}" for v in results[key]]
+        if key == "selection_frequency"
+        else _format_column(np.asarray(results[key]))
+        for key in keys
+    ]
     rows = [header, *zip(*columns, strict=True)]
     widths = [max(len(row[j]) for row in rows) for j in range(len(keys))]
     lines = []
@@ -367,6 +404,8 @@ def _report(data, gap, args, estimator, elapsed):
     rule = rule.split("\n")[0].format(f=f, s=s)
     estimator = _default_estimator() if estimator is None else estimator
     n_init = estimator.get_params().get("n_init")
+    position = list(results["n_clusters"]).index(gap.n_clusters_)
+    frequency = gap.selection_frequencies_[position]
     clusterer = type(estimator).__name__ + ("" if n_init is None else f"({n_init=})")
     if args.json:
         columns = {key: v for key, v in results.items() if key != "n_clusters"}
@@ -381,9 +420,12 @@ def _report(data, gap, args, estimator, elapsed):
         return json.dumps(
             dict(
                 n_clusters=int(gap.n_clusters_),
+                selection_frequency=float(frequency),
                 method=args.method,
                 statistic=args.statistic,
                 rule=rule,
+                rule_choices=gap.rule_choices_,
+                n_refs_used=int(gap.n_refs_),
                 data=dict(
                     source=data.source,
                     n_samples=n,
@@ -405,20 +447,39 @@ def _report(data, gap, args, estimator, elapsed):
         ks = f"{ks[0]}..{ks[-1]}"
     else:
         ks = "{" + ", ".join(map(str, ks)) + "}"
+    refs = f"{gap.n_refs_}" + (" (auto)" if args.n_refs == "auto" else "")
     return f"""\
 data: {data.source}: {n} samples x {p} feature{"s" * (p > 1)}\
 {" (standardised)" * args.scale}
-fit:  {clusterer} for k in {ks}, {args.n_refs} '{args.reference}' reference data \
+fit:  {clusterer} for k in {ks}, {refs} '{args.reference}' reference data \
 sets, seed {args.random_state}, {elapsed:.1f} s
 
-chosen k = {gap.n_clusters_}
+chosen k = {gap.n_clusters_}, in {frequency:.0%} of the reference resamples
   by the rule '{args.method}' on the {f} statistic: {rule}
 
 {format_table(results, gap.n_clusters_, args.statistic)}
 
+{_every_rule(gap.rule_choices_)}
+
   log W: log of the within-cluster dispersion W_k of the data;
   E[log W*]: its mean over the reference data sets; gap = E[log W*] - log W;
-  diff = gap(k) - gap(k+1) + se(k+1); gap* = E[W*] - W (Mohajer et al.)"""
+  diff = gap(k) - gap(k+1) + se(k+1); gap* = E[W*] - W (Mohajer et al.);
+  chosen: how often the rule chooses k over 500 resamples of the references"""
+
+
+def _every_rule(choices):
+    """The k of every rule on each statistic, and whether they disagree."""
+    ks = {k for by_rule in choices.values() for k in by_rule.values() if k is not None}
+    lines = [
+        "every rule"
+        + (": they agree" if len(ks) == 1 else f": they disagree ({sorted(ks)})")
+    ]
+    for statistic, by_rule in choices.items():
+        cells = ", ".join(
+            f"{rule} {'-' if k is None else k}" for rule, k in by_rule.items()
+        )
+        lines.append(f"  {statistic.replace('_star', '*')}: {cells}")
+    return "\n".join(lines)
 
 
 def _run(argv):

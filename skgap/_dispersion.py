@@ -3,13 +3,49 @@
 from numbers import Real
 
 import numpy as np
+from sklearn.metrics import pairwise_distances
 from sklearn.utils import check_array
 
 from ._dispersion_fast import _pairwise_dispersion, _squared_dispersion
-from ._utils import Interval, validate_params
-from ._validation import _explain_input_errors, check_labels
+from ._utils import METRICS, Interval, StrOptions, validate_params
+from ._validation import _explain_input_errors, check_labels, check_sample_weight
 
 __all__ = ["within_cluster_dispersion"]
+
+
+def _metric_dispersion(X, labels, power, sample_weight, metric, params, out):
+    """Per cluster, 1/(2 w_r) times the weighted sum of d(x_i, x_j) ** power.
+
+    Any metric of :func:`sklearn.metrics.pairwise_distances`: the pairs of
+    each cluster are summed a block of rows at a time (never more than
+    `_BLOCK_VALUES` distances at once, nor an n x n matrix).
+    """
+    order = np.argsort(labels, kind="stable")
+    offsets = np.zeros(out.shape[0] + 1, dtype=np.intp)
+    np.cumsum(np.bincount(labels, minlength=out.shape[0]), out=offsets[1:])
+    for r in range(out.shape[0]):
+        rows = order[offsets[r] : offsets[r + 1]]
+        if rows.shape[0] < 2:
+            continue
+        members = X[rows]
+        weights = None if sample_weight is None else sample_weight[rows]
+        block = max(1, _BLOCK_VALUES // rows.shape[0])
+        total = 0.0
+        for start in range(0, rows.shape[0], block):
+            distances = np.asarray(
+                pairwise_distances(
+                    members[start : start + block], members, metric=metric, **params
+                ),
+                dtype=np.float64,
+            )
+            if power != 1.0:
+                np.power(distances, power, out=distances)
+            if weights is None:
+                total += distances.sum()
+            else:
+                total += weights[start : start + block] @ distances @ weights
+        size = rows.shape[0] if weights is None else weights.sum()
+        out[r] = total / (2.0 * size) if size > 0 else 0.0
 
 
 def _compact_labels(labels):
@@ -26,7 +62,19 @@ def _compact_labels(labels):
     return np.ascontiguousarray(labels, dtype=np.intc), n_clusters
 
 
-def _dispersion(X, labels, power=2.0, sample_weight=None, name="X"):
+# Distances computed at a time by the blocked sum of other metrics (8 MB).
+_BLOCK_VALUES = 1 << 20
+
+
+def _dispersion(
+    X,
+    labels,
+    power=2.0,
+    sample_weight=None,
+    name="X",
+    metric="euclidean",
+    metric_params=None,
+):
     """W_k of SPEC section 1 for validated inputs.
 
     `X` is a C-contiguous float32/float64 array of finite values, `labels` a
@@ -36,7 +84,18 @@ def _dispersion(X, labels, power=2.0, sample_weight=None, name="X"):
     """
     labels, n_clusters = _compact_labels(labels)
     per_cluster = np.zeros(n_clusters, dtype=np.float64)
-    if power == 2.0:
+    if metric not in ("euclidean", "l2"):
+        _metric_dispersion(
+            X, labels, power, sample_weight, metric, metric_params or {}, per_cluster
+        )
+        if np.any(np.isnan(per_cluster)):
+            raise ValueError(
+                f"The metric {getattr(metric, '__name__', metric)!r} gave NaN "
+                f"distances between samples of {name} (e.g. 'correlation' or "
+                "'cosine' of a constant or zero sample): W_k is undefined. Use "
+                "another metric, or drop those samples."
+            )
+    elif power == 2.0:
         _squared_dispersion(X, labels, sample_weight, per_cluster)
     else:
         order = np.argsort(labels, kind="stable")
@@ -81,10 +140,15 @@ def _dispersion(X, labels, power=2.0, sample_weight=None, name="X"):
         "X": ["array-like", "sparse matrix"],
         "labels": ["array-like"],
         "power": [Interval(Real, 0, None, closed="neither")],
+        "metric": [StrOptions(set(METRICS)), callable],
+        "metric_params": [dict, None],
+        "sample_weight": ["array-like", Real, None],
     },
     prefer_skip_nested_validation=True,
 )
-def within_cluster_dispersion(X, labels, *, power=2.0):
+def within_cluster_dispersion(
+    X, labels, *, power=2.0, metric="euclidean", metric_params=None, sample_weight=None
+):
     """Within-cluster dispersion W_k of a partition, as in the gap statistic.
 
     Read more in the :ref:`User Guide <dispersion>`.
@@ -99,19 +163,41 @@ def within_cluster_dispersion(X, labels, *, power=2.0):
         consecutive; a label with no sample is an empty cluster and adds 0.
 
     power : float, default=2.0
-        Exponent applied to the Euclidean distance (R's ``d.power``).
+        Exponent applied to the distance (R's ``d.power``).
+
+    metric : str or callable, default='euclidean'
+        The distance d: any metric that
+        :func:`sklearn.metrics.pairwise_distances` accepts (``'cityblock'``,
+        ``'cosine'``, ``'correlation'``, ``'minkowski'``, ...) or a callable
+        of two 1-D arrays.
+
+        .. versionadded:: 0.2
+
+    metric_params : dict, default=None
+        Keyword arguments of the metric, e.g. ``{"p": 3}`` for
+        ``'minkowski'``.
+
+        .. versionadded:: 0.2
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights: an integer weight counts as that many copies of
+        the sample. ``None`` weighs every sample 1.
+
+        .. versionadded:: 0.2
 
     Returns
     -------
     dispersion : float
-        ``W_k = sum_r 1 / (2 n_r) * sum_{i, j in C_r} d(x_i, x_j) ** power``,
-        the sum running over all ordered pairs of samples of cluster r.
+        ``W_k = sum_r 1 / (2 w_r) * sum_{i, j in C_r} w_i w_j d(x_i, x_j) ** power``,
+        the sum running over all ordered pairs of samples of cluster r, with
+        ``w_r`` the weight of cluster r (its size without weights).
 
     Raises
     ------
     ValueError
-        If X has NaN or infinite values, if `labels` has the wrong length or
-        negative values, or if the dispersion overflows or underflows float64
+        If X has NaN or infinite values, if `labels` has the wrong length,
+        missing or negative values, if the weights are negative, not finite
+        or all zero, or if the dispersion overflows or underflows float64
         (values near 1e+-150 and beyond: rescale X).
 
     TypeError
@@ -123,12 +209,13 @@ def within_cluster_dispersion(X, labels, *, power=2.0):
 
     Notes
     -----
-    With ``power=2`` this is the within-cluster sum of squares about the
-    cluster means (the inertia of k-means for the same labels) and costs
-    O(n_samples * n_features), computed in two passes (the means, then the
-    deviations) with a blocked two-level sum. Any other power sums over the pairs of
-    each cluster, in O(sum_r n_r^2 * n_features) time and O(n_samples *
-    n_features) memory.
+    With ``power=2`` and the Euclidean distance this is the within-cluster
+    sum of squares about the cluster means (the inertia of k-means for the
+    same labels) and costs O(n_samples * n_features), computed in two passes
+    (the means, then the deviations) with a blocked two-level sum. Any other
+    power or metric sums over the pairs of each cluster, in O(sum_r n_r^2 *
+    n_features) time and O(n_samples * n_features) memory (other metrics: a
+    block of rows at a time, at most about a million distances at once).
 
     R's ``cluster::clusGap`` counts each pair once, so its W_k is half of this
     value.
@@ -148,8 +235,15 @@ def within_cluster_dispersion(X, labels, *, power=2.0):
     10.0
     >>> within_cluster_dispersion(X, [0, 0, 1, 1], power=1.0)
     3.0
+    >>> within_cluster_dispersion(X, [0, 0, 1, 1], metric="cityblock", power=1.0)
+    3.0
+    >>> within_cluster_dispersion(X, [0, 0, 1, 1], sample_weight=[1, 1, 2, 2])
+    18.0
     """
     with _explain_input_errors(X):
         X = check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
     labels = check_labels(labels, X.shape[0])
-    return _dispersion(X, labels, power)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    return _dispersion(
+        X, labels, power, sample_weight, metric=metric, metric_params=metric_params
+    )

@@ -27,7 +27,7 @@ __all__ = ["FitSpec", "TaskResult", "data_seed", "fit_datasets"]
 
 # Seed streams: one seed per (stream, reference b, k), independent of how many
 # references and candidates there are, so results never depend on n_jobs.
-_DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT = 0, 1, 2
+_DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT, _BOOTSTRAP = 0, 1, 2, 3
 
 
 def _seeds(entropy, stream, b, ks):
@@ -48,6 +48,11 @@ def data_seed(entropy, k):
 def reference_draw_seed(entropy, b):
     """The seed of reference data set b."""
     return _seeds(entropy, _REFERENCE_DRAW, b, [0])[0]
+
+
+def bootstrap_seed(entropy):
+    """The seed of the resamples behind the selection frequencies."""
+    return _seeds(entropy, _BOOTSTRAP, 0, [0])[0]
 
 
 def _fit_seeds(entropy, b, ks):
@@ -273,6 +278,8 @@ class FitSpec:
     engine: EngineSettings | None
     references: SharedReferences
     power: float
+    metric: object  # the distance of W_k: a name or a callable
+    metric_params: dict
     sample_weight: np.ndarray | None  # in W_k and the references
     fit_weight: np.ndarray | None  # passed to the clusterer's fits
     entropy: int
@@ -315,7 +322,11 @@ def _engine_task(spec, b, ks, X, cancellation):
     try:
         # The engine computes W_k (power 2) with the weights of its fits; with
         # other weights (metadata routing) or another power, from its labels.
-        squared = spec.power == 2.0 and spec.fit_weight is spec.sample_weight
+        squared = (
+            spec.power == 2.0
+            and spec.metric == "euclidean"
+            and spec.fit_weight is spec.sample_weight
+        )
         fit = engine_fit(
             X,
             spec.fit_weight,
@@ -334,7 +345,13 @@ def _engine_task(spec, b, ks, X, cancellation):
             dispersions = np.array(
                 [
                     _dispersion(
-                        X, labels, spec.power, spec.sample_weight, _dataset_name(b)
+                        X,
+                        labels,
+                        spec.power,
+                        spec.sample_weight,
+                        _dataset_name(b),
+                        spec.metric,
+                        spec.metric_params,
                     )
                     for labels in fit.labels
                 ]
@@ -411,6 +428,12 @@ def _sklearn_task(spec, b, ks, X, cancellation):
             if n_found < k:
                 short_ks.append(k)
         dispersions[i] = _dispersion(
-            X, labels, spec.power, spec.sample_weight, _dataset_name(b)
+            X,
+            labels,
+            spec.power,
+            spec.sample_weight,
+            _dataset_name(b),
+            spec.metric,
+            spec.metric_params,
         )
     return TaskResult(dispersions=dispersions, short_ks=short_ks)

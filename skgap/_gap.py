@@ -35,6 +35,7 @@ from ._faults import short_list, warn_caller, warn_summary
 from ._fits import (
     FitSpec,
     SharedReferences,
+    bootstrap_seed,
     clusterer_error,
     configure,
     copies_input,
@@ -49,9 +50,12 @@ from ._selection import (
     STATISTICS,
     forward_choice,
     gap_table,
+    rule_choices,
     select_k,
+    selection_frequencies,
 )
 from ._utils import (
+    METRICS,
     HasMethods,
     Interval,
     StrOptions,
@@ -74,12 +78,18 @@ from ._validation import (
     _check_magnitude,
     _check_power,
     _explain_input_errors,
+    _warn_distinct,
+    _warn_feature_spreads,
     check_labels,
     check_sample_weight,
 )
 from .exceptions import SkgapWarning
 
 __all__ = ["GapKMeans"]
+
+# n_refs="auto": the first batch of references, and each next one
+_AUTO_FIRST_REFS = 10
+_AUTO_BATCH_REFS = 10
 
 
 class _FitStore:
@@ -97,6 +107,14 @@ class _FitStore:
         self.short = set()  # (b, k) with fewer distinct clusters than k; b=-1: X
         self.kept = {}  # k -> the engine's clustering of X (centres, ...)
         self.best = {}  # k -> (best_estimator_, labels_) of a previous fit
+
+    def arrays(self, ks, n_refs):
+        """W_k (m,) and the W*_kb (n_refs, m) of the candidates `ks`."""
+        dispersions = np.array([self.data[k] for k in ks])
+        reference_dispersions = np.array(
+            [[self.reference[b, k] for k in ks] for b in range(n_refs)]
+        )
+        return dispersions, reference_dispersions
 
     def copy(self):
         new = _FitStore(self.key, self.entropy)
@@ -133,8 +151,26 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         sorted. ``None`` means ``range(1, 11)``. Candidates larger than the
         number of samples are dropped with a warning.
 
-    n_refs : int, default=20
-        The number B of reference data sets.
+    n_refs : int or 'auto', default=20
+        The number B of reference data sets. ``'auto'`` starts with 10 and
+        adds 10 at a time, reusing every fit made, until the chosen k's
+        selection frequency (see `selection_frequencies_`) reaches
+        `stability` or B reaches `max_n_refs`; the result is that of a fit
+        with ``n_refs`` set to the B reached (`n_refs_`).
+
+        .. versionchanged:: 0.2
+           ``'auto'``.
+
+    max_n_refs : int, default=100
+        With ``n_refs='auto'``, the most reference data sets to draw.
+
+        .. versionadded:: 0.2
+
+    stability : float in (0, 1], default=0.95
+        With ``n_refs='auto'``, the selection frequency of the chosen k at
+        which no more references are added.
+
+        .. versionadded:: 0.2
 
     reference : {'pca', 'uniform'} or callable, default='pca'
         The null distribution of the reference data sets:
@@ -160,9 +196,27 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         Multiplier of the standard errors in the rule (R's ``SE.factor``).
 
     power : float, default=2.0
-        Exponent of the Euclidean distance in the dispersion W_k (R's
-        ``d.power``). 2 costs O(n_samples * n_features) per fit; any other
-        value sums over the pairs within each cluster.
+        Exponent of the distance in the dispersion W_k (R's ``d.power``).
+        With the Euclidean distance, 2 costs O(n_samples * n_features) per
+        fit; any other value sums over the pairs within each cluster.
+
+    metric : str or callable, default='euclidean'
+        The distance d of the dispersion W_k: any metric that
+        :func:`sklearn.metrics.pairwise_distances` accepts (``'cityblock'``,
+        ``'cosine'``, ``'correlation'``, ``'chebyshev'``, ``'minkowski'``,
+        ...) or a callable of two 1-D arrays. It measures the clusterings;
+        the clusterer chooses them with its own distance (e.g.
+        ``AgglomerativeClustering(metric="cosine", linkage="average")``).
+        Other metrics than ``'euclidean'`` sum over the pairs within each
+        cluster, a block of rows at a time (never an n x n matrix).
+
+        .. versionadded:: 0.2
+
+    metric_params : dict, default=None
+        Keyword arguments of the metric, e.g. ``{"p": 3}`` for
+        ``'minkowski'``.
+
+        .. versionadded:: 0.2
 
     n_jobs : int, default=None
         The number of jobs to run in parallel: the data and the reference
@@ -248,7 +302,31 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     gap_results_ : dict of ndarray of shape (n_candidates,)
         One entry per candidate k computed: ``n_clusters``, ``log_w`` (log
         W_k), ``expected_log_w``, ``gap``, ``sd``, ``se``, ``gap_star``,
-        ``se_star``, ``diff`` and ``diff_star``.
+        ``se_star``, ``diff``, ``diff_star`` and ``selection_frequency``.
+
+    selection_frequencies_ : ndarray of shape (n_candidates,)
+        How sure the choice is: the fraction of 500 bootstrap resamples of
+        the reference data sets (the rows of `reference_dispersions_`, drawn
+        with replacement; no new fit) under which the same rule, on the same
+        statistic, chooses each candidate. It sums to 1; on well separated
+        clusters the chosen k has 1.0, on a flat gap curve the mass spreads.
+
+        .. versionadded:: 0.2
+
+    n_refs_ : int
+        The number of reference data sets used (`n_refs`, or the number
+        ``n_refs='auto'`` reached).
+
+        .. versionadded:: 0.2
+
+    rule_choices_ : dict of dict
+        The k that each rule of :func:`select_k` chooses on each statistic,
+        from the same fit: ``rule_choices_["gap"]["global_max"]``. The
+        estimator's choice stays the one `method` and `statistic` name. After
+        a forward scan, a rule whose choice the candidates computed do not
+        settle is None.
+
+        .. versionadded:: 0.2
 
     gap_df_ : pandas.DataFrame
         `gap_results_` as a DataFrame (requires pandas).
@@ -256,7 +334,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     dispersions_ : ndarray of shape (n_candidates,)
         The observed dispersions W_k.
 
-    reference_dispersions_ : ndarray of shape (n_refs, n_candidates)
+    reference_dispersions_ : ndarray of shape (n_refs_, n_candidates)
         The dispersions W*_kb of the reference data sets.
 
     n_features_in_ : int
@@ -312,12 +390,16 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"]), None],
         "n_clusters_range": [Iterable, None],
-        "n_refs": [Interval(Integral, 1, None, closed="left")],
+        "n_refs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_n_refs": [Interval(Integral, 2, None, closed="left")],
+        "stability": [Interval(Real, 0, 1, closed="right")],
         "reference": [StrOptions(set(REFERENCES)), callable],
         "statistic": [StrOptions(set(STATISTICS))],
         "method": [StrOptions(set(RULES))],
         "se_factor": [Interval(Real, 0, None, closed="left")],
         "power": [Interval(Real, 0, None, closed="neither")],
+        "metric": [StrOptions(set(METRICS)), callable],
+        "metric_params": [dict, None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -339,11 +421,15 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         *,
         n_clusters_range=None,
         n_refs=20,
+        max_n_refs=100,
+        stability=0.95,
         reference="pca",
         statistic="gap",
         method="tibshirani",
         se_factor=1.0,
         power=2.0,
+        metric="euclidean",
+        metric_params=None,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -354,11 +440,15 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator = estimator
         self.n_clusters_range = n_clusters_range
         self.n_refs = n_refs
+        self.max_n_refs = max_n_refs
+        self.stability = stability
         self.reference = reference
         self.statistic = statistic
         self.method = method
         self.se_factor = se_factor
         self.power = power
+        self.metric = metric
+        self.metric_params = metric_params
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -409,7 +499,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         X, sample_weight = self._validate_fit_data(X, sample_weight)
         estimator, n_clusters_param, engine = self._clusterer()
         fit_weight = self._fit_weight(estimator, sample_weight)
-        ks = self._candidate_ks(X.shape[0])
+        candidates = self._candidate_ks(X.shape[0])
+        _warn_distinct(X, candidates)
         store = self._store(X, sample_weight, estimator)
         spec = FitSpec(
             estimator=estimator,
@@ -421,18 +512,37 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 X.nbytes,
             ),
             power=float(self.power),
+            metric=self.metric,
+            metric_params=self.metric_params or {},
             sample_weight=sample_weight,
             fit_weight=fit_weight,
             entropy=store.entropy,
         )
-        ks = self._scan(X, spec, ks, store)
-        self._warn_short(store, ks)
-        dispersions = np.array([store.data[k] for k in ks])
-        reference_dispersions = np.array(
-            [[store.reference[b, k] for k in ks] for b in range(self.n_refs)]
-        )
-        gap_results = gap_table(ks, dispersions, reference_dispersions)
-        n_clusters = ks[self._select(X, gap_results)]
+        # n_refs="auto": batches of references until the choice is stable
+        n_refs = _AUTO_FIRST_REFS if self.n_refs == "auto" else self.n_refs
+        while True:
+            ks = self._scan(X, spec, candidates, store, n_refs)
+            dispersions, reference_dispersions = store.arrays(ks, n_refs)
+            gap_results = gap_table(ks, dispersions, reference_dispersions)
+            best = self._select(X, gap_results)
+            frequencies = selection_frequencies(
+                dispersions,
+                reference_dispersions,
+                statistic=self.statistic,
+                method=self.method,
+                se_factor=self.se_factor,
+                seed=bootstrap_seed(store.entropy),
+            )
+            if (
+                self.n_refs != "auto"
+                or frequencies[best] >= self.stability
+                or n_refs >= self.max_n_refs
+            ):
+                break
+            n_refs = min(n_refs + _AUTO_BATCH_REFS, self.max_n_refs)
+        gap_results["selection_frequency"] = frequencies
+        n_clusters = ks[best]
+        self._warn_result(store, ks, candidates, n_refs, n_clusters, frequencies[best])
         best_estimator, labels = self._best_fit(X, spec, store, n_clusters)
 
         if self.warm_start:
@@ -445,6 +555,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         self.gap_results_ = gap_results
         self.dispersions_ = dispersions
         self.reference_dispersions_ = reference_dispersions
+        self.n_refs_ = n_refs
+        self.selection_frequencies_ = frequencies
+        self.rule_choices_ = rule_choices(
+            gap_results, se_factor=self.se_factor, complete=len(ks) == len(candidates)
+        )
         return self
 
     # -- validate ------------------------------------------------------------
@@ -456,6 +571,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             )
         _check_magnitude(X)
         _check_power(X, float(self.power))
+        _warn_feature_spreads(X, getattr(self, "feature_names_in_", None))
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if not np.any(np.ptp(X, axis=0)):
             # every statistic is degenerate (the gap is NaN, Gap* is 0)
@@ -641,29 +757,21 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         entropy = int(check_random_state(random_state).randint(2**31 - 1))
         return _FitStore(key, entropy)
 
-    def _scan(self, X, spec, ks, store):
+    def _scan(self, X, spec, ks, store, n_refs):
         """Run the fits the candidates need; return the candidates computed."""
         if self.scan == "full":
-            self._run_fits(X, spec, ks, store)
+            self._run_fits(X, spec, ks, store, n_refs)
             return ks
         # Waves of candidates in increasing k, wide enough that every worker
         # has several tasks, until the rule's choice is final.
-        per_wave = max(
-            1, -(-TASKS_PER_WORKER * n_workers(self.n_jobs) // (self.n_refs + 1))
-        )
+        per_wave = max(1, -(-TASKS_PER_WORKER * n_workers(self.n_jobs) // (n_refs + 1)))
         values_key, se_key = self.statistic, STATISTICS[self.statistic]
         done = []
         while len(done) < len(ks):
             wave = ks[len(done) : len(done) + max(per_wave, 2 - len(done))]
-            self._run_fits(X, spec, wave, store)
+            self._run_fits(X, spec, wave, store, n_refs)
             done += wave
-            table = gap_table(
-                done,
-                np.array([store.data[k] for k in done]),
-                np.array(
-                    [[store.reference[b, k] for k in done] for b in range(self.n_refs)]
-                ),
-            )
+            table = gap_table(done, *store.arrays(done, n_refs))
             chosen = forward_choice(
                 table[values_key],
                 table[se_key],
@@ -674,7 +782,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 break
         return done
 
-    def _run_fits(self, X, spec, ks, store):
+    def _run_fits(self, X, spec, ks, store, n_refs):
         """Run the fits that `store` lacks for `ks` and the first n_refs draws.
 
         Tasks are (data set, group of ks); with several workers the ks of each
@@ -686,7 +794,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         data_ks = [k for k in ks if k not in store.data]
         if data_ks:
             todo.append((-1, data_ks))
-        for b in range(self.n_refs):
+        for b in range(n_refs):
             ref_ks = [k for k in ks if (b, k) not in store.reference]
             if ref_ks:
                 todo.append((b, ref_ks))
@@ -713,7 +821,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         costs = [task_cost(unit_ks) for _, unit_ks in units]
         tasks = [[units[i] for i in positions] for positions in pack(costs, n_tasks)]
 
-        total = (self.n_refs + 1) * len(ks)
+        total = (n_refs + 1) * len(ks)
         progress = Progress(
             total,
             enabled=bool(self.verbose),
@@ -753,27 +861,42 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 progress.update(len(unit_ks))
         warn_summary(records)
 
-    def _warn_short(self, store, ks):
-        """Warn where the clusterer found fewer distinct clusters than asked."""
+    def _warn_result(self, store, ks, candidates, n_refs, n_clusters, frequency):
+        """Warn about what the user should check in the result."""
         short_ks = [k for k in ks if (-1, k) in store.short]
         short_refs = sorted(
-            (b, k) for b, k in store.short if 0 <= b < self.n_refs and k in ks
+            (b, k) for b, k in store.short if 0 <= b < n_refs and k in ks
         )
-        if not (short_ks or short_refs):
-            return
-        where = [f"on the data at k=[{short_list(short_ks)}]"] if short_ks else []
-        if short_refs:
-            n_short = len({b for b, _ in short_refs})
-            where.append(
-                f"on {n_short} of the {self.n_refs} reference data sets at "
-                f"k=[{short_list(sorted({k for _, k in short_refs}))}]"
+        if short_ks or short_refs:
+            where = [f"on the data at k=[{short_list(short_ks)}]"] if short_ks else []
+            if short_refs:
+                n_short = len({b for b, _ in short_refs})
+                where.append(
+                    f"on {n_short} of the {n_refs} reference data sets at "
+                    f"k=[{short_list(sorted({k for _, k in short_refs}))}]"
+                )
+            warn_caller(
+                "The clusterer found fewer distinct clusters than asked for "
+                f"{' and '.join(where)}; their dispersion is that of the clusters "
+                "found.",
+                SkgapWarning,
             )
-        warn_caller(
-            "The clusterer found fewer distinct clusters than asked for "
-            f"{' and '.join(where)}; their dispersion is that of the clusters "
-            "found.",
-            SkgapWarning,
-        )
+        if len(candidates) > 1 and n_clusters == max(candidates):
+            warn_caller(
+                f"The chosen k={n_clusters} is the largest candidate: the gap may "
+                "still be rising past it. Widen n_clusters_range, e.g. to "
+                f"range(1, {2 * n_clusters + 1}), and fit again.",
+                SkgapWarning,
+            )
+        if self.n_refs == "auto" and frequency < self.stability:
+            warn_caller(
+                f"n_refs='auto' reached max_n_refs={self.max_n_refs} with the "
+                f"chosen k={n_clusters} in {frequency:.0%} of the reference "
+                f"resamples, short of stability={self.stability}: the choice is "
+                "not settled. Raise max_n_refs, or look at selection_frequencies_ "
+                "for the candidates the choice hesitates between.",
+                SkgapWarning,
+            )
 
     # -- select and keep -----------------------------------------------------
 

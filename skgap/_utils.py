@@ -8,6 +8,7 @@ import hashlib
 
 import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.metrics.pairwise import _VALID_METRICS
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
@@ -26,6 +27,10 @@ from sklearn.utils.validation import (  # noqa: F401  (re-exported)
     _generate_get_feature_names_out,
     has_fit_parameter,
 )
+
+#: The metrics of W_k: those of sklearn.metrics.pairwise_distances (but
+#: "precomputed": W_k needs the samples' coordinates for the references).
+METRICS = tuple(sorted(set(_VALID_METRICS) - {"precomputed"}))
 
 # Parameters through which scikit-learn clusterers take their number of clusters,
 # in order of preference.

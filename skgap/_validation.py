@@ -278,3 +278,71 @@ def _raise_missing(what, missing):
         f"positions {shown}{', ...' if positions.size > 5 else ''}: every sample "
         "needs a cluster label; drop those samples or give them one."
     )
+
+
+def _warn_feature_spreads(X, feature_names=None):
+    """Warn when the features' spreads differ by more than two orders of magnitude.
+
+    The distance is then that of the widest features: the gap chooses k for
+    them alone (an unscaled feature is the usual cause of k = 1, or of the
+    largest candidate).
+    """
+    from ._faults import warn_caller
+    from .exceptions import SkgapWarning
+
+    spreads = X.std(axis=0, dtype=np.float64)
+    varying = np.flatnonzero(spreads > 0)
+    if varying.size < 2:
+        return
+    widest, narrowest = (
+        varying[spreads[varying].argmax()],
+        varying[spreads[varying].argmin()],
+    )
+    if spreads[widest] <= 100 * spreads[narrowest]:
+        return
+
+    def label(j):
+        return repr(str(feature_names[j])) if feature_names is not None else str(j)
+
+    warn_caller(
+        f"The spreads of the features of X differ by more than two orders of "
+        f"magnitude (standard deviation {spreads[widest]:.3g} for feature "
+        f"{label(widest)}, {spreads[narrowest]:.3g} for feature "
+        f"{label(narrowest)}): the distance is dominated by the widest features. "
+        "Standardise X, e.g. with StandardScaler in a Pipeline: "
+        "make_pipeline(StandardScaler(), GapKMeans()).",
+        SkgapWarning,
+    )
+
+
+def _count_distinct_rows(X, at_least):
+    """The number of distinct rows of X, or `at_least` once that many are found."""
+    rows = np.ascontiguousarray(X).view(
+        np.dtype((np.void, X.dtype.itemsize * X.shape[1]))
+    )
+    seen = set()
+    step = max(at_least, 1024)
+    for start in range(0, X.shape[0], step):
+        seen.update(np.unique(rows[start : start + step, 0]).tolist())
+        if len(seen) >= at_least:
+            return at_least
+    return len(seen)
+
+
+def _warn_distinct(X, candidates):
+    """Warn when X has fewer distinct samples than some candidate k."""
+    from ._faults import short_list, warn_caller
+    from .exceptions import SkgapWarning
+
+    largest = max(candidates)
+    n_distinct = _count_distinct_rows(X, largest)
+    if n_distinct >= largest:
+        return
+    too_many = [k for k in candidates if k > n_distinct]
+    warn_caller(
+        f"X has only {n_distinct} distinct samples, fewer than the candidates "
+        f"k=[{short_list(too_many)}]: no clusterer can find more than "
+        f"{n_distinct} clusters there (duplicate samples). Use candidates up to "
+        f"{n_distinct}, or check whether X was meant to have duplicates.",
+        SkgapWarning,
+    )

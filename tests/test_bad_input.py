@@ -514,7 +514,11 @@ def test_float32_with_large_offset():
 # --------------------------------------------------------------------------- params
 
 PARAM_ROWS = [
-    ({"n_refs": 0}, ValueError, r"'n_refs' parameter .* range \[1, inf\)\. Got 0"),
+    ({"n_refs": 0}, ValueError, r"'n_refs' parameter .* range \[1, inf\) or .*'auto'"),
+    ({"n_refs": "many"}, ValueError, r"'n_refs' parameter .*'auto'.* Got 'many'"),
+    ({"stability": 1.5}, ValueError, r"'stability' parameter .* range \(0.*1.*\]"),
+    ({"max_n_refs": 1}, ValueError, r"'max_n_refs' parameter .* \[2, inf\)"),
+    ({"metric": "euclidian"}, ValueError, r"'metric' parameter .* 'cityblock'"),
     ({"n_refs": -3}, ValueError, r"'n_refs' parameter"),
     ({"n_refs": 2.5}, ValueError, r"'n_refs' parameter .* int"),
     ({"power": 0}, ValueError, r"'power' parameter .* range \(0\.0, inf\)"),

@@ -79,7 +79,10 @@ def test_builtin_example(capsys):
         "se",
         "diff",
         "gap*",
+        "chosen",
     ]
+    assert "chosen k = 4, in 100% of the reference resamples" in out
+    assert "every rule: they disagree ([2, 4])" in out  # Gap* prefers 2
     rows = [
         line for line in out.splitlines() if line.split()[:1] in (["1"], ["4"], ["10"])
     ]
@@ -651,7 +654,7 @@ CLI_OPTION_ROWS = [
     (["--se-factor", "-1"], r"--se-factor"),
     (["--se-factor", "inf"], r"--se-factor: must be a float"),
     (["--n-jobs", "x"], r"--n-jobs: invalid int value: 'x'"),
-    (["--n-refs", "2.5"], r"--n-refs: invalid int value: '2.5'"),
+    (["--n-refs", "2.5"], r"--n-refs: expected an integer or 'auto', got '2.5'"),
     (["--columns", "zz"], r"no column 'zz'"),
     (["--columns", "0,0"], r"selects a column twice"),
     (["--columns", " , "], r"selects no column"),
@@ -946,20 +949,48 @@ def test_a_pass_through_option_is_one_entry(tmp_path, capsys, blobs, monkeypatch
 
 
 def test_new_result_columns_appear_by_themselves(tmp_path, capsys, blobs, monkeypatch):
-    class WithFrequency(GapKMeans):
+    class WithColumn(GapKMeans):
         def fit(self, X, y=None):
             super().fit(X)
-            self.gap_results_["selection_frequency"] = np.linspace(0, 1, 4)
+            self.gap_results_["stability"] = np.linspace(0, 1, 4)
             return self
 
-    monkeypatch.setattr(skgap._cli, "GapKMeans", WithFrequency)
+    monkeypatch.setattr(skgap._cli, "GapKMeans", WithColumn)
     path = _write_csv(tmp_path / "data.csv", blobs)
     data, _ = _run_json(capsys, [path, *FAST])
-    assert [row["selection_frequency"] for row in data["table"]] == [0, 1 / 3, 2 / 3, 1]
+    assert [row["stability"] for row in data["table"]] == [0, 1 / 3, 2 / 3, 1]
     assert main([path, *FAST]) == 0
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.split()[:1] == ["k"])
-    assert header.split()[-2:] == ["selection_frequency", "gap*"]
+    assert header.split()[-3:] == ["stability", "gap*", "chosen"]
+
+
+def test_selection_frequencies_and_every_rule_in_json(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    data, _ = _run_json(capsys, [path, *FAST])
+    frequencies = [row["selection_frequency"] for row in data["table"]]
+    assert sum(frequencies) == pytest.approx(1.0)
+    position = [row["k"] for row in data["table"]].index(data["n_clusters"])
+    assert data["selection_frequency"] == frequencies[position]
+    assert set(data["rule_choices"]) == {"gap", "gap_star"}
+    assert data["rule_choices"]["gap"]["tibshirani"] == data["n_clusters"]
+
+
+def test_n_refs_auto_metric_and_scan(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    data, _ = _run_json(
+        capsys,
+        [path, "--k", "1-6", "--n-refs", "auto", "--metric", "cityblock"]
+        + ["--scan", "forward", "--n-init", "3"],
+    )
+    assert data["parameters"]["n_refs"] == "auto"
+    assert data["n_refs_used"] >= 10
+    assert data["parameters"]["metric"] == "cityblock"
+    assert [row["k"] for row in data["table"]] == list(range(1, data["n_clusters"] + 2))
+    assert main([path, "--n-refs", "many"]) == 2
+    assert (
+        "--n-refs: expected an integer or 'auto', got 'many'" in capsys.readouterr().err
+    )
 
 
 def test_verbose_is_progress(tmp_path, blobs, spy):

@@ -31,6 +31,7 @@ KEYS = [
     "se_star",
     "diff",
     "diff_star",
+    "selection_frequency",
 ]
 STATISTIC_SE = {"gap": "se", "gap_star": "se_star"}
 
