@@ -7,15 +7,20 @@ from ._utils import _check_optional_dependency
 
 __all__ = ["GapStatisticDisplay"]
 
-#: The kinds of plot, in the order of the 2x2 figure of ``kind="all"``.
-KINDS = ("gap", "log_w", "diff", "gap_star")
+#: The kinds of plot, in the order of the panels of ``kind="all"`` (row by
+#: row; the last one spans the bottom row).
+KINDS = ("gap", "log_w", "diff", "gap_star", "frequency")
 
 _REQUIRED = {
     "gap": ("gap", "se"),
     "log_w": ("log_w", "expected_log_w", "sd"),
     "diff": (),  # diff or diff_star, as the statistic says: see _diff_key
     "gap_star": ("gap_star", "se_star"),
+    "frequency": ("selection_frequency",),
 }
+
+#: The size of the figure that ``kind="all"`` creates, by number of panels.
+_ALL_FIGSIZE = {4: (10, 8), 5: (10, 11)}
 
 #: The diff column of each statistic, and how the plots name it.
 _DIFFS = {"gap": ("diff", "diff"), "gap_star": ("diff_star", "diff*")}
@@ -47,7 +52,7 @@ class GapStatisticDisplay:
         ``n_clusters`` and, for each kind of plot, the columns it draws
         (``gap`` and ``se``; ``log_w``, ``expected_log_w`` and ``sd``;
         ``diff``, or ``diff_star`` if `statistic` is ``'gap_star'``;
-        ``gap_star`` and ``se_star``).
+        ``gap_star`` and ``se_star``; ``selection_frequency``).
 
     n_clusters : int, default=None
         The chosen number of clusters, marked on every plot. ``None`` marks
@@ -64,9 +69,12 @@ class GapStatisticDisplay:
 
     Attributes
     ----------
-    ax_ : matplotlib Axes or ndarray of Axes of shape (2, 2)
-        The axes of the plot; a 2x2 array for ``kind="all"``, in the order
-        gap, log_w / diff, gap_star, whose k axes are shared.
+    ax_ : matplotlib Axes or ndarray of Axes
+        The axes of the plot. For ``kind="all"``, an array of shape (3, 2)
+        whose k axes are shared: gap, log_w / diff, gap_star / frequency,
+        which spans the bottom row (``ax_[2, 1]`` is None); of shape (2, 2)
+        without the frequency panel when `gap_results` has no
+        ``selection_frequency``; the array given as `ax`, if one was.
 
     figure_ : matplotlib Figure
         The figure that contains the plot.
@@ -75,7 +83,8 @@ class GapStatisticDisplay:
         The kind of the last plot.
 
     chosen_line_ : matplotlib Line2D or list of Line2D or None
-        The vertical line(s) at the chosen number of clusters.
+        The vertical line(s) at the chosen number of clusters; for
+        ``kind="all"``, one per panel in the order of :data:`KINDS`.
 
     errorbar_ : matplotlib ErrorbarContainer
         The gap curve and its error bars (kinds 'gap' and 'all').
@@ -86,6 +95,12 @@ class GapStatisticDisplay:
     bars_ : matplotlib BarContainer
         The bars of diff, or of diff_star if `statistic` is ``'gap_star'``
         (kinds 'diff' and 'all'); the bar of the chosen k is green.
+
+    frequency_bars_ : matplotlib BarContainer
+        The bars of the selection frequencies, one per candidate k (kinds
+        'frequency' and 'all'); the bar of the chosen k is green.
+
+        .. versionadded:: 0.2
 
     See Also
     --------
@@ -135,7 +150,8 @@ class GapStatisticDisplay:
         estimator : GapKMeans
             A fitted estimator.
 
-        kind : {'gap', 'log_w', 'diff', 'gap_star', 'all'}, default='gap'
+        kind : {'gap', 'log_w', 'diff', 'gap_star', 'frequency', 'all'}, \
+default='gap'
             What to plot:
 
             - ``'gap'``: the gap against k with its ±se error bars;
@@ -146,12 +162,22 @@ class GapStatisticDisplay:
               estimator's `statistic` is ``'gap_star'``), the bar of the
               chosen k in green;
             - ``'gap_star'``: Gap* with its ±se* error bars;
-            - ``'all'``: the four in a 2x2 grid that shares the k axis.
+            - ``'frequency'``: the selection frequencies
+              (`selection_frequencies_`) as bars on a 0-1 scale, the bar of
+              the chosen k in green: how sure the choice is;
+            - ``'all'``: the five in one figure (a 3x2 grid whose bottom row
+              is the frequency panel) that shares the k axis. An estimator
+              fitted before skgap 0.2 has no selection frequencies: its
+              ``'all'`` is the other four in a 2x2 grid.
+
+            .. versionchanged:: 0.2
+               ``'frequency'``, also in ``'all'``.
 
         ax : matplotlib Axes, default=None
             Axes to plot on. ``None`` creates a new figure. With
-            ``kind="all"``, a single Axes is divided into a 2x2 grid, or an
-            array of four Axes is used as is.
+            ``kind="all"``, a single Axes is divided into the grid, or an
+            array of five Axes (four without selection frequencies) is used
+            as is.
 
         **kwargs : dict
             Passed to the matplotlib call that draws the main curve
@@ -165,8 +191,19 @@ class GapStatisticDisplay:
             The display, with `ax_` and `figure_` set.
         """
         check_is_fitted(estimator, "gap_results_")
+        gap_results = estimator.gap_results_
+        frequencies = getattr(estimator, "selection_frequencies_", None)
+        if "selection_frequency" not in gap_results and frequencies is not None:
+            gap_results = {**gap_results, "selection_frequency": frequencies}
+        if kind == "frequency" and "selection_frequency" not in gap_results:
+            raise ValueError(
+                f"This {type(estimator).__name__} has no selection_frequencies_: "
+                "it was fitted by a version of skgap before 0.2, which added "
+                "them. Fit it again to plot kind='frequency'; the other kinds "
+                "work as they are."
+            )
         display = cls(
-            estimator.gap_results_,
+            gap_results,
             n_clusters=estimator.n_clusters_,
             statistic=getattr(estimator, "statistic", "gap"),
             method=getattr(estimator, "method", None),
@@ -180,10 +217,12 @@ class GapStatisticDisplay:
         ----------
         ax : matplotlib Axes, default=None
             Axes to plot on. ``None`` creates a new figure. With
-            ``kind="all"``, a single Axes is divided into a 2x2 grid, or an
-            array of four Axes is used as is.
+            ``kind="all"``, a single Axes is divided into the grid, or an
+            array of five Axes (four without selection frequencies) is used
+            as is.
 
-        kind : {'gap', 'log_w', 'diff', 'gap_star', 'all'}, default='gap'
+        kind : {'gap', 'log_w', 'diff', 'gap_star', 'frequency', 'all'}, \
+default='gap'
             What to plot; see :meth:`from_estimator`.
 
         **kwargs : dict
@@ -205,30 +244,44 @@ class GapStatisticDisplay:
             )
         if "n_clusters" not in self.gap_results:
             raise ValueError("gap_results has no 'n_clusters' entry.")
-        kinds = KINDS if kind == "all" else (kind,)
+        if kind != "all":
+            kinds = (kind,)
+        elif "selection_frequency" in self.gap_results:
+            kinds = KINDS
+        else:  # a table from before skgap 0.2: every kind but the frequencies
+            kinds = tuple(name for name in KINDS if name != "frequency")
         needed = {c for k in kinds for c in _REQUIRED[k]}
         if "diff" in kinds:
             needed.add(self._diff_key())
         missing = sorted(needed - set(self.gap_results))
         if missing:
+            hint = "pass GapKMeans.gap_results_"
+            if missing == ["selection_frequency"]:
+                hint += " of a GapKMeans fitted by skgap 0.2 or later"
             raise ValueError(
-                f"gap_results lacks {missing}, needed for kind={kind!r}; pass "
-                "GapKMeans.gap_results_."
+                f"gap_results lacks {missing}, needed for kind={kind!r}; {hint}."
             )
         _check_optional_dependency("matplotlib", "plot", "GapStatisticDisplay")
         if kind == "all":
-            axes, own_layout = self._grid(ax)
+            axes, panels, own_layout = self._grid(ax, len(kinds))
             lines = [
                 getattr(self, f"_plot_{name}")(a, **kwargs)
-                for name, a in zip(KINDS, axes.ravel(), strict=False)
+                for name, a in zip(kinds, panels, strict=True)
             ]
-            if own_layout:  # the shared k axis is labelled once, at the bottom
-                for a in axes[0]:
+            if own_layout:
+                # The shared k axis is labelled once, under the bottom row; the
+                # top row's ticks are those of the row below it.
+                for a in panels[:2]:
                     a.set_xlabel("")
                     a.tick_params(axis="x", labelbottom=False)
+                if len(panels) == 5:
+                    # The middle row keeps its ticks: those of the wide bottom
+                    # panel are not under them.
+                    for a in panels[2:4]:
+                        a.set_xlabel("")
             self.ax_ = axes
             self.chosen_line_ = lines
-            self.figure_ = axes[0, 0].figure
+            self.figure_ = panels[0].figure
         else:
             if ax is None:
                 _, ax = _import_pyplot().subplots()
@@ -240,40 +293,55 @@ class GapStatisticDisplay:
 
     # ----------------------------------------------------------------------
 
-    def _grid(self, ax):
-        """A (2, 2) array of Axes for kind='all' that share the k axis.
+    def _grid(self, ax, n_panels):
+        """The Axes of kind='all', sharing the k axis.
 
-        Also returns whether the grid is the display's own (a new figure, or
-        one Axes divided into four) rather than Axes given by the caller.
+        Returns the array to keep as `ax_`, the panels in the order of the
+        kinds drawn, and whether the grid is the display's own (a new figure,
+        or one Axes divided) rather than Axes given by the caller.
         """
-        if ax is None:
-            _, axes = _import_pyplot().subplots(
-                2, 2, figsize=(10, 8), layout="constrained", sharex=True
-            )
-            return axes, True
-        if isinstance(ax, np.ndarray) or isinstance(ax, (list, tuple)):
+        if isinstance(ax, (np.ndarray, list, tuple)):
             axes = np.asarray(ax, dtype=object)
-            if axes.size != 4:
+            if axes.size != n_panels:
                 raise ValueError(
-                    f"kind='all' needs one Axes or four, got {axes.size} Axes."
+                    f"kind='all' needs one Axes or {n_panels}, got {axes.size} Axes."
                 )
-            first = axes.flat[0]
-            for other in axes.flat[1:]:
+            panels = list(axes.flat)
+            for other in panels[1:]:
                 try:
-                    other.sharex(first)
+                    other.sharex(panels[0])
                 except ValueError:  # already shared with another Axes: keep it
                     pass
-            return axes.reshape(2, 2), False
-        # One Axes: divide its area into a 2x2 grid, as scikit-learn's
-        # PartialDependenceDisplay does.
-        figure = ax.figure
-        spec = ax.get_subplotspec()
-        ax.remove()
-        grid = spec.subgridspec(2, 2)
-        first = figure.add_subplot(grid[0, 0])
-        axes = [[first, figure.add_subplot(grid[0, 1], sharex=first)]]
-        axes.append([figure.add_subplot(grid[1, j], sharex=first) for j in range(2)])
-        return np.array(axes, dtype=object), True
+            return axes, panels, False
+        rows = -(-n_panels // 2)
+        if ax is None:
+            figure = _import_pyplot().figure(
+                figsize=_ALL_FIGSIZE[n_panels], layout="constrained"
+            )
+            grid = figure.add_gridspec(rows, 2)
+        else:
+            # One Axes: divide its area into the grid, as scikit-learn's
+            # PartialDependenceDisplay does.
+            figure = ax.figure
+            spec = ax.get_subplotspec()
+            if spec is None:
+                raise ValueError(
+                    "kind='all' divides the area of a subplot, and this Axes is "
+                    "not one (it was not made by add_subplot or subplots): pass "
+                    f"{n_panels} Axes, or a subplot."
+                )
+            ax.remove()
+            grid = spec.subgridspec(rows, 2)
+        axes = np.full((rows, 2), None, dtype=object)
+        panels = []
+        for i in range(n_panels):
+            row, col = divmod(i, 2)
+            # an odd last panel spans its row
+            cell = grid[row, :] if i == n_panels - 1 and col == 0 else grid[row, col]
+            share = panels[0] if panels else None
+            panels.append(figure.add_subplot(cell, sharex=share))
+            axes[row, col] = panels[-1]
+        return axes, panels, True
 
     def _values(self, key):
         return np.asarray(self.gap_results[key], dtype=np.float64)
@@ -399,4 +467,45 @@ class GapStatisticDisplay:
         self.errorbar_star_ = ax.errorbar(self._ks(), gap_star, yerr=se_star, **style)
         line = self._mark_chosen(ax, gap_star)
         self._finish(ax, "Gap*(k) = E[W*] - W", "Gap* statistic")
+        return line
+
+    def _plot_frequency(self, ax, **kwargs):
+        from matplotlib.patches import Patch
+        from matplotlib.ticker import PercentFormatter
+
+        ks = self._ks()
+        frequency = self._values("selection_frequency")
+        width = 0.8 * (np.min(np.diff(ks)) if len(ks) > 1 else 1)
+        colors = ["tab:blue"] * len(ks)
+        position = np.flatnonzero(ks == self.n_clusters)
+        extra = []
+        if position.size:
+            colors[position[0]] = "tab:green"
+            extra.append(
+                Patch(
+                    color="tab:green",
+                    label=f"k = {self.n_clusters} in "
+                    f"{frequency[position[0]]:.0%} of the resamples",
+                )
+            )
+        style = {"width": width, "color": colors} | kwargs
+        self.frequency_bars_ = ax.bar(ks, frequency, **style)
+        # the share of each k chosen at least once, on its bar
+        ax.bar_label(
+            self.frequency_bars_,
+            labels=[f"{f:.0%}" if f > 0 else "" for f in frequency],
+            fontsize="small",
+            padding=2,
+        )
+        # a fraction: always on the scale 0..1, with room for the labels
+        ax.set_ylim(0, 1.15)
+        ax.set_yticks(np.linspace(0, 1, 5))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+        line = self._mark_chosen(ax)
+        self._finish(
+            ax,
+            "Selection frequency",
+            "How often the rule chooses each k",
+            extra,
+        )
         return line

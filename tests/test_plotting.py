@@ -107,28 +107,184 @@ def test_gap_star_kind(pyplot, fitted):
     assert disp.ax_.get_title() == "Gap* statistic"
 
 
-def test_all_kind_is_one_2x2_figure(pyplot, fitted):
-    disp = GapStatisticDisplay.from_estimator(fitted, kind="all")
+def test_frequency_kind(pyplot, fitted):
+    from matplotlib.colors import to_rgba
+
+    disp = GapStatisticDisplay.from_estimator(fitted, kind="frequency")
+    frequencies = fitted.selection_frequencies_
+    assert_allclose(frequencies, fitted.gap_results_["selection_frequency"])
+    # one bar per candidate k, as high as its frequency
+    patches = disp.frequency_bars_.patches
+    assert [p.get_x() + p.get_width() / 2 for p in patches] == list(range(1, 7))
+    assert_allclose([p.get_height() for p in patches], frequencies)
+    # the chosen k's bar is the green one
+    green = [
+        p.get_x() + p.get_width() / 2
+        for p in patches
+        if p.get_facecolor() == to_rgba("tab:green")
+    ]
+    assert green == [fitted.n_clusters_] == [3]
+    assert_allclose(disp.chosen_line_.get_xdata(), [3, 3])
+    # a fraction, labelled, on the scale 0..1
+    assert disp.ax_.get_ylabel() == "Selection frequency"
+    assert disp.ax_.get_ylim()[0] == 0
+    assert disp.ax_.get_ylim()[1] >= 1
+    assert_allclose(disp.ax_.get_yticks(), [0, 0.25, 0.5, 0.75, 1])
+    assert [t.get_text() for t in disp.ax_.get_yticklabels()][-1] == "100%"
+    labels = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
+    assert f"k = 3 in {frequencies[2]:.0%} of the resamples" in labels
+    assert disp.ax_.get_xlabel() == "Number of clusters k"
+
+
+def test_frequency_kind_marks_the_chosen_k_not_the_most_frequent(pyplot):
+    from matplotlib.colors import to_rgba
+
+    results = {
+        "n_clusters": np.array([2, 4, 6, 8]),
+        "selection_frequency": np.array([0.0, 0.35, 0.55, 0.1]),
+    }
+    disp = GapStatisticDisplay(results, n_clusters=4, method="tibshirani").plot(
+        kind="frequency"
+    )
+    patches = disp.frequency_bars_.patches
+    assert_allclose([p.get_height() for p in patches], results["selection_frequency"])
+    colors = [p.get_facecolor() for p in patches]
+    assert colors == [
+        to_rgba(c) for c in ("tab:blue", "tab:green", "tab:blue", "tab:blue")
+    ]
+    # bars narrower than the spacing of the ks
+    assert patches[0].get_width() == pytest.approx(1.6)
+    # the frequency is written on every bar chosen at least once
+    texts = [t.get_text() for t in disp.ax_.texts]
+    assert texts == ["", "35%", "55%", "10%"]
+    # without a chosen k no bar is marked
+    disp = GapStatisticDisplay(results).plot(kind="frequency")
+    assert to_rgba("tab:green") not in [
+        p.get_facecolor() for p in disp.frequency_bars_.patches
+    ]
+    assert disp.chosen_line_ is None
+
+
+def test_frequency_kind_from_results_of_the_forward_scan(pyplot):
+    X, _ = make_blobs(n_samples=120, centers=3, cluster_std=0.6, random_state=0)
+    gap = GapKMeans(
+        KMeans(n_init=1),
+        n_clusters_range=range(1, 11),
+        n_refs=5,
+        scan="forward",
+        random_state=0,
+    ).fit(X)
+    disp = GapStatisticDisplay.from_estimator(gap, kind="all")
+    # the bars are those of the candidates computed
+    n_computed = len(gap.gap_results_["n_clusters"])
+    assert len(disp.frequency_bars_.patches) == n_computed
+    assert_allclose(
+        [p.get_height() for p in disp.frequency_bars_.patches],
+        gap.selection_frequencies_,
+    )
+
+
+def _fitted_before_0_2(fitted):
+    """A copy of `fitted` as skgap 0.1 left it: no selection frequencies."""
+    import copy
+
+    old = copy.deepcopy(fitted)
+    del old.selection_frequencies_
+    old.gap_results_ = {
+        key: value
+        for key, value in old.gap_results_.items()
+        if key != "selection_frequency"
+    }
+    return old
+
+
+def test_estimator_fitted_before_frequencies(pyplot, fitted):
+    old = _fitted_before_0_2(fitted)
+    # the frequency kind alone says what is missing and what to do
+    with pytest.raises(ValueError, match=r"no selection_frequencies_.*Fit it again"):
+        GapStatisticDisplay.from_estimator(old, kind="frequency")
+    # every other kind draws as before
+    for kind in ("gap", "log_w", "diff", "gap_star"):
+        GapStatisticDisplay.from_estimator(old, kind=kind)
+    # 'all' is the four other kinds in a 2x2 grid
+    disp = GapStatisticDisplay.from_estimator(old, kind="all")
     assert disp.ax_.shape == (2, 2)
+    assert len(disp.figure_.axes) == 4
+    assert not hasattr(disp, "frequency_bars_")
+    assert [ax.get_xlabel() for ax in disp.ax_[1]] == ["Number of clusters k"] * 2
+    assert [ax.get_xlabel() for ax in disp.ax_[0]] == ["", ""]
+    _assert_shares_the_k_axis(disp.ax_)
+    fig, axes = pyplot.subplots(2, 2)
+    disp = GapStatisticDisplay.from_estimator(old, kind="all", ax=axes)
+    assert disp.ax_.shape == (2, 2)
+    # the same table given to the display: a clear error for the frequencies
+    display = GapStatisticDisplay(old.gap_results_, n_clusters=old.n_clusters_)
+    with pytest.raises(
+        ValueError, match=r"lacks \['selection_frequency'\].*skgap 0.2 or later"
+    ):
+        display.plot(kind="frequency")
+
+
+def test_from_estimator_adds_the_frequencies_to_an_older_table(pyplot, fitted):
+    """selection_frequencies_ without the column (a table saved apart)."""
+    import copy
+
+    partial = copy.deepcopy(fitted)
+    partial.gap_results_ = {
+        key: value
+        for key, value in partial.gap_results_.items()
+        if key != "selection_frequency"
+    }
+    disp = GapStatisticDisplay.from_estimator(partial, kind="frequency")
+    assert_allclose(
+        [p.get_height() for p in disp.frequency_bars_.patches],
+        fitted.selection_frequencies_,
+    )
+    assert "selection_frequency" not in partial.gap_results_  # not modified
+
+
+def test_all_kind_is_one_3x2_figure(pyplot, fitted):
+    disp = GapStatisticDisplay.from_estimator(fitted, kind="all")
+    assert disp.ax_.shape == (3, 2)
+    # the frequency panel spans the bottom row: no Axes beside it
+    assert disp.ax_[2, 1] is None
+    panels = _panels(disp.ax_)
     assert len(pyplot.get_fignums()) == 1
-    assert all(ax.figure is disp.figure_ for ax in disp.ax_.ravel())
-    titles = [ax.get_title() for ax in disp.ax_.ravel()]
+    assert len(disp.figure_.axes) == 5
+    assert all(ax.figure is disp.figure_ for ax in panels)
+    titles = [ax.get_title() for ax in panels]
     assert titles == [
         "Gap statistic",
         "Observed and expected log W_k",
         "Tibshirani's diff(k)",
         "Gap* statistic",
+        "How often the rule chooses each k",
     ]
-    assert len(disp.chosen_line_) == 4
-    _assert_shares_the_k_axis(disp.ax_)
-    # the shared k axis is labelled once, under the bottom row
-    assert [ax.get_xlabel() for ax in disp.ax_[0]] == ["", ""]
-    assert [ax.get_xlabel() for ax in disp.ax_[1]] == ["Number of clusters k"] * 2
+    # the bottom panel is as wide as the two above it
+    bottom = disp.ax_[2, 0].get_position()
+    left, right = disp.ax_[1, 0].get_position(), disp.ax_[1, 1].get_position()
+    assert bottom.x0 == pytest.approx(left.x0)
+    assert bottom.x1 == pytest.approx(right.x1)
+    assert len(disp.chosen_line_) == 5
+    for line in disp.chosen_line_:
+        assert_allclose(line.get_xdata(), [3, 3])
+    _assert_shares_the_k_axis(panels)
+    # the shared k axis is labelled once, under the bottom panel
+    assert [ax.get_xlabel() for ax in panels] == [""] * 4 + ["Number of clusters k"]
     assert not any(label.get_visible() for label in disp.ax_[0, 0].get_xticklabels())
+    # the middle row keeps its tick labels: the wide panel's are not under them
+    assert any(label.get_visible() for label in disp.ax_[1, 0].get_xticklabels())
+    heights = [patch.get_height() for patch in disp.frequency_bars_.patches]
+    assert_allclose(heights, fitted.selection_frequencies_)
+
+
+def _panels(axes):
+    """The Axes of an array of them, without the empty cells."""
+    return [ax for ax in np.ravel(axes) if ax is not None]
 
 
 def _assert_shares_the_k_axis(axes):
-    first, *others = np.ravel(axes)
+    first, *others = _panels(axes)
     for ax in others:
         assert first.get_shared_x_axes().joined(first, ax)
         assert ax.get_xlim() == first.get_xlim()
@@ -194,21 +350,29 @@ def test_all_kind_divides_a_given_axes(pyplot, fitted):
     fig, ax = pyplot.subplots()
     disp = GapStatisticDisplay.from_estimator(fitted, kind="all", ax=ax)
     assert disp.figure_ is fig
-    assert len(fig.axes) == 4
+    assert len(fig.axes) == 5
     assert ax not in fig.axes
     _assert_shares_the_k_axis(disp.ax_)
     assert disp.ax_[0, 1].get_xlabel() == ""
 
 
-def test_all_kind_uses_four_given_axes(pyplot, fitted):
-    fig, axes = pyplot.subplots(1, 4)
+def test_all_kind_uses_five_given_axes(pyplot, fitted):
+    fig, axes = pyplot.subplots(1, 5)
     disp = GapStatisticDisplay.from_estimator(fitted, kind="all", ax=axes)
     assert_array_equal(disp.ax_.ravel(), axes)
+    assert disp.ax_[4].get_title() == "How often the rule chooses each k"
     _assert_shares_the_k_axis(axes)
     # the caller's layout: every k axis keeps its label
     assert all(ax.get_xlabel() == "Number of clusters k" for ax in axes)
-    with pytest.raises(ValueError, match="one Axes or four"):
-        GapStatisticDisplay.from_estimator(fitted, kind="all", ax=axes[:3])
+    with pytest.raises(ValueError, match="one Axes or 5, got 4"):
+        GapStatisticDisplay.from_estimator(fitted, kind="all", ax=axes[:4])
+
+
+def test_all_kind_needs_a_subplot_to_divide(pyplot, fitted):
+    fig = pyplot.figure()
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    with pytest.raises(ValueError, match="not one .* pass 5 Axes, or a subplot"):
+        GapStatisticDisplay.from_estimator(fitted, kind="all", ax=ax)
 
 
 def test_plot_on_given_axes_and_kwargs(pyplot, fitted):
@@ -249,7 +413,7 @@ def test_no_plt_show(pyplot, fitted, monkeypatch):
         raise AssertionError("plt.show() must not be called")
 
     monkeypatch.setattr(pyplot, "show", fail)
-    for kind in ("gap", "log_w", "diff", "gap_star", "all"):
+    for kind in ("gap", "log_w", "diff", "gap_star", "frequency", "all"):
         GapStatisticDisplay.from_estimator(fitted, kind=kind)
 
 
@@ -289,6 +453,6 @@ def test_png_has_the_picture(pyplot, fitted, tmp_path):
     path = tmp_path / "gap.png"
     disp.figure_.savefig(path, dpi=50)
     image = pyplot.imread(path)
-    assert image.shape[:2] == (400, 500)  # figsize (10, 8) at 50 dpi
+    assert image.shape[:2] == (550, 500)  # figsize (10, 11) at 50 dpi
     # not blank: many distinct colours
     assert len(np.unique(image.reshape(-1, image.shape[2]), axis=0)) > 50
