@@ -1,13 +1,22 @@
-"""select_k: the five rules of SPEC section 2, against R's table and a brute force."""
+"""select_k: the five rules of SPEC section 2, against R's table and a brute force;
+the selection frequencies (bootstrap resamples of the references)."""
 
 import _oracle
+import joblib
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import make_blobs
 
-from skgap import select_k
-from skgap._selection import FORWARD_RULES, RULES, forward_choice
+from skgap import GapKMeans, select_k
+from skgap._selection import (
+    FORWARD_RULES,
+    RULES,
+    forward_choice,
+    selection_frequencies,
+)
 
 METHODS = _oracle.METHODS
 
@@ -304,3 +313,180 @@ def test_forward_choice_waits_past_nan_and_refuses_global_rules():
     assert forward_choice([1.0, 2.0, np.nan], [0.1] * 3, method="tibshirani") is None
     with pytest.raises(ValueError, match="forward"):
         forward_choice([1.0, 0.5], [0.1, 0.1], method="global_max")
+
+
+# -- selection frequencies: bootstrap resamples of the reference data sets ------
+
+# Two blobs 5 apart; the gap statistic hesitates between k = 1 and k = 2 at
+# this spread (std 1.85 for the gap, 0.97 for Gap*), with n_refs=10 and seed 0.
+HESITANT_GAP_STD = 1.85
+HESITANT_GAP_STAR_STD = 0.97
+
+
+def _two_blobs(std, n_samples=200):
+    X, _ = make_blobs(
+        n_samples=n_samples, centers=[[0, 0], [5, 0]], cluster_std=std, random_state=0
+    )
+    return X
+
+
+def _gap(**params):
+    defaults = dict(n_clusters_range=range(1, 7), n_refs=10, random_state=0)
+    defaults.update(params)
+    return GapKMeans(**defaults)
+
+
+def _independent_frequencies(gap, n_resamples, seed):
+    """SPEC's frequencies, from scratch: resample the B rows of W*, recompute
+    the statistics with the oracle's formulas and let select_k choose."""
+    W, W_ref = gap.dispersions_, gap.reference_dispersions_
+    n_refs, m = W_ref.shape
+    se_key = {"gap": "se", "gap_star": "se_star"}[gap.statistic]
+    rng = np.random.RandomState(seed)
+    counts = np.zeros(m)
+    for _ in range(n_resamples):
+        table = _oracle.gap_statistics(W, W_ref[rng.randint(0, n_refs, size=n_refs)])
+        values = table[gap.statistic]
+        if np.all(np.isnan(values)):
+            continue
+        counts[
+            select_k(values, table[se_key], method=gap.method, se_factor=gap.se_factor)
+        ] += 1
+    return counts / counts.sum()
+
+
+@pytest.mark.parametrize(
+    "data, params, spread_over",
+    [
+        (_two_blobs(HESITANT_GAP_STD), {}, [1, 2]),
+        (_two_blobs(HESITANT_GAP_STAR_STD), {"statistic": "gap_star"}, [1, 2]),
+        (
+            np.random.RandomState(0).uniform(size=(150, 2)),
+            {"method": "global_max"},
+            [1, 3, 4, 5],
+        ),
+        (_two_blobs(1.95), {"method": "global_se_max", "se_factor": 0.5}, [1, 2]),
+    ],
+    ids=["gap", "gap_star", "global_max-noise", "global_se_max-half-se"],
+)
+def test_selection_frequencies_match_an_independent_bootstrap(
+    data, params, spread_over
+):
+    gap = _gap(**params).fit(data)
+    frequencies = gap.selection_frequencies_
+    # the cases are chosen to be hesitant: the mass is on several candidates
+    ks = gap.gap_results_["n_clusters"]
+    assert set(ks[frequencies > 0.05]) == set(spread_over)
+    expected = _independent_frequencies(gap, n_resamples=4000, seed=12345)
+    # skgap draws 500 resamples: the standard error of a frequency p is
+    # sqrt(p (1 - p) / 500) <= 0.0224; ours, of 4000, is <= 0.0079; their
+    # difference has a standard error <= 0.0237 (at the worst p = 1/2), and
+    # 0.05 is 2.1 of them. Every seed is fixed, so the test is deterministic
+    # (the largest difference here is 0.020). A standard error kept from the
+    # full table instead of recomputed per resample moves the frequencies of
+    # the first and last cases by 0.11 and 0.07.
+    assert_allclose(frequencies, expected, atol=0.05)
+
+
+def test_selection_frequencies_one_on_well_separated_blobs():
+    X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
+    gap = _gap().fit(X)
+    assert gap.n_clusters_ == 3
+    assert_array_equal(gap.selection_frequencies_, [0, 0, 1, 0, 0, 0])
+    # the fitted attribute is also a column of gap_results_ (and gap_df_)
+    assert_array_equal(
+        gap.gap_results_["selection_frequency"], gap.selection_frequencies_
+    )
+
+
+def test_selection_frequencies_spread_on_a_flat_gap_curve():
+    # uniform noise: the gap curve is flat, and its global maximum moves from
+    # resample to resample
+    X = np.random.RandomState(0).uniform(size=(150, 2))
+    gap = _gap(method="global_max").fit(X)
+    frequencies = gap.selection_frequencies_
+    assert frequencies.max() < 0.9
+    assert np.count_nonzero(frequencies) >= 3
+    assert frequencies.sum() == pytest.approx(1.0, abs=1e-12)
+    # a fraction of 500 resamples
+    assert_array_equal(np.round(frequencies * 500), frequencies * 500)
+
+
+@pytest.mark.parametrize("statistic", ["gap", "gap_star"])
+def test_selection_frequencies_reproducible_and_seeded(statistic):
+    std = HESITANT_GAP_STD if statistic == "gap" else HESITANT_GAP_STAR_STD
+    X = _two_blobs(std)
+    first = _gap(statistic=statistic).fit(X).selection_frequencies_
+    again = _gap(statistic=statistic).fit(X).selection_frequencies_
+    assert_array_equal(first, again)
+    assert first.sum() == pytest.approx(1.0, abs=1e-12)
+    # another random_state draws other references and other resamples
+    other = _gap(statistic=statistic, random_state=1).fit(X).selection_frequencies_
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize(
+    "n_jobs, backend", [(2, None), (2, "threading"), (2, "loky"), (1, "threading")]
+)
+def test_selection_frequencies_same_for_every_n_jobs_and_backend(n_jobs, backend):
+    # scikit-learn's fits: tasks that really run in the workers (the engine
+    # fits data this small in sequence)
+    X = _two_blobs(HESITANT_GAP_STD)
+    serial = _gap(kmeans_engine="sklearn").fit(X)
+    assert 0 < serial.selection_frequencies_.max() < 1  # a hesitant case
+    gap = _gap(kmeans_engine="sklearn", n_jobs=n_jobs)
+    if backend is None:
+        gap.fit(X)
+    else:
+        with joblib.parallel_config(backend=backend):
+            gap.fit(X)
+    assert_array_equal(gap.selection_frequencies_, serial.selection_frequencies_)
+    assert_array_equal(
+        gap.gap_results_["selection_frequency"],
+        serial.gap_results_["selection_frequency"],
+    )
+
+
+def test_selection_frequencies_function_identical_references():
+    # every reference row alike: each resample is the original table, so its
+    # choice has frequency exactly 1
+    W = np.array([10.0, 6.0, 3.0, 2.8])
+    W_ref = np.tile([12.0, 9.0, 7.0, 6.0], (7, 1))
+    table = _oracle.gap_statistics(W, W_ref)
+    for statistic, se_key in (("gap", "se"), ("gap_star", "se_star")):
+        for method in METHODS:
+            chosen = select_k(table[statistic], table[se_key], method=method)
+            frequencies = selection_frequencies(
+                W, W_ref, statistic=statistic, method=method, se_factor=1.0, seed=0
+            )
+            expected = np.zeros(4)
+            expected[chosen] = 1.0
+            assert_array_equal(frequencies, expected)
+
+
+def test_selection_frequencies_function_seeded_and_sums_to_one():
+    rng = np.random.RandomState(0)
+    W = np.array([10.0, 6.0, 5.5, 5.2, 5.0])
+    W_ref = np.array([12.0, 8.0, 7.0, 6.5, 6.2]) * rng.lognormal(0, 0.15, (10, 5))
+    kwargs = dict(statistic="gap", method="global_max", se_factor=1.0)
+    first = selection_frequencies(W, W_ref, seed=3, **kwargs)
+    assert_array_equal(first, selection_frequencies(W, W_ref, seed=3, **kwargs))
+    assert not np.array_equal(first, selection_frequencies(W, W_ref, seed=4, **kwargs))
+    assert first.shape == (5,)
+    assert first.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.count_nonzero(first) >= 2
+    # the inputs are not modified
+    assert_array_equal(W, [10.0, 6.0, 5.5, 5.2, 5.0])
+
+
+def test_selection_frequencies_function_never_choose_nan():
+    # a candidate whose value is NaN (W = 0 in the data and every reference)
+    # is never chosen, in any resample
+    W = np.array([10.0, 6.0, 0.0])
+    W_ref = np.column_stack([np.linspace(11, 13, 6), np.linspace(7, 8, 6), np.zeros(6)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frequencies = selection_frequencies(
+            W, W_ref, statistic="gap", method="global_max", se_factor=1.0, seed=0
+        )
+    assert frequencies[2] == 0.0
+    assert frequencies.sum() == pytest.approx(1.0, abs=1e-12)
