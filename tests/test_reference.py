@@ -363,3 +363,107 @@ def test_constant_feature_stays_constant():
     for name in ("pca", "uniform"):
         Z = make_reference_sampler(name, X).sample(0)
         assert_allclose(Z[:, 1], 4.0, rtol=1e-12)
+
+
+# --- sample weights: the weighted mean and axes, ranges of positive weights ---
+
+_SAMPLER_ATTRIBUTES = {
+    "pca": ("mean", "components", "lower", "span"),
+    "uniform": ("lower", "span"),
+}
+
+
+def _weighted_elongated(seed, n=100):
+    X = _elongated(seed, n=n)
+    weights = np.random.RandomState(seed + 100).randint(0, 4, size=n)
+    weights[:2] = [0, 3]
+    return X, weights
+
+
+def _assert_same_sampler(a, b, name, atol=1e-10):
+    for attribute in _SAMPLER_ATTRIBUTES[name]:
+        assert_allclose(
+            getattr(a, attribute),
+            getattr(b, attribute),
+            rtol=0,
+            atol=atol,
+            err_msg=attribute,
+        )
+
+
+@pytest.mark.parametrize("name", ["pca", "uniform"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_integer_weights_give_the_sampler_of_repeated_rows(name, seed):
+    X, weights = _weighted_elongated(seed)
+    weighted = make_reference_sampler(name, X, weights.astype(np.float64))
+    repeated = make_reference_sampler(name, np.repeat(X, weights, axis=0))
+    _assert_same_sampler(weighted, repeated, name)
+    # the draws keep X's shape: one reference row per sample, weighted alike
+    assert weighted.sample(0).shape == X.shape
+
+
+def test_integer_weights_pca_over_many_blocks():
+    # the weighted axes are built block by block (a tall-skinny QR)
+    X, weights = _weighted_elongated(0, n=2 * _BLOCK_ROWS + 123)
+    weighted = make_reference_sampler("pca", X, weights.astype(np.float64))
+    repeated = make_reference_sampler("pca", np.repeat(X, weights, axis=0))
+    _assert_same_sampler(weighted, repeated, "pca", atol=1e-9)
+
+
+def test_pca_weighted_mean_is_not_the_plain_mean():
+    # the weights really shape the reference: a heavy sample pulls the mean
+    X, weights = _weighted_elongated(0)
+    weights[5] = 50
+    weighted = make_reference_sampler("pca", X, weights.astype(np.float64))
+    assert_allclose(weighted.mean, np.average(X, axis=0, weights=weights), atol=1e-12)
+    assert not np.allclose(weighted.mean, X.mean(axis=0))
+
+
+@pytest.mark.parametrize("name", ["pca", "uniform"])
+def test_ranges_over_positive_weight_samples(name):
+    X, weights = _weighted_elongated(3)
+    X[0] = [1e3, -1e3, 1e3]  # an outlier of weight 0
+    assert weights[0] == 0
+    weighted = make_reference_sampler(name, X, weights.astype(np.float64))
+    kept = weights > 0
+    expected = make_reference_sampler(name, X[kept], weights[kept].astype(np.float64))
+    _assert_same_sampler(weighted, expected, name)
+    Z = weighted.sample(7)
+    assert Z.shape == X.shape
+    if name == "uniform":
+        assert np.all(Z >= X[kept].min(axis=0))
+        assert np.all(Z <= X[kept].max(axis=0))
+    else:
+        # far from the outlier: within the principal box of the kept samples
+        rotated = (Z - weighted.mean) @ weighted.components.T
+        assert np.all(rotated >= weighted.lower - 1e-9)
+        assert np.all(rotated <= weighted.lower + weighted.span + 1e-9)
+        assert np.abs(Z).max() < 100
+
+
+@pytest.mark.parametrize("name", ["pca", "uniform"])
+def test_weights_scaled_alike_give_the_same_sampler(name):
+    X, weights = _weighted_elongated(1)
+    weights = weights * np.random.RandomState(0).uniform(0.5, 2.0, size=len(X))
+    a = make_reference_sampler(name, X, weights)
+    b = make_reference_sampler(name, X, 7.5 * weights)
+    _assert_same_sampler(a, b, name)
+
+
+@pytest.mark.parametrize("name", ["pca", "uniform"])
+def test_unit_weights_give_the_unweighted_sampler(name):
+    X = _elongated(2)
+    _assert_same_sampler(
+        make_reference_sampler(name, X, np.ones(len(X))),
+        make_reference_sampler(name, X),
+        name,
+    )
+
+
+@pytest.mark.parametrize("name", ["pca", "uniform"])
+def test_sampler_does_not_modify_weights(name):
+    X, weights = _weighted_elongated(0)
+    weights = weights.astype(np.float64)
+    copy = weights.copy()
+    make_reference_sampler(name, X, weights).sample(0)
+    assert_array_equal(weights, copy)
