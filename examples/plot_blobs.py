@@ -39,7 +39,9 @@ gap.gap_df_[["n_clusters", "log_w", "expected_log_w", "gap", "se", "diff"]].roun
 # The curves
 # ----------
 # ``kind="all"`` draws the gap with its error bars, the observed and expected
-# log W_k, the ``diff`` bars and Gap*, in one figure.
+# log W_k, the ``diff`` bars, Gap* and, at the bottom, how often the rule
+# chooses each k when the reference data sets are resampled (the selection
+# frequencies), in one figure.
 display = GapStatisticDisplay.from_estimator(gap, kind="all")
 display.figure_.suptitle("Gap statistic of four blobs")
 plt.show()
