@@ -305,6 +305,11 @@ def _execute(calls, costs, n_jobs, plan, verbose):
     elif _plain_threads(n_jobs):
         yield from _in_threads(calls, effective_n_jobs(n_jobs))
         return
+    else:
+        backend = _active_backend("threads")
+        if type(backend).__name__ == "DaskDistributedBackend":
+            yield from _on_dask(calls, backend)
+            return
     try:
         parallel = Parallel(return_as="generator_unordered", **params)
     except ValueError:  # backends without generators, e.g. multiprocessing
@@ -327,6 +332,39 @@ def _plain_threads(n_jobs):
         and getattr(backend, "nesting_level", 0) == 0
         and effective_n_jobs(n_jobs) > 1
     )
+
+
+def _on_dask(calls, backend):
+    """Run joblib `calls` on the Dask cluster of joblib's dask backend.
+
+    Through the backend's client directly: joblib's dask backend never
+    reports a task that Dask gave up on (its worker died ``allowed-failures``
+    times), and would wait for it forever; Dask's own retries of a task
+    whose worker died still happen, with the same result.
+    """
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    client = backend.client
+    futures = [
+        client.submit(func, *args, pure=False, **kwargs, **backend.submit_kwargs)
+        for func, args, kwargs in calls
+    ]
+    try:
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except KilledWorker as exc:
+                raise ClustererFitError(
+                    "A task of GapKMeans killed every Dask worker that ran it (Dask "
+                    "gave up after its 'distributed.scheduler.allowed-failures' "
+                    "retries): the clusterer most likely crashes its process (a "
+                    "segmentation fault, os._exit, or the out-of-memory killer). "
+                    "Run with n_jobs=1 to see the failure in this process, or "
+                    f"reduce memory use. Dask reported: {exc}"
+                ) from exc
+    finally:
+        client.cancel(futures)
 
 
 def _in_threads(calls, n_threads):

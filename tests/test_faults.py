@@ -51,6 +51,7 @@ def _threads_even_for_small_data(monkeypatch):
     import skgap._execution
 
     monkeypatch.setattr(skgap._execution, "_MIN_SIZE_FOR_THREADS", 0)
+    monkeypatch.setattr(skgap._execution, "_MIN_ENGINE_WORK_FOR_THREADS", 0)
 
 
 BACKEND_IDS = ["n_jobs=1", "loky", "threading"]

@@ -52,6 +52,7 @@ def _records(record_dir):
 def threads_for_small_data(monkeypatch):
     """Run the small test data in threads too (by default they run in sequence)."""
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 0)
+    monkeypatch.setattr("skgap._execution._MIN_ENGINE_WORK_FOR_THREADS", 0)
 
 
 @pytest.fixture(scope="module")
