@@ -1,7 +1,9 @@
 """Small data, long work: n_jobs=2 moves the fits to worker processes.
 
-Fits on small data (under 50,000 values) are mostly Python holding the GIL,
-so threads cannot share them; GapKMeans runs them in sequence and, once the
+scikit-learn's fits on small data (under 50,000 values) are mostly Python
+holding the GIL, so threads cannot share them (the compiled engine, which the
+default clusterer runs on, releases it: this concerns other clusterers, here
+``kmeans_engine="sklearn"``); GapKMeans runs them in sequence and, once the
 first fits show the rest would take long enough, moves the rest to joblib's
 worker processes. This script times n_jobs=1 against n_jobs=2 on such a job
 (n=300, p=2, KMeans(n_init=10), k = 1..10, B references), interleaved, the
@@ -25,7 +27,13 @@ from skgap import GapKMeans
 
 
 def fit(X, n_refs, n_jobs):
-    gap = GapKMeans(KMeans(n_init=10), n_refs=n_refs, n_jobs=n_jobs, random_state=0)
+    gap = GapKMeans(
+        KMeans(n_init=10),
+        kmeans_engine="sklearn",
+        n_refs=n_refs,
+        n_jobs=n_jobs,
+        random_state=0,
+    )
     start = time.perf_counter()
     gap.fit(X)
     return time.perf_counter() - start, gap
