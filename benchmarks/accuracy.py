@@ -171,11 +171,13 @@ def _rst_table(header, body):
     rule = "  ".join("=" * w for w in widths)
     lines = [
         rule,
-        "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=False)),
+        "  ".join(
+            str(h).ljust(w) for h, w in zip(header, widths, strict=False)
+        ).rstrip(),
         rule,
     ]
     lines += [
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False))
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
         for row in body
     ]
     lines.append(rule)

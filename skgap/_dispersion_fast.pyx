@@ -1,6 +1,7 @@
 # Authors: The skgap developers
 # SPDX-License-Identifier: BSD-3-Clause
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: cdivision=True, initializedcheck=False
 """Cython kernels for the within-cluster dispersion W_k.
 
 Python validates every input before calling these kernels (bounds checks are
@@ -126,7 +127,7 @@ def _squared_dispersion(
 
 def _pairwise_dispersion(
     const floating[:, ::1] X,       # IN, rows grouped by cluster
-    const Py_ssize_t[::1] offsets,  # IN, (n_clusters + 1,): cluster r is rows offsets[r]:offsets[r+1]
+    const Py_ssize_t[::1] offsets,  # IN, (n_clusters + 1,): cluster r's rows start
     sample_weight,                  # IN, float64 (n_samples,) grouped as X, or None
     double power,                   # IN, > 0
     double[::1] out,                # OUT, (n_clusters,)

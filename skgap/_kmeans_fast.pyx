@@ -1,6 +1,7 @@
 # Authors: The skgap developers
 # SPDX-License-Identifier: BSD-3-Clause
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: cdivision=True, initializedcheck=False
 """skgap's compiled k-means engine.
 
 The algorithm of scikit-learn's ``KMeans(algorithm="lloyd")``: greedy
@@ -71,7 +72,6 @@ cdef extern from "_kmeans_simd.h" nogil:
 
 
 skgap_simd_init()
-
 
 
 def simd():
@@ -731,7 +731,7 @@ cdef int _kmeans_all_k(
                     return 1
                 inertia = 0.0  # w.upper: the squared distances to the centres
                 for i in range(n):
-                    inertia += w.upper[i] if weights == NULL else weights[i] * w.upper[i]
+                    inertia += w.upper[i] * (1.0 if weights == NULL else weights[i])
                 # as scikit-learn: a better inertia of the same partition
                 # (relabelled, rounding) does not replace the best
                 if start == 0 or (
@@ -771,7 +771,7 @@ cdef int _kmeans_all_k(
 def kmeans(
     const floating[:, ::1] X,           # IN, (n_samples, n_features)
     sample_weight,                      # IN, float64 (n_samples,) or None
-    const Py_ssize_t[::1] ks,           # IN, (m,) numbers of clusters, >= 1, <= n_samples
+    const Py_ssize_t[::1] ks,           # IN, (m,) numbers of clusters, 1..n_samples
     const uint64_t[::1] seeds,          # IN, (m,) one seed per k
     int n_init,
     int max_iter,
