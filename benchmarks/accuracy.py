@@ -40,15 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _scenarios import SCENARIOS, scenario  # noqa: E402
 
 from skgap import GapKMeans, select_k  # noqa: E402
+from skgap.compat import R_MAXSE_METHODS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-R_METHODS = {
-    "tibshirani": "Tibs2001SEmax",
-    "first_se_max": "firstSEmax",
-    "global_se_max": "globalSEmax",
-    "first_max": "firstmax",
-    "global_max": "globalmax",
-}
+R_METHODS = R_MAXSE_METHODS
 R_SPACE = {"uniform": "original", "pca": "scaledPCA"}
 RULES = list(R_METHODS)
 #: skgap's systems: label -> kmeans_engine

@@ -7,6 +7,7 @@ from sklearn.metrics import pairwise_distances
 from sklearn.utils import check_array
 
 from ._dispersion_fast import _pairwise_dispersion, _squared_dispersion
+from ._docstrings import fill_doc
 from ._utils import METRICS, Interval, StrOptions, validate_params
 from ._validation import _explain_input_errors, check_labels, check_sample_weight
 
@@ -146,6 +147,7 @@ def _dispersion(
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def within_cluster_dispersion(
     X, labels, *, power=2.0, metric="euclidean", metric_params=None, sample_weight=None
 ):
@@ -222,10 +224,7 @@ def within_cluster_dispersion(
 
     References
     ----------
-    .. [1] Tibshirani, R., Walther, G. and Hastie, T. (2001). Estimating the
-       number of clusters in a data set via the gap statistic. Journal of the
-       Royal Statistical Society B, 63(2), 411-423.
-       :doi:`10.1111/1467-9868.00293`
+    .. [1] %(tibshirani_2001)s
 
     Examples
     --------

@@ -18,6 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._dispersion import _dispersion
+from ._docstrings import fill_doc
 from ._engine import engine_settings, fitted_kmeans
 from ._execution import (
     TASKS_PER_WORKER,
@@ -123,6 +124,7 @@ class _FitStore:
         return new
 
 
+@fill_doc
 class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     """Choose the number of clusters with the gap statistic, then cluster.
 
@@ -367,10 +369,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
     References
     ----------
-    .. [1] Tibshirani, R., Walther, G. and Hastie, T. (2001). Estimating the
-       number of clusters in a data set via the gap statistic. Journal of the
-       Royal Statistical Society B, 63(2), 411-423.
-       :doi:`10.1111/1467-9868.00293`
+    .. [1] %(tibshirani_2001)s
     .. [2] Mohajer, M., Englmeier, K.-H. and Schmid, V. J. (2011). A
        comparison of Gap statistic definitions with and without logarithm
        function. Technical Report 96, Department of Statistics, LMU Munich.

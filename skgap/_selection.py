@@ -4,12 +4,28 @@ from numbers import Real
 
 import numpy as np
 
+from ._docstrings import fill_doc
 from ._utils import Interval, StrOptions, validate_params
 
 __all__ = ["FORWARD_RULES", "RULES", "STATISTICS", "select_k"]
 
 #: The statistics that can choose k, with the key of their standard error.
 STATISTICS = {"gap": "se", "gap_star": "se_star"}
+
+#: The keys of ``GapKMeans.gap_results_``, in the order of its table.
+RESULT_KEYS = (
+    "n_clusters",
+    "log_w",
+    "expected_log_w",
+    "gap",
+    "sd",
+    "se",
+    "gap_star",
+    "se_star",
+    "diff",
+    "diff_star",
+    "selection_frequency",
+)
 
 
 def _first_local_max(f):
@@ -115,6 +131,7 @@ def forward_choice(values, se, *, method, se_factor=1.0):
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def select_k(values, se, *, method="tibshirani", se_factor=1.0):
     """Choose the number of clusters from a gap curve and its standard errors.
 
@@ -173,10 +190,7 @@ def select_k(values, se, *, method="tibshirani", se_factor=1.0):
 
     References
     ----------
-    .. [1] Tibshirani, R., Walther, G. and Hastie, T. (2001). Estimating the
-       number of clusters in a data set via the gap statistic. Journal of the
-       Royal Statistical Society B, 63(2), 411-423.
-       :doi:`10.1111/1467-9868.00293`
+    .. [1] %(tibshirani_2001)s
     .. [2] Maechler, M. et al. ``cluster::maxSE``, R package ``cluster``.
 
     Examples
@@ -270,18 +284,20 @@ def gap_table(n_clusters, dispersions, reference_dispersions):
         diff[:-1] = gap[:-1] - gap[1:] + se[1:]
         diff_star = np.full_like(gap, np.nan)
         diff_star[:-1] = gap_star[:-1] - gap_star[1:] + se_star[1:]
-    return {
-        "n_clusters": np.asarray(n_clusters, dtype=np.intp),
-        "log_w": log_w,
-        "expected_log_w": expected_log_w,
-        "gap": gap,
-        "sd": sd,
-        "se": se,
-        "gap_star": gap_star,
-        "se_star": se_star,
-        "diff": diff,
-        "diff_star": diff_star,
-    }
+    columns = dict(
+        n_clusters=np.asarray(n_clusters, dtype=np.intp),
+        log_w=log_w,
+        expected_log_w=expected_log_w,
+        gap=gap,
+        sd=sd,
+        se=se,
+        gap_star=gap_star,
+        se_star=se_star,
+        diff=diff,
+        diff_star=diff_star,
+    )
+    # in the order of RESULT_KEYS; GapKMeans adds the selection frequencies
+    return {key: columns[key] for key in RESULT_KEYS if key in columns}
 
 
 #: Bootstrap resamples of the reference data sets behind the selection

@@ -21,7 +21,18 @@ from ._gap import GapKMeans
 from ._utils import _check_optional_dependency
 from .exceptions import SkgapWarning
 
-__all__ = ["OptimalK"]
+__all__ = ["R_MAXSE_METHODS", "OptimalK"]
+
+#: The name, in R's ``cluster::maxSE`` (and ``clusGap``'s print), of each rule
+#: of :func:`skgap.select_k`. ``select_k`` returns a 0-based position where
+#: ``maxSE`` returns the 1-based k index.
+R_MAXSE_METHODS = {
+    "tibshirani": "Tibs2001SEmax",
+    "first_se_max": "firstSEmax",
+    "global_se_max": "globalSEmax",
+    "first_max": "firstmax",
+    "global_max": "globalmax",
+}
 
 _BACKENDS = ("joblib", "multiprocessing", "rust")
 

@@ -9,16 +9,11 @@ import math
 
 import numpy as np
 
-METHODS = ("tibshirani", "first_se_max", "global_se_max", "first_max", "global_max")
+from skgap.compat import R_MAXSE_METHODS as R_METHODS  # noqa: F401  (re-exported)
 
-#: R's ``maxSE`` name of each rule.
-R_METHODS = {
-    "tibshirani": "Tibs2001SEmax",
-    "first_se_max": "firstSEmax",
-    "global_se_max": "globalSEmax",
-    "first_max": "firstmax",
-    "global_max": "globalmax",
-}
+# The rules as the SPEC table lists them (tests/test_selection.py checks that
+# skgap's registry has exactly these).
+METHODS = ("tibshirani", "first_se_max", "global_se_max", "first_max", "global_max")
 
 
 def dispersion(X, labels, power=2.0):
