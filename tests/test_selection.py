@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_blobs
 
@@ -490,3 +491,44 @@ def test_selection_frequencies_function_never_choose_nan():
         )
     assert frequencies[2] == 0.0
     assert frequencies.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+@st.composite
+def dispersion_tables(draw):
+    m = draw(st.integers(1, 6))
+    n_refs = draw(st.integers(2, 8))
+    positive = st.floats(1e-3, 1e3, allow_nan=False, allow_infinity=False)
+    W = draw(hnp.arrays(np.float64, m, elements=positive))
+    W_ref = draw(hnp.arrays(np.float64, (n_refs, m), elements=positive))
+    return W, W_ref
+
+
+@given(
+    table=dispersion_tables(),
+    statistic=st.sampled_from(["gap", "gap_star"]),
+    method=st.sampled_from(METHODS),
+    se_factor=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_property_selection_frequencies(table, statistic, method, se_factor, seed):
+    W, W_ref = table
+    frequencies = selection_frequencies(
+        W, W_ref, statistic=statistic, method=method, se_factor=se_factor, seed=seed
+    )
+    assert frequencies.shape == W.shape
+    assert np.all(frequencies >= 0)
+    assert frequencies.sum() == pytest.approx(1.0, abs=1e-12)
+    # fractions of 500 resamples (no value is NaN here)
+    counts = frequencies * 500
+    assert_allclose(counts, np.round(counts), atol=1e-9)
+    # Gap* and its SE scale exactly with a power of two: the same choices
+    if statistic == "gap_star":
+        scaled = selection_frequencies(
+            8.0 * W,
+            8.0 * W_ref,
+            statistic=statistic,
+            method=method,
+            se_factor=se_factor,
+            seed=seed,
+        )
+        assert_array_equal(scaled, frequencies)
