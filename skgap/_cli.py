@@ -553,7 +553,7 @@ def _run(argv):
             from .plotting import GapStatisticDisplay
 
             kind = args.plot_kind or "gap"
-            figure = Figure((10, 8) if kind == "all" else None, layout="constrained")
+            figure = Figure((10, 11) if kind == "all" else None, layout="constrained")
             GapStatisticDisplay.from_estimator(gap, kind=kind, ax=figure.add_subplot())
             figure.savefig(args.plot, dpi=100)
             note(f"wrote the {kind} figure to {args.plot}")

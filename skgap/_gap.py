@@ -336,7 +336,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     dispersions_ : ndarray of shape (n_candidates,)
         The observed dispersions W_k.
 
-    reference_dispersions_ : ndarray of shape (n_refs_, n_candidates)
+    reference_dispersions_ : ndarray of shape (`n_refs_`, n_candidates)
         The dispersions W*_kb of the reference data sets.
 
     n_features_in_ : int
@@ -518,7 +518,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             entropy=store.entropy,
         )
         # n_refs="auto": batches of references until the choice is stable
-        n_refs = _AUTO_FIRST_REFS if self.n_refs == "auto" else self.n_refs
+        n_refs = (
+            min(_AUTO_FIRST_REFS, self.max_n_refs)
+            if self.n_refs == "auto"
+            else self.n_refs
+        )
         while True:
             ks = self._scan(X, spec, candidates, store, n_refs)
             dispersions, reference_dispersions = store.arrays(ks, n_refs)
@@ -976,8 +980,16 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             estimator.set_params(**user_copy_x)
             if (
                 k > 1
-                and _dispersion(X, labels, spec.power, spec.sample_weight)
-                != (store.data[k])
+                and _dispersion(
+                    X,
+                    labels,
+                    spec.power,
+                    spec.sample_weight,
+                    "X",
+                    spec.metric,
+                    spec.metric_params,
+                )
+                != store.data[k]
             ):
                 warn_caller(
                     f"{type(spec.estimator).__name__} clustered the data at k={k} "

@@ -303,13 +303,14 @@ default='joblib'
         """Plot the gap, log W, diff and Gap* curves of the last call in one figure.
 
         gap-stat drew four figures, each with ``plt.show()``; this draws the
-        2x2 figure of :class:`~skgap.plotting.GapStatisticDisplay` with
+        figure of :class:`~skgap.plotting.GapStatisticDisplay` with
         ``kind="all"`` and shows nothing.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
-            Axes to divide into the 2x2 grid; None creates a new figure.
+            Axes to divide into the grid of ``kind="all"``; None creates a new
+            figure.
 
         Returns
         -------

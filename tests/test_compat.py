@@ -223,7 +223,7 @@ def test_plot_results_is_one_figure(pyplot, blobs, monkeypatch):
     optimalK(blobs, cluster_array=range(1, 6))
     display = optimalK.plot_results()
     assert len(pyplot.get_fignums()) == 1
-    assert display.ax_.shape == (2, 2)
+    assert display.ax_.shape == (3, 2)  # kind='all': five panels
     line = display.errorbar_.lines[0]
     assert_allclose(line.get_ydata(), optimalK.gap_df["gap_value"])
 
