@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._docstrings import fill_doc
 from ._utils import _check_optional_dependency
 
 __all__ = ["GapStatisticDisplay"]
@@ -35,6 +36,7 @@ def _import_pyplot():
     return plt
 
 
+@fill_doc
 class GapStatisticDisplay:
     """Gap statistic visualization: the curves that choose the number of clusters.
 
@@ -114,10 +116,7 @@ class GapStatisticDisplay:
 
     References
     ----------
-    .. [1] Tibshirani, R., Walther, G. and Hastie, T. (2001). Estimating the
-       number of clusters in a data set via the gap statistic. Journal of the
-       Royal Statistical Society B, 63(2), 411-423.
-       :doi:`10.1111/1467-9868.00293`
+    .. [1] %(tibshirani_2001)s
 
     Examples
     --------
