@@ -1085,20 +1085,12 @@ def test_auto_n_refs_hesitant_data_stop_at_max_and_warn():
         assert _fast(n_refs="auto", max_n_refs=15).fit(X).n_refs_ == 15
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_gap.py _fit starts n_refs='auto' at _AUTO_FIRST_REFS=10 "
-        "whatever max_n_refs (allowed from 2): max_n_refs=5 draws 10 "
-        "references and warns it 'reached max_n_refs=5' (fix: start at "
-        "min(_AUTO_FIRST_REFS, max_n_refs))"
-    ),
-)
 def test_auto_n_refs_never_exceeds_a_small_max():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SkgapWarning)
+    # max_n_refs below the first batch of 10
+    with pytest.warns(SkgapWarning, match="reached max_n_refs=5"):
         gap = _fast(n_refs="auto", max_n_refs=5).fit(_two_blobs(1.85))
     assert gap.n_refs_ == 5
+    assert gap.reference_dispersions_.shape == (5, 6)
 
 
 def test_auto_n_refs_with_warm_start_reuses_fits():
@@ -1183,7 +1175,7 @@ def _cosine_agglomerative(**params):
 def test_metric_cosine_with_cosine_agglomerative_clustering():
     X = _rays()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SkgapWarning)  # see the xfail below
+        warnings.simplefilter("error", SkgapWarning)
         gap = _cosine_agglomerative().fit(X)
     assert gap.n_clusters_ == 3
     # W_k of the data: the cosine dispersion of the clusterer's labels at every k
@@ -1206,17 +1198,6 @@ def test_metric_cosine_with_cosine_agglomerative_clustering():
     assert not np.allclose(euclidean.dispersions_, gap.dispersions_)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_gap.py _fit_best compares W_k of the refitted labels with "
-        "_dispersion(X, labels, spec.power, spec.sample_weight), without "
-        "spec.metric and spec.metric_params: with another metric the Euclidean "
-        "value never equals the stored one, and a deterministic clusterer is "
-        "reported 'not deterministic' (fix: pass metric=spec.metric, "
-        "metric_params=spec.metric_params)"
-    ),
-)
 @pytest.mark.parametrize(
     "estimator, params",
     [
@@ -1243,9 +1224,7 @@ def test_metric_deterministic_clusterer_not_reported_non_deterministic(
 
 
 @pytest.mark.parametrize("kmeans_engine", ["skgap", "sklearn"])
-@pytest.mark.filterwarnings("ignore:KMeans clustered the data:UserWarning")
 def test_metric_cosine_with_the_default_clusterer(kmeans_engine):
-    # (scikit-learn's fits trip the xfail above: the filter)
     X = _rays()
     gap = GapKMeans(
         metric="cosine",
