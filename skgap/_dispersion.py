@@ -39,6 +39,10 @@ def _metric_dispersion(X, labels, power, sample_weight, metric, params, out):
                 ),
                 dtype=np.float64,
             )
+            # a sample's distance to itself is 0, which some metrics round
+            # (cosine: 1e-16), and a power < 1 would make it count
+            diagonal = np.arange(distances.shape[0])
+            distances[diagonal, start + diagonal] = 0.0
             if power != 1.0:
                 np.power(distances, power, out=distances)
             if weights is None:
@@ -121,12 +125,17 @@ def _dispersion(
         raise ValueError(
             f"The within-cluster dispersion overflowed to infinity: {cause}."
         )
-    if dispersion < np.finfo(np.float64).tiny and X.shape[0]:
-        # 0 is exact only if every cluster is one repeated point; otherwise the
-        # squared distances underflowed (or the result is subnormal, imprecise).
+    euclidean = metric in ("euclidean", "l2")
+    if euclidean and dispersion < np.finfo(np.float64).tiny and X.shape[0]:
+        # 0 is exact only if, in every cluster, the samples that weigh something
+        # are one repeated point; otherwise the squared distances underflowed
+        # (or the result is subnormal, imprecise). Other metrics can put
+        # distinct points at distance 0 (cosine: x and 2x).
+        keep = slice(None) if sample_weight is None else sample_weight > 0
+        X_kept, labels_kept = X[keep], labels[keep]
         first = np.zeros(n_clusters, dtype=np.intp)
-        first[labels[::-1]] = np.arange(labels.shape[0])[::-1]
-        if np.any(X != X[first[labels]]):
+        first[labels_kept[::-1]] = np.arange(labels_kept.shape[0])[::-1]
+        if np.any(X_kept != X_kept[first[labels_kept]]):
             raise ValueError(
                 f"The within-cluster dispersion underflowed: the distances between "
                 f"the samples of {name} are too small for their squares to be "

@@ -407,6 +407,10 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         "scan": [StrOptions({"full", "forward"})],
     }
 
+    # transform's output follows set_output (read by scikit-learn's
+    # _wrap_data_with_container, as for its _SetOutputMixin)
+    _sklearn_auto_wrap_output_keys = {"transform"}
+
     # The HTML representation links to the API page.
     _doc_link_module = "skgap"
     _doc_link_template = (
@@ -500,7 +504,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         fit_weight = self._fit_weight(estimator, sample_weight)
         candidates = self._candidate_ks(X.shape[0])
         _warn_distinct(X, candidates)
-        store = self._store(X, sample_weight, estimator)
+        store = self._store(X, sample_weight, fit_weight, estimator)
         spec = FitSpec(
             estimator=estimator,
             n_clusters_param=n_clusters_param,
@@ -726,7 +730,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
     # -- plan and run the fits ---------------------------------------------------
 
-    def _store(self, X, sample_weight, estimator):
+    def _store(self, X, sample_weight, fit_weight, estimator):
         """The results of earlier fits if `warm_start` can reuse them, else none.
 
         A warm start reuses the previous fit's results when X (shape, dtype
@@ -747,10 +751,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                     X.dtype.str,
                     hashlib.blake2b(X.data, digest_size=16).hexdigest(),
                     None if sample_weight is None else sample_weight,
+                    fit_weight is None,  # whether the clusterer got the weights
                     estimator,
                     self.kmeans_engine,
                     self.reference,
                     float(self.power),
+                    self.metric,
+                    self.metric_params,
                     int(random_state) if isinstance(random_state, Integral) else None,
                 )
             )

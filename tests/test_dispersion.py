@@ -363,15 +363,6 @@ def _metric_data():
     return X, labels, weights
 
 
-_DIAGONAL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_dispersion.py _metric_dispersion sums the self-distances "
-        "d(x_i, x_i), which cosine/correlation compute as rounding noise "
-        "(~1e-16) instead of 0; raised to a power < 1 they add about 1e-8 "
-        "each (fix: zero each block's diagonal before the power)"
-    ),
-)
 METRIC_CASES = [
     ("cityblock", {}),
     ("cosine", {}),
@@ -391,18 +382,12 @@ def _metric_params():
         name = getattr(metric, "__name__", metric)
         for power in (0.5, 1.0, 2.0, 3.0):
             for weighted in (False, True):
-                marks = (
-                    [_DIAGONAL_BUG]
-                    if name in ("cosine", "correlation") and power < 1
-                    else []
-                )
                 cases.append(
                     pytest.param(
                         metric,
                         params,
                         power,
                         weighted,
-                        marks=marks,
                         id=f"{name}-{power}-{'weighted' if weighted else 'unweighted'}",
                     )
                 )
@@ -427,7 +412,6 @@ def test_metric_dispersion_equals_scipy_oracle(metric, params, power, weighted):
 
 
 @pytest.mark.parametrize("metric", ["cosine", "correlation"])
-@pytest.mark.xfail(strict=True, reason=_DIAGONAL_BUG.kwargs["reason"])
 def test_metric_self_distances_add_nothing_at_small_power(metric):
     # power 0.1: (1e-16) ** 0.1 = 0.025 per sample, a relative error of ~1e-3
     X, labels, _ = _metric_data()
@@ -503,16 +487,6 @@ def test_metric_unknown_name_rejected():
         within_cluster_dispersion(X, labels, metric="euclidian")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_dispersion.py _dispersion: the underflow check (W_k < tiny while "
-        "the samples of a cluster differ) assumes a norm of differences; with "
-        "cosine or correlation distinct parallel samples are at distance 0, so "
-        "W_k = 0 is exact and must not raise 'underflowed' (fix: run the check "
-        "on the Euclidean path only)"
-    ),
-)
 def test_metric_zero_distance_between_distinct_samples_is_not_an_underflow():
     # [1, 2, 3] and [2, 4, 6] are parallel: their cosine distance is 0
     X = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 1.0, 1.0]])

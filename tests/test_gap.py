@@ -1289,15 +1289,6 @@ def test_metric_nan_distances_fail_the_fit_naming_the_metric():
         _fast(metric="correlation", n_clusters_range=range(1, 4), n_refs=3).fit(X)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_gap.py _store: the warm-start key leaves out metric and "
-        "metric_params, so a warm refit with another metric reuses the W_k of "
-        "the previous metric (fix: add fingerprint(metric) and metric_params "
-        "to the key)"
-    ),
-)
 @pytest.mark.parametrize(
     "change",
     [
@@ -1326,18 +1317,6 @@ def test_get_feature_names_out_names_the_distances():
     assert gap.transform(X).shape == (90, len(names))
 
 
-_SET_OUTPUT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_gap.py GapKMeans.set_output stores the config, but GapKMeans "
-        "lacks _sklearn_auto_wrap_output_keys (set by sklearn's _SetOutputMixin), "
-        "so _wrap_data_with_container returns the ndarray unchanged (fix: a "
-        "class attribute _sklearn_auto_wrap_output_keys = {'transform'})"
-    ),
-)
-
-
-@_SET_OUTPUT_BUG
 def test_set_output_pandas():
     pd = pytest.importorskip("pandas")
     X, _ = _small_blobs()
@@ -1354,7 +1333,6 @@ def test_set_output_pandas():
     assert isinstance(gap.set_output(transform="default").transform(frame), np.ndarray)
 
 
-@_SET_OUTPUT_BUG
 def test_set_output_pandas_in_a_pipeline():
     pd = pytest.importorskip("pandas")
     from sklearn.pipeline import make_pipeline

@@ -118,7 +118,7 @@ def test_property_integer_weights_equal_repeated_rows(data, power):
     expected = within_cluster_dispersion(
         np.repeat(X, weights, axis=0), np.repeat(labels, weights), power=power
     )
-    # W_k = 0 with zero-weight samples is the xfail test below
+    # W_k = 0 with zero-weight samples: test_one_positive_weight_per_cluster_...
     assume(expected > 0 or np.all(weights > 0))
     got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
     # an absolute floor for power-2 sums of near-identical points
@@ -149,19 +149,6 @@ def test_zero_weights_drop_samples(power):
     )
 
 
-_ZERO_WEIGHT_UNDERFLOW = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_dispersion.py _dispersion: the underflow check compares every "
-        "sample of a cluster with its first one, zero-weight samples included; "
-        "when each cluster has one sample of positive weight, W_k = 0 is exact "
-        "but raises 'underflowed' (fix: compare only the samples of positive "
-        "weight)"
-    ),
-)
-
-
-@_ZERO_WEIGHT_UNDERFLOW
 @pytest.mark.parametrize("power", [2.0, 1.0])
 def test_one_positive_weight_per_cluster_gives_zero(power):
     X = np.array([[0.0, 1.0], [1.0, 1.0], [5.0, 5.0], [6.0, 6.0]])
@@ -175,8 +162,8 @@ def test_one_positive_weight_per_cluster_gives_zero(power):
     "params",
     [
         {},
-        pytest.param({"power": 1.0}, marks=_ZERO_WEIGHT_UNDERFLOW),
-        pytest.param({"kmeans_engine": "sklearn"}, marks=_ZERO_WEIGHT_UNDERFLOW),
+        {"power": 1.0},
+        {"kmeans_engine": "sklearn"},
     ],
     ids=["engine", "power-1", "sklearn-fits"],
 )
@@ -498,17 +485,6 @@ def test_grid_search_without_routing(fits):
     _assert_each_from(fits, _fold_weights(weights))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "skgap/_gap.py _store: the warm-start key holds the weights and the "
-        "clusterer's parameters, not whether its fits receive the weights (its "
-        "metadata request, or routing on/off): a warm refit whose clusterer no "
-        "longer requests them reuses the weighted fits (fix: add "
-        "`fit_weight is None` to the key; _fit computes fit_weight before "
-        "calling _store)"
-    ),
-)
 def test_routing_warm_start_with_another_request_starts_cold(routing):
     X, weights = _data()
     X = X * [1.0, 3.0]  # less clear-cut blobs, whose fits depend on the weights
