@@ -14,6 +14,7 @@ Usage::
     python benchmarks/accuracy.py                 # the full study (~30 min on 2 cores)
     python benchmarks/accuracy.py --quick         # a smoke run in seconds
     python benchmarks/accuracy.py --realisations 20 --n-init 1 10
+    python benchmarks/accuracy.py --from-csv --write-readme  # tables from the last run
 
 It prints the tables and writes the raw rows to ``benchmarks/results/
 accuracy.csv`` and the reST tables to ``--rst`` (default
@@ -37,6 +38,7 @@ from joblib import Parallel, delayed
 from sklearn.cluster import KMeans
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
 from _scenarios import SCENARIOS, scenario  # noqa: E402
 
 from skgap import GapKMeans, select_k  # noqa: E402
@@ -300,6 +302,11 @@ def main(argv=None):
         action="store_true",
         help="rebuild the tables from --csv instead of running the study",
     )
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="also put the summary in benchmarks/README.md",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.realisations, args.n_init, args.n_refs = 2, [1], 5
@@ -450,6 +457,18 @@ def _write_tables(args, rows, references, systems):
             + text
             + "\n"
         )
+    if args.write_readme:
+        # Markdown, with the reST tables as preformatted text.
+        summary = "\n\n".join(
+            [
+                intro,
+                "```text\n" + first + "\n\n" + second + "\n```",
+                conclusion.replace("``", "`"),
+                engine_vs_sklearn,
+                "Every rule and statistic: `docs/accuracy_table.rst`.",
+            ]
+        )
+        write_section("accuracy", summary)
 
 
 if __name__ == "__main__":

@@ -12,18 +12,23 @@ identical.
 
     python benchmarks/process_switch.py              # B = 50, 100, 200
     python benchmarks/process_switch.py --quick      # B = 10: stays in sequence
+    python benchmarks/process_switch.py --write-readme
 """
 
 import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
-from skgap import GapKMeans
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
+
+from skgap import GapKMeans  # noqa: E402
 
 
 def fit(X, n_refs, n_jobs):
@@ -43,12 +48,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     X = make_blobs(300, centers=4, n_features=2, random_state=1)[0]
-    print(
-        f"{'B':>4} {'n_jobs=1 (s)':>13} {'n_jobs=2 (s)':>13} {'first n_jobs=2':>15} "
-        f"{'ratio':>6} identical"
-    )
+    lines = [
+        f"n = 300, p = 2, KMeans(n_init=10) through scikit-learn's fits, k = 1..10, "
+        f"medians of {args.repeat} interleaved runs:",
+        "",
+        "| B | n_jobs=1 (s) | n_jobs=2 (s) | first n_jobs=2 (s) | ratio | identical |",
+        "|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
     for n_refs in [10] if args.quick else [50, 100, 200]:
         times = {1: [], 2: []}
         results = {}
@@ -59,11 +69,13 @@ def main(argv=None):
                 results[n_jobs] = gap.reference_dispersions_
         one, two = statistics.median(times[1]), statistics.median(times[2])
         same = np.array_equal(results[1], results[2])
-        print(
-            f"{n_refs:>4} {one:13.2f} {two:13.2f} {times[2][0]:15.2f} "
-            f"{two / one:6.2f} {same}",
-            flush=True,
+        lines.append(
+            f"| {n_refs} | {one:.2f} | {two:.2f} | {times[2][0]:.2f} "
+            f"| {two / one:.2f} | {same} |"
         )
+        print(lines[-1], flush=True)
+    if args.write_readme:
+        write_section("process_switch", "\n".join(lines))
     return 0
 
 

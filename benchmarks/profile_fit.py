@@ -1,6 +1,6 @@
 """Where the time of GapKMeans.fit goes, per workload (cProfile, n_jobs=1).
 
-    python benchmarks/profile_fit.py [--workloads W1 W2 W3 scenario-b]
+    python benchmarks/profile_fit.py [--workloads W1 W2 W3 scenario-b] [--write-readme]
 
 Columns are shares of the fit's wall time: the compiled k-means engine (every
 k-means++ seeding and Lloyd iteration, GIL released), the reference draws, the
@@ -18,6 +18,7 @@ from pathlib import Path
 from sklearn.cluster import KMeans
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
 from _scenarios import WORKLOADS, scenario, workload  # noqa: E402
 
 from skgap import GapKMeans  # noqa: E402
@@ -58,19 +59,24 @@ def profile(name):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", nargs="+", default=["W1", "W2", "scenario-b"])
+    parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
-    header = None
+    lines = []
     for name in args.workloads:
         total, shares = profile(name)
-        if header is None:
-            header = ["workload", "fit s (profiled)"] + list(shares)
-            print(" | ".join(header))
-        print(
-            " | ".join(
-                [name, f"{total:.2f}"]
-                + [f"{100 * v / total:.1f} %" for v in shares.values()]
-            )
-        )
+        if not lines:
+            header = ["workload", "fit (s, profiled)", *shares]
+            lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            print(lines[0] + "\n" + lines[1])
+        cells = [
+            name,
+            f"{total:.2f}",
+            *(f"{100 * v / total:.1f} %" for v in shares.values()),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    if args.write_readme:
+        write_section("profile", "\n".join(lines))
     return 0
 
 

@@ -48,8 +48,8 @@ __all__ = [
 _MIN_SIZE_FOR_THREADS = 50_000
 
 # Below this much work (n_samples * n_features * sum(k) * n_init summed over
-# the data sets, about 3 ms of the engine's time here), starting threads costs
-# more than they save: the engine's tasks then run in sequence.
+# the data sets: a few milliseconds of the engine's time), starting threads
+# costs more than they save, and the engine's tasks run in sequence.
 _MIN_ENGINE_WORK_FOR_THREADS = 3e6
 
 # How long joblib's process workers (loky) take to start and import
