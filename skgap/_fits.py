@@ -20,6 +20,7 @@ from ._dispersion import _dispersion
 from ._engine import EngineSettings, engine_fit
 from ._execution import Cancelled
 from ._faults import fit_label
+from ._utils import read_only
 from ._validation import check_labels
 from .exceptions import ClustererFitError, SkgapWarning
 
@@ -393,8 +394,7 @@ def _sklearn_task(spec, b, ks, X, cancellation):
     else:
         # Read-only: a clusterer that modifies its input would change the
         # caller's X (shared, not copied, here) and the data of the next k.
-        X = X.view()
-        X.flags.writeable = False
+        X = read_only(X)
     dispersions = np.empty(len(ks))
     short_ks = []
     new_clusterer = _configurer(estimator, spec.n_clusters_param, fixed)

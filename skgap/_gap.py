@@ -74,6 +74,7 @@ from ._utils import (
     _validate_clusterer_params,
     _wrap_data_with_container,
     fingerprint,
+    read_only,
 )
 from ._validation import (
     _check_magnitude,
@@ -954,8 +955,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _fit_best(self, X, spec, store, k):
         seed = data_seed(store.entropy, k)
-        X_read_only = X.view()
-        X_read_only.flags.writeable = False
+        X_read_only = read_only(X)
         if spec.engine is not None:
             centers, inertia, n_iter, seed = store.kept[k]
             estimator = fitted_kmeans(

@@ -7,6 +7,7 @@ reference sets are never all in memory at once.
 
 import numpy as np
 
+from ._utils import read_only
 from ._validation import _check_magnitude
 
 __all__ = ["REFERENCES", "make_reference_sampler"]
@@ -147,8 +148,7 @@ class _CallableSampler:
 
     def __init__(self, func, X):
         self.func = func
-        self.X = X.view()
-        self.X.flags.writeable = False  # the user's function cannot change X
+        self.X = read_only(X)  # the user's function cannot change X
 
     def sample(self, seed):
         name = getattr(self.func, "__name__", repr(self.func))

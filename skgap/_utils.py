@@ -37,6 +37,17 @@ METRICS = tuple(sorted(set(_VALID_METRICS) - {"precomputed"}))
 N_CLUSTERS_PARAMS = ("n_clusters", "n_components")
 
 
+def read_only(X):
+    """A read-only view of `X`: what skgap hands to code it does not own.
+
+    A clusterer or a user's function that writes to its input then fails
+    loudly instead of changing the caller's data (or the next fit's).
+    """
+    view = X.view()
+    view.flags.writeable = False
+    return view
+
+
 def _default_estimator():
     """Return the clusterer used when ``estimator=None``.
 
