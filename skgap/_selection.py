@@ -28,15 +28,25 @@ RESULT_KEYS = (
 )
 
 
+# The rules work on the last axis, so that one call chooses for every row of
+# a 2-D array (the selection frequencies' resamples) as for a single curve.
+
+
+def _first_true(mask, default):
+    """Along the last axis, the first position where `mask` holds, else `default`."""
+    if mask.shape[-1] == 0:
+        return np.full(mask.shape[:-1], default, dtype=np.intp)
+    return np.where(mask.any(axis=-1), mask.argmax(axis=-1), default)
+
+
 def _first_local_max(f):
     """First position i with f[i+1] <= f[i], or the last position."""
-    decreasing = np.flatnonzero(f[1:] <= f[:-1])
-    return int(decreasing[0]) if decreasing.size else len(f) - 1
+    return _first_true(f[..., 1:] <= f[..., :-1], f.shape[-1] - 1)
 
 
 def _global_max(f):
     """Position of the largest value, the first one if tied."""
-    return int(np.argmax(f))
+    return np.argmax(f, axis=-1)
 
 
 def _lower_bound(f, s):
@@ -48,13 +58,18 @@ def _lower_bound(f, s):
 
 def _first_within_se_of(f, s, j):
     """First position i <= j with f[i] >= f[j] - s[j] (i = j always qualifies)."""
-    return int(np.flatnonzero(f[: j + 1] >= _lower_bound(f[j], s[j]))[0])
+    at_j = np.asarray(j)[..., np.newaxis]
+    bound = _lower_bound(
+        np.take_along_axis(f, at_j, axis=-1), np.take_along_axis(s, at_j, axis=-1)
+    )
+    return np.argmax((f >= bound) & (np.arange(f.shape[-1]) <= at_j), axis=-1)
 
 
 def _tibshirani(f, s):
     """First i with f[i] >= f[i+1] - s[i+1] (Tibshirani et al. 2001)."""
-    hits = np.flatnonzero(f[:-1] >= _lower_bound(f[1:], s[1:]))
-    return int(hits[0]) if hits.size else len(f) - 1
+    return _first_true(
+        f[..., :-1] >= _lower_bound(f[..., 1:], s[..., 1:]), f.shape[-1] - 1
+    )
 
 
 def _first_se_max(f, s):
@@ -77,7 +92,8 @@ def _global_max_rule(f, s):
     return _global_max(f)
 
 
-#: The selection rules by name: each maps (values, scaled se) to a 0-based position.
+#: The selection rules by name: each maps (values, scaled se) to a 0-based
+#: position along their last axis.
 RULES = {
     "tibshirani": _tibshirani,
     "first_se_max": _first_se_max,
@@ -239,46 +255,73 @@ def select_k(values, se, *, method="tibshirani", se_factor=1.0):
 
 def _choose(f, s, method, se_factor):
     """`select_k` on validated float64 arrays with at least one value not NaN."""
-    valid = np.flatnonzero(~np.isnan(f))
-    with np.errstate(invalid="ignore"):  # 0 * inf: se_factor=0 ignores the SE
-        scaled_se = np.nan_to_num(se_factor * s[valid], nan=0.0, posinf=np.inf)
-    return int(valid[RULES[method](f[valid], scaled_se)])
+    return int(_choose_rows(f[np.newaxis], s[np.newaxis], method, se_factor)[0])
 
 
-def _statistics(dispersions, reference_dispersions):
-    """log W, E[log W*], gap, sd, se, Gap* and se* of SPEC section 1.
+def _choose_rows(f, s, method, se_factor):
+    """The rule's position for each row of `f` and `s` (-1 where f is all NaN).
 
-    The references run along axis -2 of `reference_dispersions`, the
-    candidates along its last axis; leading axes (resamples of the
-    references) are kept.
+    NaN values are absent candidates: rows are grouped by where their NaNs
+    are, and each group is chosen among its other candidates in one call.
     """
-    n_refs = reference_dispersions.shape[-2]
-    se_scale = np.sqrt(1.0 + 1.0 / n_refs)
+    positions = np.full(f.shape[0], -1, dtype=np.intp)
+    absent = np.isnan(f)
+    if (absent == absent[0]).all():  # the usual case: one pattern, no sort
+        patterns, group = absent[:1], np.zeros(f.shape[0], dtype=np.intp)
+    else:
+        patterns, group = np.unique(absent, axis=0, return_inverse=True)
+    for index, pattern in enumerate(patterns):
+        if pattern.all():
+            continue
+        rows, valid = np.flatnonzero(group.ravel() == index), np.flatnonzero(~pattern)
+        cells = np.ix_(rows, valid)
+        with np.errstate(invalid="ignore"):  # 0 * inf: se_factor=0 ignores the SE
+            scaled_se = np.nan_to_num(se_factor * s[cells], nan=0.0, posinf=np.inf)
+        positions[rows] = valid[RULES[method](f[cells], scaled_se)]
+    return positions
+
+
+def _gap(log_w, reference_log_w):
+    """E[log W*], gap, sd and se of SPEC section 1, from log W and the log W*.
+
+    The references run along axis -2 of `reference_log_w`, the candidates
+    along its last axis; leading axes (resamples of the references) are kept.
+    """
+    se_scale = np.sqrt(1.0 + 1.0 / reference_log_w.shape[-2])
     # log(0) = -inf is legal (duplicate points, k = n); -inf - -inf gives NaN.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_w = np.log(dispersions)
-        reference_log_w = np.log(reference_dispersions)
+    with np.errstate(invalid="ignore"):
         expected_log_w = reference_log_w.mean(axis=-2)
         gap = expected_log_w - log_w
         deviations = reference_log_w - expected_log_w[..., np.newaxis, :]
         sd = np.sqrt(np.mean(deviations**2, axis=-2))
-        se = sd * se_scale
-        # W* near the float limit: its square (in std) or sum (in mean) would
-        # overflow. Dividing by a power of two is exact, so this changes no bit
-        # of the result where nothing overflows.
+    return expected_log_w, gap, sd, sd * se_scale
+
+
+def _gap_star(dispersions, reference_dispersions):
+    """Gap* and se* of SPEC section 1 (axes as in `_gap`)."""
+    se_scale = np.sqrt(1.0 + 1.0 / reference_dispersions.shape[-2])
+    # W* near the float limit: its square (in std) or sum (in mean) would
+    # overflow. Dividing by a power of two is exact, so this changes no bit
+    # of the result where nothing overflows.
+    with np.errstate(invalid="ignore"):
         scale = np.ldexp(1.0, np.frexp(reference_dispersions.max(axis=-2))[1])
         scale[~np.isfinite(scale) | (scale == 0)] = 1.0
         scaled = reference_dispersions / scale[..., np.newaxis, :]
         gap_star = scaled.mean(axis=-2) * scale - dispersions
         se_star = scaled.std(axis=-2) * scale * se_scale
-    return log_w, expected_log_w, gap, sd, se, gap_star, se_star
+    return gap_star, se_star
+
+
+def _log(dispersions):
+    with np.errstate(divide="ignore"):
+        return np.log(dispersions)
 
 
 def gap_table(n_clusters, dispersions, reference_dispersions):
     """The table of SPEC section 1 from W_k (m,) and the W*_kb (B, m)."""
-    log_w, expected_log_w, gap, sd, se, gap_star, se_star = _statistics(
-        dispersions, reference_dispersions
-    )
+    log_w = _log(dispersions)
+    expected_log_w, gap, sd, se = _gap(log_w, _log(reference_dispersions))
+    gap_star, se_star = _gap_star(dispersions, reference_dispersions)
     with np.errstate(invalid="ignore"):
         diff = np.full_like(gap, np.nan)
         diff[:-1] = gap[:-1] - gap[1:] + se[1:]
@@ -320,14 +363,14 @@ def selection_frequencies(
     n_refs, m = reference_dispersions.shape
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, n_refs, size=(N_RESAMPLES, n_refs))
-    _, _, gap, _, se, gap_star, se_star = _statistics(
-        dispersions, reference_dispersions[rows]
-    )
-    values, errors = (gap, se) if statistic == "gap" else (gap_star, se_star)
-    counts = np.zeros(m)
-    for f, s in zip(values, errors, strict=True):
-        if not np.all(np.isnan(f)):
-            counts[_choose(f, s, method, se_factor)] += 1
+    if statistic == "gap":
+        _, values, _, errors = _gap(
+            _log(dispersions), _log(reference_dispersions)[rows]
+        )
+    else:
+        values, errors = _gap_star(dispersions, reference_dispersions[rows])
+    positions = _choose_rows(values, errors, method, se_factor)
+    counts = np.bincount(positions[positions >= 0], minlength=m)
     return counts / max(counts.sum(), 1)
 
 
