@@ -1,0 +1,1 @@
+"""Benchmarks of skgap. asv (asv.conf.json) imports this folder as a package."""
