@@ -3,7 +3,7 @@
 It reads the file (or makes a built-in example), fits :class:`~skgap.GapKMeans`
 with the options given and prints the chosen k with the table of the gap
 statistic. Bad input or options are one line on stderr and exit status 2;
-anything else is a bug, with its traceback.
+anything else is a bug, with its traceback and exit status 1.
 """
 
 import argparse
@@ -23,18 +23,21 @@ from sklearn.mixture import GaussianMixture
 
 from . import GapKMeans, __version__
 from ._cli_io import InputError, read_data
-from ._reference import REFERENCES
 from ._selection import RULES, STATISTICS
-from ._utils import METRICS, InvalidParameterError, _default_estimator
+from ._utils import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    _check_optional_dependency,
+    _default_estimator,
+)
 from .exceptions import ClustererFitError
 from .plotting import KINDS
-
-__all__ = ["build_parser", "format_table", "main"]
 
 PROG = "skgap"
 _MAX_KS = 10_000  # candidate ks (each fitted B + 1 times): more is a typo
 
-#: The command's names of scikit-learn clusterers.
+#: The command's short names of scikit-learn clusterers.
 CLUSTERERS = {
     "kmeans": KMeans,
     "minibatch": MiniBatchKMeans,
@@ -43,58 +46,37 @@ CLUSTERERS = {
     "birch": Birch,
 }
 
-#: GapKMeans parameters set by the option of the same name, with its argparse
-#: keywords: GapKMeans gives the default and validates the value, so adding a
-#: parameter to the command line is one line here.
+#: The GapKMeans parameters set by the option of the same name, with its help.
+#: The default, the choices and the checks of the value are GapKMeans' own, so
+#: that a new parameter reaches the command line with one line here.
 PASS_THROUGH = {
-    "n_refs": dict(
-        type=lambda text: _n_refs(text),
-        metavar="B",
-        help="number of reference data sets B, or 'auto': until the choice is stable",
-    ),
-    "max_n_refs": dict(type=int, metavar="B", help="the most B of --n-refs auto"),
-    "stability": dict(
-        type=float,
-        metavar="F",
-        help="the frequency of the chosen k that --n-refs auto reaches",
-    ),
-    "reference": dict(choices=list(REFERENCES), help="null of the reference data"),
-    "statistic": dict(choices=list(STATISTICS), help="statistic the rule applies to"),
-    "method": dict(choices=list(RULES), help="rule that chooses k, as R's maxSE"),
-    "se_factor": dict(type=float, metavar="F", help="multiplier of the SEs in rules"),
-    "power": dict(type=float, metavar="P", help="exponent of the distance in W_k"),
-    "metric": dict(choices=list(METRICS), metavar="NAME", help="distance in W_k"),
-    "scan": dict(
-        choices=["full", "forward"],
-        help="'forward': stop at the first k the rule settles on",
-    ),
-    "n_jobs": dict(type=int, metavar="N", help="parallel jobs, -1: all (default: 1)"),
+    "n_refs": "number of reference data sets B, or 'auto': until k is stable",
+    "max_n_refs": "the most B of --n-refs auto",
+    "stability": "the frequency of the chosen k at which --n-refs auto stops",
+    "reference": "null distribution of the reference data",
+    "statistic": "statistic the rule applies to",
+    "method": "rule that chooses k, as R's maxSE",
+    "se_factor": "multiplier of the SEs in the rules",
+    "power": "exponent of the distance in W_k",
+    "metric": "distance in W_k, any of scikit-learn's pairwise_distances",
+    "scan": "'forward': stop at the first k the rule settles on",
+    "n_jobs": "parallel jobs, -1 for all cores (default: 1)",
 }
 
-# The table's headers, and the columns it leaves to --json, by statistic.
+# The table's names of the columns of gap_results_ (the others: their key).
 _HEADERS = {
     "n_clusters": "k",
     "log_w": "log W",
     "expected_log_w": "E[log W*]",
     "selection_frequency": "chosen",
 }
-_HIDDEN = {"gap": {"sd", "se_star", "diff_star"}, "gap_star": {"sd"}}
-_RULES_IN_WORDS = {
-    "tibshirani": "the smallest k with {f}(k) >= {f}(k+1) - {s}(k+1)",
-    "first_se_max": "the smallest k within {s} of the first local maximum of {f}",
-    "global_se_max": "the smallest k within {s} of the global maximum of {f}",
-    "first_max": "the first local maximum of {f}",
-    "global_max": "the global maximum of {f}",
-}
-_DEFAULT = "(default: %(default)s)"
 _DESCRIPTION = """\
 Choose the number of clusters k of a data set with the gap statistic (Tibshirani,
 Walther & Hastie, 2001): prints the chosen k, the rule that chose it and the table
 of the statistic for every candidate k. FILE is CSV, TSV or whitespace-separated
 text (delimiter and header row detected; text columns skipped), .npy or .npz,
 one sample per row; without FILE, a built-in example (500 points in 4 blobs).
-Every option is a parameter of skgap.GapKMeans; clusterers are scikit-learn's
-KMeans, MiniBatchKMeans, AgglomerativeClustering, GaussianMixture and Birch."""
+The options are the parameters of skgap.GapKMeans, with its defaults."""
 _EPILOG = """\
 examples:
   skgap                                  built-in example
@@ -114,55 +96,39 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise InputError(f"{message} (see '{PROG} --help')")
 
 
-def _k_list(text):
-    """The ``--k`` option: '2,4,8', '1-6' or both, as a sorted list."""
-    ks = set()
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
-        low, high = (int(match[1]), int(match[2] or match[1])) if match else (0, 0)
-        if not 1 <= low <= high:
-            raise argparse.ArgumentTypeError(
-                "expected positive integers or increasing ranges such as 2,4,8 or "
-                f"1-6, got {text!r}"
-            )
-        if high - low >= _MAX_KS:
-            raise argparse.ArgumentTypeError(f"{item} is over {_MAX_KS} candidates")
-        ks.update(range(low, high + 1))
-    if not ks:
-        raise argparse.ArgumentTypeError("expected at least one number of clusters")
-    return sorted(ks)
-
-
-def _n_refs(text):
-    """The ``--n-refs`` option: an integer, or 'auto'."""
-    if text.lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        message = f"expected an integer or 'auto', got {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
-
-
-def _seed(text):
-    """The ``--seed`` option: an integer, or 'none' for a fresh seed."""
-    try:
-        return None if text.lower() == "none" else int(text)
-    except ValueError:
-        message = f"expected an integer or 'none', got {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
+def _value(text):
+    """An option's value, for GapKMeans to check: an int, a float, None or text."""
+    for number in (int, float):
+        with contextlib.suppress(ValueError):
+            return number(text)
+    return None if text.lower() == "none" else text
 
 
 def _delimiter(text):
-    """The ``--delimiter`` option: one character or its name; 'space': any run."""
-    names = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", " ": "space"}
-    text = names.get(text.lower(), text)
-    if text.lower() in ("space", "whitespace"):
-        return "whitespace"
+    """The --delimiter option: one character, 'tab', or 'space' (runs of blanks)."""
+    text = {"tab": "\t", "\\t": "\t", "space": " ", "whitespace": " "}.get(text, text)
     if len(text) != 1:
         message = f"expected one character (or 'tab', 'space'), got {text!r}"
         raise argparse.ArgumentTypeError(message)
     return text
+
+
+def _pass_through(param, help, default):
+    """The argparse keywords of the option that sets GapKMeans' `param`.
+
+    A parameter of words gets them as argparse choices; any other value is read
+    by `_value` and checked by GapKMeans, from its ``_parameter_constraints``.
+    """
+    constraints = GapKMeans._parameter_constraints[param]
+    if "boolean" in constraints:
+        return dict(action="store_true", help=help)
+    help += "" if "default:" in help else " (default: %(default)s)"
+    words = [c.options for c in constraints if isinstance(c, StrOptions)]
+    if words and not any(isinstance(c, Interval) for c in constraints):
+        choices = sorted(words[0], key=lambda word: (word != default, word))
+        metavar = "NAME" if len(choices) > 6 else None  # listed in errors
+        return dict(choices=choices, metavar=metavar, default=default, help=help)
+    return dict(type=_value, default=default, help=help)
 
 
 def build_parser():
@@ -188,28 +154,27 @@ def build_parser():
         "--header",
         choices=("auto", "yes", "no"),
         default="auto",
-        help="whether the first row names the columns " + _DEFAULT,
+        help="whether the first row names the columns (default: %(default)s)",
     )
     add("--key", metavar="NAME", help="array of a .npz file (default: its only one)")
     add("--scale", action="store_true", help="standardise every column first")
     add = parser.add_argument_group("the gap statistic").add_argument
-    add("--k", type=_k_list, metavar="KS", help="e.g. '2,4,8' or '1-6' (default: 1-10)")
+    add("--k", metavar="KS", help="e.g. '2,4,8' or '1-6' (default: 1-10)")
     add("--k-min", type=int, metavar="K", help="smallest k (default: 1)")
     add("--k-max", type=int, metavar="K", help="largest k (default: 10)")
     defaults = GapKMeans().get_params()
-    for param, options in PASS_THROUGH.items():
-        options = {"default": defaults[param], **options}
-        options["help"] += "" if "default:" in options["help"] else " " + _DEFAULT
-        add("--" + param.replace("_", "-"), dest=param, **options)
+    for param, help in PASS_THROUGH.items():
+        option = "--" + param.replace("_", "-")
+        add(option, dest=param, **_pass_through(param, help, defaults[param]))
     add(
         "--clusterer",
         choices=list(CLUSTERERS),
         default="kmeans",
-        help="scikit-learn clusterer; agglomerative needs n^2 memory " + _DEFAULT,
+        help="scikit-learn clusterer (default: %(default)s)",
     )
     add(
         "--n-init",
-        type=int,
+        type=_value,
         metavar="N",
         help=f"restarts of the clusterer (default: {_default_estimator().n_init} for "
         "kmeans, scikit-learn's for the others)",
@@ -217,25 +182,21 @@ def build_parser():
     add(
         "--seed",
         dest="random_state",
-        type=_seed,
+        type=_value,
         default=0,
         metavar="SEED",
-        help="random seed; 'none' for a different run every time " + _DEFAULT,
+        help="random seed; 'none' for a different run every time (default: 0)",
     )
-    out = parser.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="print JSON, not the table")
-    out.add_argument(
-        "--labels", metavar="PATH", help="write the label of every sample to this CSV"
-    )
-    out.add_argument(
-        "--plot", metavar="PATH", help="save the figure to this .png, .pdf, .svg ..."
-    )
-    out.add_argument(
+    add = parser.add_argument_group("output").add_argument
+    add("--json", action="store_true", help="print JSON, not the table")
+    add("--labels", metavar="PATH", help="write the label of every sample to this CSV")
+    add("--plot", metavar="PATH", help="save the figure to this .png, .pdf, .svg ...")
+    add(
         "--plot-kind",
         choices=(*KINDS, "all"),
         help="the figure of --plot; 'all' draws them all (default: gap)",
     )
-    talk = out.add_mutually_exclusive_group()
+    talk = parser._action_groups[-1].add_mutually_exclusive_group()
     talk.add_argument(
         "--quiet", "-q", action="store_true", help="no progress, no notes"
     )
@@ -250,28 +211,33 @@ def build_parser():
 
 
 def _candidate_ks(args):
-    if args.k is not None:
-        if args.k_min is not None or args.k_max is not None:
-            raise InputError("argument --k: not allowed with --k-min or --k-max")
-        return args.k
-    k_min = 1 if args.k_min is None else args.k_min
-    k_max = 10 if args.k_max is None else args.k_max
-    if k_min < 1:
-        raise InputError(f"--k-min must be at least 1, got {k_min}")
-    if k_min > k_max:
-        raise InputError(f"--k-min {k_min} is larger than --k-max {k_max}")
-    if k_max - k_min >= _MAX_KS:
-        raise InputError(f"--k-min..--k-max is over {_MAX_KS} candidates")
-    return list(range(k_min, k_max + 1))
+    """The n_clusters_range of --k ('2,4,8', '1-6' or both) or --k-min..--k-max.
+
+    This only reads the numbers; GapKMeans checks them.
+    """
+    if args.k is not None and (args.k_min is not None or args.k_max is not None):
+        raise InputError("argument --k: not allowed with --k-min or --k-max")
+    low = 1 if args.k_min is None else args.k_min
+    spans = [(low, 10 if args.k_max is None else args.k_max)] if args.k is None else []
+    for item in filter(None, (part.strip() for part in (args.k or "").split(","))):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
+        if not match or int(match[1]) > int(match[2] or match[1]):
+            raise InputError(
+                f"--k: expected numbers or increasing ranges such as 2,4,8 or 1-6, "
+                f"got {item!r}"
+            )
+        spans.append((int(match[1]), int(match[2] or match[1])))
+    if sum(high - low for low, high in spans) >= _MAX_KS:
+        raise InputError(f"--k: more than {_MAX_KS} candidates; is it a typo?")
+    return [k for low, high in spans for k in range(low, high + 1)]
 
 
 def _clusterer(name, n_init):
-    """The clusterer of --clusterer (None: skgap's default KMeans)."""
+    """The clusterer of --clusterer (None: GapKMeans' default KMeans)."""
     if n_init is None:
         return None if name == "kmeans" else CLUSTERERS[name]()
     if "n_init" not in CLUSTERERS[name]().get_params():
-        takes = [n for n, cls in CLUSTERERS.items() if "n_init" in cls().get_params()]
-        raise InputError(f"--n-init applies to {', '.join(takes)}, not {name}")
+        raise InputError(f"--n-init does not apply to --clusterer {name}")
     return CLUSTERERS[name](n_init=n_init)
 
 
@@ -282,26 +248,19 @@ def _check_output(path, option, data_file):
             raise InputError(f"{option}: {path} is the data file; choose another")
     existed = os.path.exists(path)
     try:
-        with open(path, "r+b" if existed else "xb"):
+        with open(path, "ab"):
             pass  # opened for writing, not truncated
-        if not existed:
-            os.remove(path)
-    except FileNotFoundError:
-        directory = os.path.dirname(os.path.abspath(path))
-        raise InputError(
-            f"{option}: the directory {directory} does not exist"
-        ) from None
     except OSError as exc:
         raise InputError(f"{option}: cannot write {path}: {exc.strerror}") from None
+    if not existed:
+        os.remove(path)
     if option == "--plot":
         try:
-            import matplotlib  # noqa: F401  (fails even if a submodule is loaded)
-            from matplotlib.backend_bases import FigureCanvasBase
-        except ImportError:
-            raise InputError(
-                "--plot needs matplotlib, which is not installed; install it with: "
-                "pip install 'skgap[plot]'"
-            ) from None
+            _check_optional_dependency("matplotlib", "plot", "--plot")
+        except ImportError as exc:
+            raise InputError(str(exc)) from None
+        from matplotlib.backend_bases import FigureCanvasBase
+
         formats = FigureCanvasBase.get_supported_filetypes()
         if os.path.splitext(path)[1].lower().lstrip(".") not in formats:
             raise InputError(
@@ -314,7 +273,8 @@ def _standardise(X):
     """Standardise the columns of X in place.
 
     Dividing each column by its largest magnitude first changes nothing in the
-    result but keeps the squares of data near the float limits in range.
+    result but keeps the squares of data near the float limits in range
+    (scikit-learn's scalers leave scales below 10 * eps alone).
     """
     from sklearn.preprocessing import StandardScaler
 
@@ -327,7 +287,7 @@ def _blames_the_input(exc):
     """Whether an error of ``GapKMeans.fit`` is about the data or the options.
 
     Parameter validation, a clusterer that rejects the data (a ValueError) and
-    the ValueErrors that a ``raise`` statement of skgap's code raises (messages
+    the errors that a ``raise`` statement of skgap's code raises (messages
     written for the user) explain a problem with the input; any other error,
     as NumPy's from a faulty operation in skgap, is a bug.
     """
@@ -345,13 +305,22 @@ def _blames_the_input(exc):
 
 
 def _in_command_line_terms(message, parser):
-    """An estimator's error message, with parameters named as options."""
-    message = " ".join(message.split())
+    """An error message of GapKMeans, with parameters named as options."""
     flags = {a.dest: a.option_strings[0] for a in parser._actions if a.option_strings}
-    match = re.search(r"The '(\w+)' parameter of \w+ must be (.*)", message)
-    if match and match[1] in flags:
-        message = f"{flags[match[1]]}: must be {match[2]}"
-        message = re.sub(r",? an instance of '[\w.]+'", "", message)
+    message = re.sub(
+        r"The '(\w+)' parameter of \w+ must be",
+        lambda match: f"{flags.get(match[1], match[1])}: must be",
+        " ".join(message.split()),
+    )
+    message = re.sub(r", an instance of '[\w.]+'", "", message)
+    message = re.sub(  # scan='forward' is --scan forward
+        r"\b(\w+)='([^']*)'",
+        lambda match: (
+            f"{flags[match[1]]} {match[2]}" if match[1] in flags else match[0]
+        ),
+        message,
+    )
+    message = message.replace("n_clusters_range", "--k")
     return message.replace("sklearn.preprocessing.StandardScaler", "--scale")
 
 
@@ -369,19 +338,24 @@ def _format_column(values):
 def format_table(results, chosen, statistic="gap"):
     """The table of ``gap_results_`` (a dict of arrays) for a terminal, as text.
 
-    Every key is a column, but those that only ``--json`` shows (sd, and the
-    se and diff of the other `statistic`); the row of `chosen` is marked.
+    Every key is a column but those that only ``--json`` shows: sd and, for
+    the gap statistic, the se and diff of Gap*. The row of `chosen` is marked.
     """
-    keys = [key for key in results if key not in _HIDDEN.get(statistic, {"sd"})]
+    keys = [
+        key
+        for key in results
+        if key != "sd"
+        and not (statistic == "gap" and key.endswith("_star") and key != "gap_star")
+    ]
     # gap, se, diff, then gap* ..., then how often the resamples chose each k
     keys.sort(key=lambda key: (key == "selection_frequency", key.endswith("_star")))
-    header = [_HEADERS.get(key, key.replace("_star", "*")) for key in keys]
     columns = [
         [f"{v:.0%}" for v in results[key]]
         if key == "selection_frequency"
         else _format_column(np.asarray(results[key]))
         for key in keys
     ]
+    header = [_HEADERS.get(key, key.replace("_star", "*")) for key in keys]
     rows = [header, *zip(*columns, strict=True)]
     widths = [max(len(row[j]) for row in rows) for j in range(len(keys))]
     lines = []
@@ -392,21 +366,26 @@ def format_table(results, chosen, statistic="gap"):
     return "\n".join(lines)
 
 
+def _every_rule(choices):
+    """The k of every rule on each statistic, and whether they disagree."""
+    ks = {k for by_rule in choices.values() for k in by_rule.values() if k is not None}
+    agree = "they agree" if len(ks) == 1 else f"they disagree ({sorted(ks)})"
+    lines = [f"every rule: {agree}"]
+    for statistic, by_rule in choices.items():
+        cells = (f"{rule} {'-' if k is None else k}" for rule, k in by_rule.items())
+        lines.append(f"  {statistic.replace('_star', '*')}: {', '.join(cells)}")
+    return "\n".join(lines)
+
+
 def _report(data, gap, args, estimator, elapsed):
     """The JSON object of --json, or the text for a terminal."""
     results, ks, (n, p) = gap.gap_results_, gap.n_clusters_range, data.X.shape
-    f, s = (
-        name.replace("_star", "*")
-        for name in (args.statistic, STATISTICS[args.statistic])
-    )
-    s = s if args.se_factor == 1 else f"{args.se_factor:g} x {s}"
-    rule = _RULES_IN_WORDS.get(args.method) or RULES[args.method].__doc__
-    rule = rule.split("\n")[0].format(f=f, s=s)
+    rule = RULES[args.method].__doc__.split("\n")[0]  # the rule's own words
     estimator = _default_estimator() if estimator is None else estimator
     n_init = estimator.get_params().get("n_init")
+    clusterer = type(estimator).__name__ + ("" if n_init is None else f"({n_init=})")
     position = list(results["n_clusters"]).index(gap.n_clusters_)
     frequency = gap.selection_frequencies_[position]
-    clusterer = type(estimator).__name__ + ("" if n_init is None else f"({n_init=})")
     if args.json:
         columns = {key: v for key, v in results.items() if key != "n_clusters"}
         table = [  # NaN and inf are no JSON numbers: null
@@ -417,6 +396,8 @@ def _report(data, gap, args, estimator, elapsed):
             }
             for i, k in enumerate(results["n_clusters"])
         ]
+        described = dict(source=data.source, n_samples=n, n_features=p)
+        parameters = {param: getattr(args, param) for param in PASS_THROUGH}
         return json.dumps(
             dict(
                 n_clusters=int(gap.n_clusters_),
@@ -426,19 +407,9 @@ def _report(data, gap, args, estimator, elapsed):
                 rule=rule,
                 rule_choices=gap.rule_choices_,
                 n_refs_used=int(gap.n_refs_),
-                data=dict(
-                    source=data.source,
-                    n_samples=n,
-                    n_features=p,
-                    columns=data.columns,
-                    scaled=args.scale,
-                ),
-                parameters=dict(
-                    n_clusters_range=ks,
-                    **{param: getattr(args, param) for param in PASS_THROUGH},
-                    clusterer=clusterer,
-                    random_state=args.random_state,
-                ),
+                data=described | dict(columns=data.columns, scaled=args.scale),
+                parameters=dict(n_clusters_range=ks, **parameters)
+                | dict(clusterer=clusterer, random_state=args.random_state),
                 table=table,
             ),
             indent=2,
@@ -448,14 +419,20 @@ def _report(data, gap, args, estimator, elapsed):
     else:
         ks = "{" + ", ".join(map(str, ks)) + "}"
     refs = f"{gap.n_refs_}" + (" (auto)" if args.n_refs == "auto" else "")
+    f, s = (
+        name.replace("_star", "*")
+        for name in (args.statistic, STATISTICS[args.statistic])
+    )
+    s = s if args.se_factor == 1 else f"{args.se_factor:g} x {s}"
     return f"""\
 data: {data.source}: {n} samples x {p} feature{"s" * (p > 1)}\
 {" (standardised)" * args.scale}
 fit:  {clusterer} for k in {ks}, {refs} '{args.reference}' reference data \
 sets, seed {args.random_state}, {elapsed:.1f} s
 
-chosen k = {gap.n_clusters_}, in {frequency:.0%} of the reference resamples
-  by the rule '{args.method}' on the {f} statistic: {rule}
+chosen k = {gap.n_clusters_}, in {frequency:.0%} of the reference resamples,
+  by the rule '{args.method}' on the {f} statistic (f = {f}, s = {s}):
+  {rule}
 
 {format_table(results, gap.n_clusters_, args.statistic)}
 
@@ -465,21 +442,6 @@ chosen k = {gap.n_clusters_}, in {frequency:.0%} of the reference resamples
   E[log W*]: its mean over the reference data sets; gap = E[log W*] - log W;
   diff = gap(k) - gap(k+1) + se(k+1); gap* = E[W*] - W (Mohajer et al.);
   chosen: how often the rule chooses k over 500 resamples of the references"""
-
-
-def _every_rule(choices):
-    """The k of every rule on each statistic, and whether they disagree."""
-    ks = {k for by_rule in choices.values() for k in by_rule.values() if k is not None}
-    lines = [
-        "every rule"
-        + (": they agree" if len(ks) == 1 else f": they disagree ({sorted(ks)})")
-    ]
-    for statistic, by_rule in choices.items():
-        cells = ", ".join(
-            f"{rule} {'-' if k is None else k}" for rule, k in by_rule.items()
-        )
-        lines.append(f"  {statistic.replace('_star', '*')}: {cells}")
-    return "\n".join(lines)
 
 
 def _run(argv):
@@ -500,8 +462,6 @@ def _run(argv):
     for path, option in ((args.labels, "--labels"), (args.plot, "--plot")):
         if path is not None:
             _check_output(path, option, args.file)
-    if args.n_jobs == 0:  # joblib's error would come from deep inside the fit
-        raise InputError("--n-jobs: must not be 0; use 1, 2, ... or -1 (every core)")
     ks = _candidate_ks(args)
     estimator = _clusterer(args.clusterer, args.n_init)
     if args.file == "-" and sys.stdin is not None and sys.stdin.isatty():
@@ -509,16 +469,8 @@ def _run(argv):
     data = read_data(args)
     if data.note and args.file is not None:
         note(data.note)
-    n_samples = data.X.shape[0]
-    if n_samples < 2:
-        raise InputError(
-            f"{data.source} has {n_samples} sample; the gap statistic needs at least 2"
-        )
-    if min(ks) > n_samples:
-        raise InputError(
-            f"{data.source} has {n_samples} samples, fewer than the smallest "
-            f"candidate k={min(ks)}; lower --k-min or --k"
-        )
+    if data.X.shape[0] < 2:
+        raise InputError(f"{data.source} has 1 sample; the gap statistic needs 2")
     gap = GapKMeans(
         estimator,
         n_clusters_range=ks,
@@ -531,7 +483,7 @@ def _run(argv):
         warnings.simplefilter("always")
         try:
             gap.fit(_standardise(data.X) if args.scale else data.X)
-        except (ValueError, ClustererFitError) as exc:
+        except (ValueError, TypeError, ClustererFitError) as exc:
             if not _blames_the_input(exc):
                 raise
             raise InputError(_in_command_line_terms(str(exc), parser)) from exc
@@ -546,7 +498,7 @@ def _run(argv):
     try:
         if args.labels is not None:
             np.savetxt(args.labels, gap.labels_, fmt="%d", header="label", comments="")
-            note(f"wrote {n_samples} labels to {args.labels}")
+            note(f"wrote {len(gap.labels_)} labels to {args.labels}")
         if args.plot is not None:
             from matplotlib.figure import Figure
 
@@ -563,33 +515,11 @@ def _run(argv):
 
 
 def main(argv=None):
-    """Run the ``skgap`` command line and return its exit status.
+    """Run the ``skgap`` command with `argv` (default: ``sys.argv[1:]``).
 
-    Reads the data file named in `argv` (or makes the built-in example), fits
-    :class:`~skgap.GapKMeans` with the options given, and prints the chosen
-    number of clusters with its table (or JSON). The console script ``skgap``
-    and ``python -m skgap`` call it with ``sys.argv[1:]``.
-
-    Parameters
-    ----------
-    argv : list of str, default=None
-        The command-line arguments; ``None`` means ``sys.argv[1:]``.
-
-    Returns
-    -------
-    status : int
-        0 on success, 2 for bad input or options (reported as one line on
-        stderr). Any other error is a bug: it propagates with its traceback.
-
-    See Also
-    --------
-    skgap.GapKMeans : The estimator behind the command.
-
-    Examples
-    --------
-    >>> from skgap.__main__ import main
-    >>> main(["--k", "1-6", "--n-refs", "5", "--json", "--quiet"])  # doctest: +SKIP
-    0
+    Returns the exit status: 0 on success, 2 for bad input or options (one
+    line on stderr), 130 on Ctrl-C. Any other error is a bug in skgap: it
+    propagates with its traceback (exit status 1).
     """
     try:
         return _run(argv)

@@ -1,9 +1,8 @@
 """Reading the command line's data: delimited text, .npy and .npz files.
 
-Text is parsed by NumPy's C reader, streamed from the file, so that reading
-costs about the size of the final array. The first rows decide the delimiter,
-the header row and which columns hold numbers; when NumPy fails, a second pass
-over the file finds the line to blame.
+NumPy's reader parses the text once the first rows have told the delimiter
+(:class:`csv.Sniffer`), the header row and the numeric columns; if it fails, a
+second pass names the line to blame. pandas is not needed.
 """
 
 import codecs
@@ -12,9 +11,7 @@ import io
 import itertools
 import os
 import re
-import shutil
 import sys
-import tempfile
 from typing import NamedTuple
 
 import numpy as np
@@ -22,10 +19,9 @@ import numpy as np
 #: The built-in example: four blobs, which the default settings find.
 EXAMPLE = {"n_samples": 500, "centers": 4, "random_state": 1}
 
-_SAMPLE = 100  # rows that decide the delimiter, the header and the text columns
+_SAMPLE = 100  # rows that decide the delimiter, the header and the numeric columns
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
-_UNSUPPORTED = ".xls .xlsx .xlsm .ods .parquet .feather .h5 .hdf5 .pkl .pickle".split()
 
 
 class InputError(Exception):
@@ -57,146 +53,128 @@ def read_data(args):
             f"the example has {EXAMPLE['centers']} clusters; run 'skgap FILE' on "
             "your own data, 'skgap --help' for the options",
         )
-    if args.file == "-":
-        with tempfile.TemporaryFile() as raw:  # stdin, to be read twice
-            try:
-                shutil.copyfileobj(sys.stdin.buffer, raw)
-            except (AttributeError, ValueError, OSError):
-                raise InputError(
-                    "cannot read stdin: it is closed; pipe the data in "
-                    "(skgap - < data.csv) or give a FILE"
-                ) from None
-            return _read(raw, "stdin", args)
-    if os.path.isdir(args.file):
-        raise InputError(f"{args.file} is a directory, not a data file")
-    try:
-        with open(args.file, "rb") as raw:
-            return _read(raw, args.file, args)
-    except FileNotFoundError:
-        raise InputError(f"no such file: {args.file}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-
-
-def _read(raw, name, args):
-    """Read a binary file: dispatch on its first bytes."""
-    raw.seek(0)
-    head = raw.read(8192)
-    raw.seek(0)
-    extension = os.path.splitext(name)[1].lower()
-    if extension in _UNSUPPORTED:
+    try:  # read whole: the text is read twice
+        if args.file == "-":
+            content = sys.stdin.buffer.read()
+        else:
+            with open(args.file, "rb") as f:
+                content = f.read()
+    except (AttributeError, ValueError):  # sys.stdin is None, or closed
         raise InputError(
-            f"{name}: {extension} files are not supported; save the data as CSV "
-            "(a spreadsheet: File > Save as), .npy or .npz"
-        )
-    if head.startswith((b"\x93NUMPY", b"PK\x03\x04")):
-        return _read_array(raw, name, args)
-    if extension in (".npy", ".npz"):
-        raise InputError(f"{name} is not a valid {extension} file (bad magic bytes)")
+            "cannot read stdin: it is closed; pipe the data in (skgap - < data.csv) "
+            "or give a FILE"
+        ) from None
+    except OSError as exc:  # no such file, a directory, no permission
+        raise InputError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    return _read(content, "stdin" if args.file == "-" else args.file, args)
+
+
+def _read(content, name, args):
+    """Read the bytes of a file: a NumPy file, else text."""
+    extension = os.path.splitext(name)[1].lower()
+    if extension in (".npy", ".npz") or content.startswith(b"\x93NUMPY"):
+        if not content.startswith((b"\x93NUMPY", b"PK\x03\x04")):
+            raise InputError(
+                f"{name} is not a valid {extension} file (bad magic bytes)"
+            )
+        return _read_array(io.BytesIO(content), name, args)
     if args.key is not None:
         raise InputError(f"--key applies to .npz archives, and {name} is text")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif b"\x00" in head:
-        raise InputError(f"{name} is a binary file, not CSV/TSV text, .npy or .npz")
+    # Spreadsheets save text as UTF-8 (maybe with a BOM), as Latin-1 (cp1252,
+    # whose digits read the same), or as UTF-16 with a BOM ("Unicode text").
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = content.decode("utf-16", errors="replace")
+    elif b"\x00" in content[:8192]:  # .xlsx, .parquet, .pkl, ...
+        raise InputError(
+            f"{name} is not text (CSV, TSV), .npy or .npz; save the data as CSV "
+            "(a spreadsheet: File > Save as)"
+        )
     else:
-        try:  # incremental: the head may end inside a character
-            codecs.getincrementaldecoder("utf-8")().decode(head)
-            encoding = "utf-8-sig"
+        try:
+            text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            encoding = "latin-1"
-    text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-    return _read_text(text, name, args)
+            text = content.decode("latin-1")
+    return _read_text(io.StringIO(text, newline=""), name, args)
 
 
-def _number(text, decimal_comma):
-    """`text` as a float, or None; '1,5' is 1.5 if `decimal_comma`."""
-    try:
-        return float(text)
-    except ValueError:
-        if decimal_comma and _DECIMAL_COMMA.fullmatch(text):
-            return float(text.replace(",", "."))
-        return None
-
-
-def _records(f, sep):
+def _rows(f, sep):
     """(line number, fields) of the rows of `f`, without blank and comment lines."""
     f.seek(0)
-    if sep == "whitespace":
+    if sep is None:  # runs of whitespace
         rows = ((n, line.split()) for n, line in enumerate(f, start=1))
     else:
         reader = csv.reader(f, delimiter=sep)
         rows = ((reader.line_num, [x.strip() for x in row]) for row in reader)
-    return ((n, row) for n, row in rows if row not in ([], [""]) and row[0][:1] != "#")
+    return ((n, row) for n, row in rows if any(row) and row[0][:1] != "#")
 
 
-def _sniff(f):
-    """The delimiter that splits the first lines into a constant number of fields."""
-    lines = [line for line in itertools.islice(f, 4 * _SAMPLE) if line.strip()]
-    lines = [line for line in lines if not line.lstrip().startswith("#")][:50]
-    for sep in ",\t;|":
-        counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
-        if len(counts) == 1 and counts.pop() > 1:
-            return sep
-    counts = {len(line.split()) for line in lines}
-    if len(counts) == 1 and counts.pop() > 1:
-        return "whitespace"
-    # ragged rows: the most frequent delimiter will name the bad line
-    best = max(",\t;|", key=lambda sep: sum(line.count(sep) for line in lines))
-    return best if any(best in line for line in lines) else "whitespace"
-
-
-def _has_header(rows, decimal_comma):
-    first = [_number(x, decimal_comma) is not None for x in rows[0]]
-    if all(first) or not any(first) or len(rows) == 1:
-        return not all(first)
-    # a header if some column is text in the first row and a number below it
-    second = [_number(x, decimal_comma) is not None for x in rows[1]]
-    return any(not a and b for a, b in zip(first, second, strict=False))
+def _number(text, decimal_comma):
+    """`text` as a float, or None; '1,5' reads as 1.5 if `decimal_comma`."""
+    if decimal_comma and _DECIMAL_COMMA.fullmatch(text):
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _read_text(f, name, args):
-    sep = args.delimiter or _sniff(f)
-    sample = list(itertools.islice(_records(f, sep), _SAMPLE + 1))
-    if not sample:
+    """The numeric columns of delimited text, all finite."""
+    sep = args.delimiter
+    if sep is None:
+        lines = (line for line in f if line.strip() and line.lstrip()[0] != "#")
+        sample = "".join(itertools.islice(lines, _SAMPLE))
+        try:
+            sep = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+        except csv.Error:  # one column, blanks, or rows of different lengths
+            sep = max(",\t;|", key=sample.count)
+            sep = sep if sep in sample else " "
+    sep = None if sep == " " else sep  # None: runs of whitespace
+    shown = "whitespace" if sep is None else repr(sep)
+    rows = list(itertools.islice(_rows(f, sep), _SAMPLE + 1))
+    if not rows:
         raise InputError(f"{name} has no data rows; it is empty or only comments")
-    comma = sep != "," and any(
-        _DECIMAL_COMMA.fullmatch(x) for _, r in sample for x in r
-    )
+    comma = sep != "," and any(_DECIMAL_COMMA.fullmatch(x) for _, r in rows for x in r)
+
+    def numeric(row):
+        return [_number(x, comma) is not None for x in row]
+
+    # A header row has text above a number (a row alone: any text).
+    below = numeric(rows[1][1]) if len(rows) > 1 else [True] * len(rows[0][1])
+    above = zip(numeric(rows[0][1]), below, strict=False)
     header = args.header == "yes" or (
-        args.header == "auto" and _has_header([row for _, row in sample], comma)
+        args.header == "auto" and any(b and not a for a, b in above)
     )
     if header:
-        skip, columns = sample.pop(0)
-        duplicated = sorted({c for c in columns if columns.count(c) > 1})
-        if duplicated:
-            raise InputError(f"{name} has duplicated column names {duplicated}")
-        if not sample:
+        skip, columns = rows.pop(0)
+        labels = [repr(c) for c in columns]
+        if not rows:
             raise InputError(f"{name} has a header row but no data rows")
     else:
-        skip, columns = 0, [str(i) for i in range(len(sample[0][1]))]
-    labels = [repr(c) for c in columns] if header else columns
-    rows = [row for _, row in sample if len(row) == len(columns)]
-    # a trailing delimiter makes an empty last column, which is no data
-    empty_last = not (header and columns[-1]) and not any(row[-1] for row in rows)
-    usable = range(len(columns) - (len(columns) > 1 and empty_last))
+        skip, columns = 0, [str(i) for i in range(len(rows[0][1]))]
+        labels = columns
+    rows = [row for _, row in rows if len(row) == len(columns)]
     notes = []
     if args.columns is not None:
-        used = _select_columns([columns[c] for c in usable], args.columns, name)
+        used = _select_columns(columns, args.columns, name)
     else:
-        used = [
-            c for c in usable if any(_number(r[c], comma) is not None for r in rows)
+        used = [c for c in range(len(columns)) if any(numeric([r[c] for r in rows]))]
+        # text columns are skipped with a note; empty ones (a delimiter that
+        # ends every line makes one) silently
+        text = [
+            labels[c]
+            for c in range(len(columns))
+            if c not in used and any(r[c] for r in rows)
         ]
-        skipped = [labels[c] for c in usable if c not in used]
-        if skipped:
-            plural = "s" * (len(skipped) > 1)
-            notes.append(f"skipped the text column{plural} {', '.join(skipped)}")
-        index = [_number(row[0], False) for row in rows]
-        if used[:1] == [0] and header and columns[0] in ("", "Unnamed: 0"):
-            if len(index) > 1 and index == [index[0] + i for i in range(len(index))]:
-                used = used[1:]  # 0, 1, 2, ...: the row index of pandas' to_csv
-                notes.insert(0, f"skipped the unnamed index column {labels[0]}")
-    shown = "whitespace" if sep == "whitespace" else repr(sep)
+        if text:
+            notes.append(
+                f"skipped the text column{'s' * (len(text) > 1)} {', '.join(text)}"
+            )
+        # 0, 1, 2, ... under no name: the row index that pandas' to_csv writes
+        index = [_number(r[0], False) for r in rows] == list(range(len(rows)))
+        if header and columns[0] in ("", "Unnamed: 0") and index and used[:1] == [0]:
+            used = used[1:]
+            notes.insert(0, f"skipped the unnamed index column {labels[0]}")
     if not used:
         raise InputError(
             f"{name} has no numeric column (delimiter {shown}); check the file or "
@@ -205,85 +183,82 @@ def _read_text(f, name, args):
     f.seek(0)
     try:
         X = np.loadtxt(
-            # NumPy skips empty lines, but not lines of spaces
+            # NumPy skips empty lines, but not lines of blanks
             (line for n, line in enumerate(f, 1) if n > skip and line.strip()),
-            delimiter=None if sep == "whitespace" else sep,
+            delimiter=sep,
+            # all columns: then NumPy checks that every row has them all
             usecols=None if len(used) == len(columns) else used,
             quotechar='"',
             converters=(lambda x: float(x.replace(",", "."))) if comma else None,
             encoding=None,  # converters get str, not bytes, before NumPy 2
             ndmin=2,
         )
-        problem = None if np.isfinite(X).all() else "a missing or non-finite value"
+        problem = None if np.isfinite(X).all() else "a missing or infinite value"
     except ValueError as exc:
         problem = exc
-    if problem is not None:  # find the line to blame
-        for line, row in _records(f, sep):
-            if line > skip:
-                where = f"{name} line {line}"
-                _check_row(row, labels, used, comma, where, f"delimiter {shown}")
+    if problem is not None:  # a second pass names the line to blame
+        for line, row in _rows(f, sep):
+            what = line > skip and _problem(row, labels, used, comma, shown)
+            if what:
+                raise InputError(f"{name} line {line}{what}")
         raise InputError(f"cannot read {name} as delimited text: {problem}")
     note = "; ".join(notes) + "; choose columns with --columns" if notes else None
     return Data(X, [columns[c] for c in used], name, note)
 
 
-def _check_row(row, labels, used, decimal_comma, where, delimiter):
-    """Raise the InputError that explains what is wrong with `row`, if anything."""
+def _problem(row, labels, used, decimal_comma, shown):
+    """What is wrong with a data row of the text, or None."""
     if len(row) != len(labels):
-        raise InputError(
-            f"{where} has {len(row)} field{'s' * (len(row) != 1)} but the first row "
-            f"has {len(labels)} ({delimiter}); every row needs the same number of "
-            "fields (use --delimiter if the delimiter was misdetected)"
+        return (
+            f" has {len(row)} field{'s' * (len(row) != 1)} but the first row has "
+            f"{len(labels)} (delimiter {shown}); every row needs the same number "
+            "of fields (use --delimiter if the delimiter was misdetected)"
         )
     for c in used:
         value = _number(row[c], decimal_comma)
         if value is None and row[c].lower() not in _MISSING:
-            what = f"{row[c]!r} is not a number; select numeric columns with "
-            what += "--columns or clean the file"
-        elif value is None or not np.isfinite(value):
-            what = "missing or NaN" if value is None or value != value else "infinite"
-            what += " value; drop or impute those rows first"
-        else:
-            continue
-        raise InputError(f"{where}, column {labels[c]}: {what}")
+            return (
+                f", column {labels[c]}: {row[c]!r} is not a number; select numeric "
+                "columns with --columns or clean the file"
+            )
+        if value is None or not np.isfinite(value):
+            kind = "infinite" if value in (np.inf, -np.inf) else "missing or NaN"
+            return (
+                f", column {labels[c]}: {kind} value; drop or impute those rows first"
+            )
+    return None
 
 
 def _select_columns(columns, spec, name):
-    """Positions of the columns named or numbered in `spec`."""
+    """Positions of the columns named or numbered (from 0) in `spec`."""
     positions = []
     for item in filter(None, (part.strip() for part in spec.split(","))):
-        if item in columns:
-            positions.append(columns.index(item))
-        elif re.fullmatch(r"-?\d+", item) and -len(columns) <= int(item) < len(columns):
-            positions.append(int(item) % len(columns))
-        else:
+        if item not in columns and not (item.isdigit() and int(item) < len(columns)):
             shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
             raise InputError(
                 f"--columns: {name} has no column {item!r}; its columns are {shown} "
                 f"(names from the header row or 0-based indices < {len(columns)})"
             )
-    if not positions:
-        raise InputError("--columns selects no column")
-    if len(set(positions)) != len(positions):
-        raise InputError(f"--columns selects a column twice: {spec!r}")
+        positions.append(columns.index(item) if item in columns else int(item))
+    if not positions or len(set(positions)) != len(positions):
+        raise InputError(f"--columns must name each column once, got {spec!r}")
     return positions
 
 
 def _read_array(raw, name, args):
     """A .npy or .npz file, never unpickling anything."""
-    if args.delimiter is not None or args.header != "auto":
-        raise InputError(f"--delimiter and --header apply to text, and {name} is not")
     try:
         array = np.load(raw, allow_pickle=False)
         if isinstance(array, np.lib.npyio.NpzFile):
-            keys, key = array.files, args.key
-            if key is None and len(keys) != 1:
+            keys = array.files
+            key = args.key or (keys[0] if len(keys) == 1 else None)
+            if key not in keys:
+                missing = "" if args.key is None else f"no array {args.key!r}; "
                 raise InputError(
-                    f"{name} holds the arrays {keys}; choose one with --key"
+                    f"{name} has {missing}the arrays {', '.join(keys)}: choose "
+                    "one with --key"
                 )
-            if (key or keys[0]) not in keys:
-                raise InputError(f"{name} has no array {key!r}; its arrays are {keys}")
-            array, name = array[key or keys[0]], f"{name}[{key or keys[0]}]"
+            array, name = array[key], f"{name}[{key}]"
         elif args.key is not None:
             raise InputError(f"--key applies to .npz archives, and {name} is .npy")
     except InputError:

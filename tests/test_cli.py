@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import types
+import zipfile
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from skgap import GapKMeans
 from skgap._cli import PASS_THROUGH, build_parser, format_table, main
 from skgap._reference import REFERENCES
 from skgap._selection import RULES, STATISTICS
+from skgap._utils import METRICS
 from skgap.plotting import KINDS
 
 # Small and fast: 3 blobs, k in 1..4, 3 references, one k-means start.
@@ -405,7 +407,6 @@ def _bad_files(tmp_path):
     (tmp_path / "one.csv").write_text("1,2\n")
     (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "fake.npy").write_bytes(b"not numpy at all")
-    (tmp_path / "dup.csv").write_text("x,x\n1,2\n3,4\n")
     np.save(
         tmp_path / "objects.npy",
         np.array([{"a": 1}, 2], dtype=object),
@@ -419,8 +420,8 @@ def _bad_files(tmp_path):
 
 
 BAD_INPUTS = {
-    "missing file": (["{d}/nope.csv"], "no such file"),
-    "directory": (["{d}"], "is a directory"),
+    "missing file": (["{d}/nope.csv"], "nope.csv: No such file or directory"),
+    "directory": (["{d}"], "Is a directory"),
     "empty file": (["{d}/empty.csv"], "no data rows"),
     "header only": (["{d}/header_only.csv"], "no data rows"),
     "ragged rows": (["{d}/ragged.csv"], "line 3 has 1 field"),
@@ -429,10 +430,9 @@ BAD_INPUTS = {
     "inf": (["{d}/inf.csv"], "infinite"),
     "non-numeric value": (["{d}/text.csv"], "'abc' is not a number"),
     "no numeric column": (["{d}/all_text.csv"], "no numeric column"),
-    "one sample": (["{d}/one.csv"], "at least 2"),
-    "binary": (["{d}/binary.csv"], "binary file"),
+    "one sample": (["{d}/one.csv"], "has 1 sample"),
+    "binary": (["{d}/binary.csv"], "is not text"),
     "fake npy": (["{d}/fake.npy"], "not a valid .npy"),
-    "duplicated names": (["{d}/dup.csv"], "duplicated column names"),
     "pickled objects": (["{d}/objects.npy"], "allow_pickle=False"),
     "3-d array": (["{d}/cube.npy"], "2-D array"),
     "string array": (["{d}/strings.npy"], "numeric"),
@@ -441,26 +441,26 @@ BAD_INPUTS = {
     "key on npy": (["{d}/cube.npy", "--key", "c"], "--key applies to .npz"),
     "unknown column": (["{d}/ok.csv", "--columns", "z"], "no column 'z'"),
     "text column selected": (["{d}/text.csv", "--columns", "y"], "not a number"),
-    "fewer samples than k": (["{d}/ok.csv", "--k", "30-40"], "fewer than the smallest"),
+    "fewer samples than k": (["{d}/ok.csv", "--k", "30-40"], "n_samples=20"),
     "unknown method": (["--method", "best"], "invalid choice: 'best'"),
     "unknown reference": (["--reference", "gauss"], "invalid choice: 'gauss'"),
     "unknown clusterer": (["--clusterer", "dbscan"], "invalid choice: 'dbscan'"),
     "unknown option": (["--frobnicate"], "unrecognized arguments"),
     "zero k": (["--k", "0,2"], "positive"),
     "bad k list": (["--k", "two"], "--k"),
-    "k-min > k-max": (["--k-min", "5", "--k-max", "3"], "larger than --k-max"),
+    "k-min > k-max": (["--k-min", "5", "--k-max", "3"], "--k is empty"),
     "k and k-min": (["--k", "2,3", "--k-min", "2"], "not allowed with"),
     "zero refs": (["--n-refs", "0"], "--n-refs: must be an int in the range [1, inf)"),
     "negative power": (["--power", "-1"], "--power"),
     "zero power": (["--power", "0"], "--power: must be a float in the range (0.0"),
     "negative se factor": (["--se-factor", "-1"], "--se-factor"),
-    "n-jobs zero": (["--n-jobs", "0"], "must not be 0"),
-    "bad seed": (["--seed", "abc"], "'none'"),
-    "n-init for birch": (["--clusterer", "birch", "--n-init", "3"], "--n-init applies"),
+    "n-jobs zero": (["--n-jobs", "0"], "n_jobs == 0"),
+    "bad seed": (["--seed", "abc"], "--seed: must be an int"),
+    "n-init for birch": (["--clusterer", "birch", "--n-init", "3"], "does not apply"),
     "columns without file": (["--columns", "x"], "needs a data FILE"),
     "plot format": (["--plot", "{d}/out.xyz"], "image format"),
-    "plot directory": (["--plot", "{d}/no/such/dir.png"], "does not exist"),
-    "labels directory": (["--labels", "{d}/no/such/labels.csv"], "does not exist"),
+    "plot directory": (["--plot", "{d}/no/such/dir.png"], "No such file or directory"),
+    "labels directory": (["--labels", "{d}/no/such/labels.csv"], "No such file"),
     "quiet and progress": (["--quiet", "--progress"], "not allowed with"),
 }
 
@@ -567,7 +567,7 @@ def test_plot_without_matplotlib_is_one_line(tmp_path, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert status == 2
     assert captured.err.splitlines() == [
-        "skgap: error: --plot needs matplotlib, which is not installed; install "
+        "skgap: error: --plot requires matplotlib, which is not installed. Install "
         "it with: pip install 'skgap[plot]'"
     ]
 
@@ -594,6 +594,16 @@ def _write(path, content):
     return path
 
 
+def _zip():
+    """The bytes of a zip archive, as a spreadsheet (.xlsx, .ods) is."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+    return buffer.getvalue()
+
+
+_ZIP = _zip()
+
 # Moved from test_bad_input.py: each bad file gives one line, and is not modified.
 CLI_FILE_ROWS = [
     ("nan.csv", "a,b\n" + "1,2\nnan,3\n4,5\n" * 5, r"missing or NaN value"),
@@ -601,10 +611,10 @@ CLI_FILE_ROWS = [
     ("inf.csv", "a,b\n" + "1,2\ninf,3\n4,5\n" * 5, r"infinite value"),
     ("empty.csv", "", r"no data rows"),
     ("header.csv", "a,b\n", r"no data rows"),
-    ("one.csv", "1,2\n", r"1 sample; the gap statistic needs at least 2"),
+    ("one.csv", "1,2\n", r"1 sample; the gap statistic needs 2"),
     ("text.csv", "a,b\nx,y\nz,w\n", r"no numeric column"),
     ("ragged.csv", "1,2\n3\n4,5\n", r"line 2 has 1 field"),
-    ("binary.csv", b"\x00\x01\x02garbage\xff\xfe", r"binary file"),
+    ("binary.csv", b"\x00\x01\x02garbage\xff\xfe", r"is not text"),
     ("3d.npy", np.ones((5, 2, 2)), r"shape \(5, 2, 2\).*2-D"),
     ("complex.npy", np.ones((10, 2)) + 1j, r"complex128.*numeric"),
     ("strings.npy", np.array([["a", "b"]] * 5), r"<U1.*numeric"),
@@ -615,8 +625,8 @@ CLI_FILE_ROWS = [
     ("late_text.csv", "x,y\n" + "1,2\n" * 150 + "3,oops\n", r"line 152, column 'y'"),
     ("na.csv", "x,y\n1,2\n3,NA\n", r"line 3, column 'y': missing or NaN"),
     ("late_ragged.csv", "1,2\n" * 150 + "3\n", r"line 151 has 1 field"),
-    ("sheet.xlsx", b"PK\x03\x04rest of a zip", r"\.xlsx files are not supported"),
-    ("data.parquet", b"PAR1", r"\.parquet files are not supported"),
+    ("sheet.xlsx", _ZIP, r"sheet.xlsx is not text .* save the data as CSV"),
+    ("data.parquet", b"PAR1\x15\x04\x15\x00\x00", r"is not text"),
 ]
 
 
@@ -641,25 +651,33 @@ CLI_OPTION_ROWS = [
     (["--method", "elbow"], r"--method: invalid choice"),
     (["--statistic", "x"], r"--statistic: invalid choice"),
     (["--reference", "normal"], r"--reference: invalid choice"),
-    (["--k", "0,1"], r"--k: expected positive integers"),
-    (["--k=-1,2"], r"--k: expected positive integers"),
-    (["--k", "1.5,2"], r"--k: expected positive integers"),
-    (["--k", "5-2"], r"--k: expected positive integers or increasing ranges"),
-    (["--k", "1-1000000000"], r"--k: 1-1000000000 is over 10000 candidates"),
-    (["--k-max", "1000000000"], r"--k-min..--k-max is over 10000 candidates"),
-    (["--k", ""], r"--k: expected at least one"),
-    (["--k", "70,80"], r"fewer than the smallest candidate k=70"),
-    (["--k-min", "5", "--k-max", "2"], r"--k-min 5 is larger than --k-max 2"),
-    (["--k-min", "0"], r"--k-min must be at least 1"),
+    (["--k", "0,1"], r"--k must hold positive integers, got 0"),
+    (["--k=-1,2"], r"--k: expected numbers or increasing ranges .* got '-1'"),
+    (["--k", "1.5,2"], r"--k: expected numbers or increasing ranges"),
+    (["--k", "5-2"], r"--k: expected numbers or increasing ranges .* got '5-2'"),
+    (["--k", "2,2"], r"--k must not repeat a k, got \[2\]"),
+    (["--k", "1-1000000000"], r"--k: more than 10000 candidates"),
+    (["--k-max", "1000000000"], r"--k: more than 10000 candidates"),
+    (["--k", ""], r"--k is empty"),
+    (["--k", "70,80"], r"\[70, 80\] is larger than n_samples=60"),
+    (["--k-min", "5", "--k-max", "2"], r"--k is empty"),
+    (["--k-min", "0"], r"--k must hold positive integers, got 0"),
     (["--se-factor", "-1"], r"--se-factor"),
     (["--se-factor", "inf"], r"--se-factor: must be a float"),
-    (["--n-jobs", "x"], r"--n-jobs: invalid int value: 'x'"),
-    (["--n-refs", "2.5"], r"--n-refs: expected an integer or 'auto', got '2.5'"),
+    (["--n-jobs", "x"], r"--n-jobs: must be an instance of 'int' or None. Got 'x'"),
+    (["--n-refs", "2.5"], r"--n-refs: must be an int .* or a str among {'auto'}"),
+    (["--max-n-refs", "1"], r"--max-n-refs: must be an int in the range \[2, inf\)"),
+    (["--stability", "2"], r"--stability: must be a float in the range \(0.0, 1.0\]"),
+    (["--metric", "euclid"], r"--metric: invalid choice: 'euclid'"),
+    (
+        ["--scan", "forward", "--method", "global_max"],
+        r"--scan forward .* --method global_max cannot .* Use --scan full",
+    ),
     (["--columns", "zz"], r"no column 'zz'"),
-    (["--columns", "0,0"], r"selects a column twice"),
-    (["--columns", " , "], r"selects no column"),
+    (["--columns", "0,0"], r"--columns must name each column once"),
+    (["--columns", " , "], r"--columns must name each column once"),
     (["--seed", "-1"], r"--seed: must be an int in the range \[0, 4294967295\]"),
-    (["--seed", "1.5"], r"--seed: expected an integer or 'none'"),
+    (["--seed", "1.5"], r"--seed: must be an int .* or None. Got 1.5 instead"),
     (["--n-init", "0"], r"--n-init: must be .*an int in the range \[1, inf\)"),
     (["--clusterer", "gmm", "--n-init", "0"], r"--n-init: must be an int"),
     (["--delimiter", "::"], r"--delimiter: expected one character"),
@@ -921,13 +939,16 @@ def test_scale_near_the_float_limits(tmp_path, capsys, blobs):
 
 def test_choices_come_from_the_library():
     actions = {a.dest: a for a in build_parser()._actions}
-    assert actions["method"].choices == list(RULES)
-    assert actions["reference"].choices == list(REFERENCES)
-    assert actions["statistic"].choices == list(STATISTICS)
+    assert set(actions["method"].choices) == set(RULES)
+    assert set(actions["reference"].choices) == set(REFERENCES)
+    assert set(actions["statistic"].choices) == set(STATISTICS)
+    assert set(actions["metric"].choices) == set(METRICS)
     assert list(actions["plot_kind"].choices) == [*KINDS, "all"]
     defaults = GapKMeans().get_params()
     for param in PASS_THROUGH:
         assert actions[param].default == defaults[param]
+        if actions[param].choices:  # the default first
+            assert actions[param].choices[0] == defaults[param]
 
 
 def test_a_pass_through_option_is_one_entry(tmp_path, capsys, blobs, monkeypatch):
@@ -939,13 +960,17 @@ def test_a_pass_through_option_is_one_entry(tmp_path, capsys, blobs, monkeypatch
             return super().fit(X)
 
     monkeypatch.setattr(skgap._cli, "GapKMeans", Recording)
-    monkeypatch.setitem(
-        PASS_THROUGH, "warm_start", dict(action="store_true", help="keep the fits")
-    )
+    monkeypatch.setitem(PASS_THROUGH, "warm_start", "keep the fits")
+    monkeypatch.setitem(PASS_THROUGH, "kmeans_engine", "who runs k-means")
     path = _write_csv(tmp_path / "data.csv", blobs)
-    data, _ = _run_json(capsys, [path, *FAST, "--warm-start"])
+    data, _ = _run_json(
+        capsys, [path, *FAST, "--warm-start", "--kmeans-engine", "sklearn"]
+    )
     assert seen["warm_start"] is True
     assert data["parameters"]["warm_start"] is True
+    assert seen["kmeans_engine"] == data["parameters"]["kmeans_engine"] == "sklearn"
+    line = _one_error_line(capsys, [path, "--kmeans-engine", "numba"])
+    assert "--kmeans-engine: invalid choice: 'numba' (choose from" in line
 
 
 def test_new_result_columns_appear_by_themselves(tmp_path, capsys, blobs, monkeypatch):
@@ -988,9 +1013,11 @@ def test_n_refs_auto_metric_and_scan(tmp_path, capsys, blobs):
     assert data["parameters"]["metric"] == "cityblock"
     assert [row["k"] for row in data["table"]] == list(range(1, data["n_clusters"] + 2))
     assert main([path, "--n-refs", "many"]) == 2
+    err = capsys.readouterr().err
     assert (
-        "--n-refs: expected an integer or 'auto', got 'many'" in capsys.readouterr().err
+        "--n-refs: must be an int in the range [1, inf) or a str among {'auto'}" in err
     )
+    assert "Got 'many' instead." in err
 
 
 def test_verbose_is_progress(tmp_path, blobs, spy):
