@@ -6,10 +6,9 @@ from the SPEC table with plain Python loops.
 """
 
 import math
+from collections import defaultdict
 
 import numpy as np
-
-from skgap.compat import R_MAXSE_METHODS as R_METHODS  # noqa: F401  (re-exported)
 
 # The rules as the SPEC table lists them (tests/test_selection.py checks that
 # skgap's registry has exactly these).
@@ -51,20 +50,9 @@ def gap_statistics(dispersions, reference_dispersions):
     W = np.asarray(dispersions, dtype=np.float64)
     W_ref = np.asarray(reference_dispersions, dtype=np.float64)
     B, m = W_ref.shape
-    out = {
-        key: np.empty(m)
-        for key in (
-            "log_w",
-            "expected_log_w",
-            "gap",
-            "sd",
-            "se",
-            "gap_star",
-            "se_star",
-            "diff",
-            "diff_star",
-        )
-    }
+    # each column is named where its formula is (no list of gap_results_'s
+    # keys here: skgap._selection.RESULT_KEYS is the one list)
+    out = defaultdict(list)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in range(m):
             L = [np.log(W_ref[b, k]) for b in range(B)]
@@ -72,23 +60,23 @@ def gap_statistics(dispersions, reference_dispersions):
             sd = np.sqrt(sum((L_b - expected) ** 2 for L_b in L) / B)
             mean_ref = sum(W_ref[b, k] for b in range(B)) / B
             std_ref = np.sqrt(sum((W_ref[b, k] - mean_ref) ** 2 for b in range(B)) / B)
-            out["log_w"][k] = np.log(W[k])
-            out["expected_log_w"][k] = expected
-            out["gap"][k] = expected - np.log(W[k])
-            out["sd"][k] = sd
-            out["se"][k] = sd * np.sqrt(1 + 1 / B)
-            out["gap_star"][k] = mean_ref - W[k]
-            out["se_star"][k] = std_ref * np.sqrt(1 + 1 / B)
+            out["log_w"].append(np.log(W[k]))
+            out["expected_log_w"].append(expected)
+            out["gap"].append(expected - np.log(W[k]))
+            out["sd"].append(sd)
+            out["se"].append(sd * np.sqrt(1 + 1 / B))
+            out["gap_star"].append(mean_ref - W[k])
+            out["se_star"].append(std_ref * np.sqrt(1 + 1 / B))
         for k in range(m):
             if k == m - 1:
-                out["diff"][k] = np.nan
-                out["diff_star"][k] = np.nan
+                out["diff"].append(np.nan)
+                out["diff_star"].append(np.nan)
             else:
-                out["diff"][k] = out["gap"][k] - out["gap"][k + 1] + out["se"][k + 1]
-                out["diff_star"][k] = (
+                out["diff"].append(out["gap"][k] - out["gap"][k + 1] + out["se"][k + 1])
+                out["diff_star"].append(
                     out["gap_star"][k] - out["gap_star"][k + 1] + out["se_star"][k + 1]
                 )
-    return out
+    return {key: np.array(values, dtype=np.float64) for key, values in out.items()}
 
 
 def _first_local_max(f):

@@ -21,6 +21,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
 
 from skgap import GapKMeans, select_k, within_cluster_dispersion
+from skgap.compat import R_MAXSE_METHODS
 
 pytestmark = [
     pytest.mark.r_oracle,
@@ -94,7 +95,7 @@ def test_max_se_on_random_curves(tmp_path):
     pad = lambda a: np.r_[a, np.full(width - len(a), np.nan)]  # noqa: E731
     _write(tmp_path / "f.csv", np.array([pad(f) for f in curves]))
     _write(tmp_path / "se.csv", np.array([pad(s) for s in ses]))
-    methods = ", ".join(f'"{_oracle.R_METHODS[m]}"' for m in METHODS)
+    methods = ", ".join(f'"{R_MAXSE_METHODS[m]}"' for m in METHODS)
     factors = ", ".join(repr(x) for x in se_factors)
     _rscript(
         f"""
