@@ -200,21 +200,6 @@ class NoClusterCount(BaseEstimator):
         return self
 
 
-def test_estimator_without_n_clusters_is_a_clear_type_error(blobs):
-    X, _ = blobs
-    with pytest.raises(
-        TypeError,
-        match="NoClusterCount has neither an 'n_clusters' nor an 'n_components'",
-    ):
-        _gap(NoClusterCount()).fit(X)
-
-
-def test_estimator_without_fit_is_rejected(blobs):
-    X, _ = blobs
-    with pytest.raises(ValueError, match="estimator"):
-        _gap("kmeans").fit(X)
-
-
 def test_grid_search_over_method_and_statistic(blobs):
     X, y = blobs
     gap = _gap(KMeans(n_init=1), n_refs=3, n_clusters_range=range(1, 5))

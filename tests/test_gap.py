@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.cluster import AgglomerativeClustering, BisectingKMeans, KMeans
 from sklearn.datasets import make_blobs
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skgap import GapKMeans, select_k, within_cluster_dispersion
@@ -312,21 +312,6 @@ def test_estimator_none_is_kmeans():
 # --- edge cases ---------------------------------------------------------------
 
 
-def test_k_larger_than_n_samples_is_dropped_with_warning():
-    X = _noise(n_samples=6)
-    gap = _ward(n_refs=3, n_clusters_range=[1, 2, 8, 10])
-    with pytest.warns(SkgapWarning, match=r"\[8, 10\].*n_samples=6"):
-        gap.fit(X)
-    assert_array_equal(gap.gap_results_["n_clusters"], [1, 2])
-    assert gap.reference_dispersions_.shape == (3, 2)
-
-
-def test_every_k_too_large_raises():
-    X = _noise(n_samples=6)
-    with pytest.raises(ValueError, match=r"\[7, 9\].*n_samples=6"):
-        _ward(n_refs=3, n_clusters_range=[9, 7]).fit(X)
-
-
 def test_k_equal_n_samples_is_kept():
     X = _noise(n_samples=6)
     with warnings.catch_warnings():
@@ -359,32 +344,6 @@ def test_point_masses_give_infinite_gap_and_win(n_masses, method):
     assert gap.gap_results_["gap"][-1] == np.inf
     assert np.all(np.isfinite(gap.gap_results_["gap"][:-1]))
     assert gap.n_clusters_ == n_masses
-
-
-def test_point_masses_with_more_candidates_than_masses():
-    X = np.repeat([[0.0, 0.0], [5.0, 1.0], [1.0, 7.0]], 10, axis=0)
-    gap = _fast(n_refs=5, n_clusters_range=range(1, 6))
-    with pytest.warns(
-        SkgapWarning,
-        match=r"fewer distinct clusters than asked for on the data at k=\[4, 5\]",
-    ):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=ConvergenceWarning)
-            gap.fit(X)
-    assert_array_equal(gap.gap_results_["gap"][2:], np.inf)
-    assert gap.n_clusters_ == 3
-
-
-@pytest.mark.parametrize("statistic", ["gap", "gap_star"])
-@pytest.mark.parametrize("reference", ["pca", "uniform"])
-def test_identical_points_raise_no_spread(statistic, reference):
-    X = np.ones((20, 3))
-    gap = _fast(n_refs=3, statistic=statistic, reference=reference)
-    with pytest.raises(ValueError, match="no spread"):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=ConvergenceWarning)
-            gap.fit(X)
-    assert not hasattr(gap, "n_clusters_")
 
 
 class FlakyClusterer(ClusterMixin, BaseEstimator):
@@ -482,36 +441,6 @@ def test_negative_labels_from_clusterer_are_an_error():
     with pytest.raises(ClustererFitError, match="must be non-negative, got -1") as info:
         GapKMeans(NoiseLabels(), n_clusters_range=[1, 2], n_refs=2).fit(X)
     assert "k=2" in str(info.value)
-
-
-@pytest.mark.parametrize(
-    "params, error, match",
-    [
-        (dict(n_clusters_range=[0, 1]), ValueError, "positive"),
-        (dict(n_clusters_range=[2, 2]), ValueError, "repeat"),
-        (dict(n_clusters_range=[]), ValueError, "empty"),
-        (dict(n_clusters_range=[1.5]), TypeError, "integers"),
-        (dict(n_refs=0), ValueError, "n_refs"),
-        (dict(method="Tibs2001SEmax"), ValueError, "method"),
-        (dict(statistic="gap*"), ValueError, "statistic"),
-        (dict(reference="box"), ValueError, "reference"),
-        (dict(power=0), ValueError, "power"),
-        (dict(se_factor=-1), ValueError, "se_factor"),
-    ],
-)
-def test_parameter_errors(params, error, match):
-    X = _noise(n_samples=20)
-    with pytest.raises(error, match=match):
-        _fast(**params).fit(X)
-
-
-def test_estimator_without_n_clusters():
-    from sklearn.cluster import DBSCAN
-
-    with pytest.raises(
-        TypeError, match="neither an 'n_clusters' nor an 'n_components'"
-    ):
-        GapKMeans(DBSCAN()).fit(_noise(n_samples=20))
 
 
 # --- invariances --------------------------------------------------------------
@@ -779,12 +708,6 @@ def test_pandas_dataframe_feature_names():
         gap.predict(df.rename(columns={"height": "h"}))
 
 
-def test_wrong_number_of_features_in_predict(blobs_fit):
-    _, gap = blobs_fit
-    with pytest.raises(ValueError, match="2 features"):
-        gap.predict(np.zeros((3, 5)))
-
-
 def test_not_fitted():
     gap = _fast()
     with pytest.raises(NotFittedError):
@@ -830,7 +753,7 @@ def test_set_params_then_refit():
 def test_single_reference():
     # B = 1: the spread of one value is 0 (R's 1/(B-1) variance would be NaN)
     X, _ = _blobs(n_samples=60)
-    with pytest.warns(SkgapWarning, match="n_refs=1"):
+    with pytest.warns(SkgapWarning, match=r"n_refs=1.*standard errors are 0"):
         gap = _ward(n_refs=1).fit(X)
     assert gap.reference_dispersions_.shape == (1, 6)
     assert_array_equal(gap.gap_results_["sd"], 0.0)
@@ -1131,22 +1054,6 @@ def test_auto_n_refs_with_forward_scan(method):
     _assert_identical_fits(forward, fixed)
     assert forward.n_clusters_ == full.n_clusters_
     assert len(forward.gap_results_["n_clusters"]) < 8  # stopped early
-
-
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        ({"n_refs": "many"}, r"'n_refs' parameter"),
-        ({"n_refs": 0}, r"'n_refs' parameter"),
-        ({"n_refs": "auto", "max_n_refs": 1}, r"'max_n_refs' parameter"),
-        ({"n_refs": "auto", "max_n_refs": 10.5}, r"'max_n_refs' parameter"),
-        ({"n_refs": "auto", "stability": 0.0}, r"'stability' parameter"),
-        ({"n_refs": "auto", "stability": 1.5}, r"'stability' parameter"),
-    ],
-)
-def test_auto_n_refs_parameter_validation(params, match):
-    with pytest.raises(ValueError, match=match):
-        GapKMeans(**params).fit(_noise())
 
 
 # --- metric and metric_params -----------------------------------------------

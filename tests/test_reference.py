@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
 
 from skgap import GapKMeans
 from skgap._reference import _BLOCK_ROWS, REFERENCES, make_reference_sampler
@@ -342,6 +343,54 @@ def test_callable_non_numeric_output():
 
     with pytest.raises(TypeError, match="words must return a numeric array"):
         make_reference_sampler(words, X).sample(0)
+
+
+def _fit_with_reference(reference, X=None):
+    if X is None:
+        X = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)[0]
+    return GapKMeans(
+        KMeans(n_init=2),
+        n_clusters_range=[1, 2, 3, 4],
+        n_refs=4,
+        reference=reference,
+        random_state=0,
+    ).fit(X)
+
+
+def test_callable_with_huge_draws_is_named():
+    def huge(X, seed):
+        return np.random.default_rng(seed).uniform(0, 1e200, X.shape)
+
+    with pytest.raises(ValueError, match=r"reference callable huge.*X's scale"):
+        _fit_with_reference(huge)
+
+
+@pytest.mark.parametrize(
+    "returns, error, match",
+    [
+        (lambda X: X + 0j, TypeError, "complex"),
+        (lambda X: np.ma.masked_less(X, 0.0), TypeError, "masked array"),
+    ],
+    ids=["complex", "masked"],
+)
+def test_callable_returning_what_x_may_not_be(returns, error, match):
+    def reference(X, seed):
+        return returns(X.copy())
+
+    with pytest.raises(error, match=match):
+        _fit_with_reference(reference)
+
+
+def test_callable_that_writes_to_x_is_named():
+    def centring(X, seed):
+        X -= X.mean(axis=0)
+        return X
+
+    X = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)[0]
+    X_copy = X.copy()
+    with pytest.raises(ValueError, match=r"centring tried to write to X.*copy"):
+        _fit_with_reference(centring, X)
+    assert_array_equal(X, X_copy)
 
 
 @pytest.mark.parametrize("name", ["pca", "uniform"])

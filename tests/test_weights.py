@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.model_selection import GridSearchCV, KFold
@@ -205,59 +205,6 @@ def test_constant_weight_scales_the_dispersion(power):
         W,
         rtol=1e-12,
     )
-
-
-# --- validation of the weights ------------------------------------------------
-
-_BAD_WEIGHTS = [
-    (lambda n: -np.ones(n), ValueError, r"non-negative, got -1\.0 at sample 0"),
-    (
-        lambda n: np.r_[1.0, np.nan, np.ones(n - 2)],
-        ValueError,
-        r"must be finite, got nan at sample 1",
-    ),
-    (
-        lambda n: np.r_[np.inf, np.ones(n - 1)],
-        ValueError,
-        r"must be finite, got inf at sample 0",
-    ),
-    (lambda n: np.ones(n - 1), ValueError, r"one weight per sample, of shape"),
-    (lambda n: np.ones((n, 1)), ValueError, r"got shape \(\d+, 1\)"),
-    (lambda n: np.zeros(n), ValueError, r"zero for every sample"),
-    (lambda n: np.array(["a"] * n), TypeError, r"sample_weight must be numbers"),
-]
-
-
-@pytest.mark.parametrize(
-    "make, error, match",
-    _BAD_WEIGHTS,
-    ids=["negative", "nan", "inf", "short", "2-D", "all-zero", "strings"],
-)
-def test_bad_weights_rejected(make, error, match):
-    X, _ = _data(30)
-    weights = make(len(X))
-    with pytest.raises(error, match=match):
-        within_cluster_dispersion(X, np.zeros(len(X), int), sample_weight=weights)
-    gap = _gap()
-    with pytest.raises(error, match=match):
-        gap.fit(X, sample_weight=weights)
-    assert not hasattr(gap, "n_clusters_")
-
-
-@pytest.mark.parametrize(
-    "estimator, name",
-    [
-        (AgglomerativeClustering(), "AgglomerativeClustering"),
-        (make_pipeline(StandardScaler(), KMeans(n_init=1)), "Pipeline"),
-    ],
-    ids=["agglomerative", "pipeline"],
-)
-def test_clusterer_without_sample_weight_is_named(estimator, name):
-    X, weights = _data(30)
-    with pytest.raises(TypeError, match=rf"{name}\.fit does not accept sample_weight"):
-        _gap(estimator).fit(X, sample_weight=weights)
-    # without weights it fits
-    _gap(estimator).fit(X)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
