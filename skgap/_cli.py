@@ -24,13 +24,7 @@ from sklearn.mixture import GaussianMixture
 from . import GapKMeans, __version__
 from ._cli_io import InputError, read_data
 from ._selection import RULES, STATISTICS
-from ._utils import (
-    Interval,
-    InvalidParameterError,
-    StrOptions,
-    _check_optional_dependency,
-    _default_estimator,
-)
+from ._utils import Interval, InvalidParameterError, StrOptions, _default_estimator
 from .exceptions import ClustererFitError
 from .plotting import KINDS
 
@@ -187,7 +181,8 @@ def build_parser():
         metavar="SEED",
         help="random seed; 'none' for a different run every time (default: 0)",
     )
-    add = parser.add_argument_group("output").add_argument
+    output = parser.add_argument_group("output")
+    add = output.add_argument
     add("--json", action="store_true", help="print JSON, not the table")
     add("--labels", metavar="PATH", help="write the label of every sample to this CSV")
     add("--plot", metavar="PATH", help="save the figure to this .png, .pdf, .svg ...")
@@ -196,7 +191,7 @@ def build_parser():
         choices=(*KINDS, "all"),
         help="the figure of --plot; 'all' draws them all (default: gap)",
     )
-    talk = parser._action_groups[-1].add_mutually_exclusive_group()
+    talk = output.add_mutually_exclusive_group()
     talk.add_argument(
         "--quiet", "-q", action="store_true", help="no progress, no notes"
     )
@@ -256,11 +251,11 @@ def _check_output(path, option, data_file):
         os.remove(path)
     if option == "--plot":
         try:
-            _check_optional_dependency("matplotlib", "plot", "--plot")
-        except ImportError as exc:
-            raise InputError(str(exc)) from None
-        from matplotlib.backend_bases import FigureCanvasBase
-
+            import matplotlib  # noqa: F401  (fails even if a submodule is loaded)
+            from matplotlib.backend_bases import FigureCanvasBase
+        except ImportError:
+            message = "--plot needs matplotlib: pip install 'skgap[plot]'"
+            raise InputError(message) from None
         formats = FigureCanvasBase.get_supported_filetypes()
         if os.path.splitext(path)[1].lower().lstrip(".") not in formats:
             raise InputError(
@@ -515,11 +510,31 @@ def _run(argv):
 
 
 def main(argv=None):
-    """Run the ``skgap`` command with `argv` (default: ``sys.argv[1:]``).
+    """Run the ``skgap`` command line and return its exit status.
 
-    Returns the exit status: 0 on success, 2 for bad input or options (one
-    line on stderr), 130 on Ctrl-C. Any other error is a bug in skgap: it
-    propagates with its traceback (exit status 1).
+    The console script ``skgap`` and ``python -m skgap`` call it with
+    ``sys.argv[1:]``; its options are documented by ``skgap --help``.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The command-line arguments; ``None`` means ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for bad input or options (one line on stderr), 130
+        on Ctrl-C. Any other error is a bug: it propagates with its traceback.
+
+    See Also
+    --------
+    skgap.GapKMeans : The estimator behind the command.
+
+    Examples
+    --------
+    >>> from skgap._cli import main
+    >>> main(["--k", "1-6", "--n-refs", "5", "--json", "--quiet"])  # doctest: +SKIP
+    0
     """
     try:
         return _run(argv)

@@ -1,8 +1,8 @@
 """Reading the command line's data: delimited text, .npy and .npz files.
 
-NumPy's reader parses the text once the first rows have told the delimiter
-(:class:`csv.Sniffer`), the header row and the numeric columns; if it fails, a
-second pass names the line to blame. pandas is not needed.
+Text is parsed by NumPy once its first rows have told the delimiter
+(:class:`csv.Sniffer`), the header row and the numeric columns; when NumPy
+fails, a second pass names the line to blame. pandas is not needed.
 """
 
 import codecs
@@ -53,7 +53,7 @@ def read_data(args):
             f"the example has {EXAMPLE['centers']} clusters; run 'skgap FILE' on "
             "your own data, 'skgap --help' for the options",
         )
-    try:  # read whole: the text is read twice
+    try:  # whole: the text is read twice
         if args.file == "-":
             content = sys.stdin.buffer.read()
         else:
@@ -70,13 +70,11 @@ def read_data(args):
 
 
 def _read(content, name, args):
-    """Read the bytes of a file: a NumPy file, else text."""
+    """The data in the bytes of a file: a NumPy file, else text."""
     extension = os.path.splitext(name)[1].lower()
     if extension in (".npy", ".npz") or content.startswith(b"\x93NUMPY"):
         if not content.startswith((b"\x93NUMPY", b"PK\x03\x04")):
-            raise InputError(
-                f"{name} is not a valid {extension} file (bad magic bytes)"
-            )
+            raise InputError(f"{name} is not a valid {extension} file")
         return _read_array(io.BytesIO(content), name, args)
     if args.key is not None:
         raise InputError(f"--key applies to .npz archives, and {name} is text")
@@ -118,63 +116,64 @@ def _number(text, decimal_comma):
         return None
 
 
+def _delimiter(f):
+    """The delimiter of the text `f` (',', tab, ';' or '|'), or ' ' for blanks."""
+    lines = (line for line in f if line.strip() and line.lstrip()[0] != "#")
+    sample = "".join(itertools.islice(lines, _SAMPLE))
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:  # one column, blanks, or rows of different lengths
+        return (
+            max(",\t;|", key=sample.count) if any(map(sample.count, ",\t;|")) else " "
+        )
+
+
 def _read_text(f, name, args):
     """The numeric columns of delimited text, all finite."""
-    sep = args.delimiter
-    if sep is None:
-        lines = (line for line in f if line.strip() and line.lstrip()[0] != "#")
-        sample = "".join(itertools.islice(lines, _SAMPLE))
-        try:
-            sep = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
-        except csv.Error:  # one column, blanks, or rows of different lengths
-            sep = max(",\t;|", key=sample.count)
-            sep = sep if sep in sample else " "
+    sep = args.delimiter or _delimiter(f)
     sep = None if sep == " " else sep  # None: runs of whitespace
-    shown = "whitespace" if sep is None else repr(sep)
     rows = list(itertools.islice(_rows(f, sep), _SAMPLE + 1))
     if not rows:
         raise InputError(f"{name} has no data rows; it is empty or only comments")
     comma = sep != "," and any(_DECIMAL_COMMA.fullmatch(x) for _, r in rows for x in r)
-
-    def numeric(row):
-        return [_number(x, comma) is not None for x in row]
-
+    is_number = [[_number(x, comma) is not None for x in row] for _, row in rows]
     # A header row has text above a number (a row alone: any text).
-    below = numeric(rows[1][1]) if len(rows) > 1 else [True] * len(rows[0][1])
-    above = zip(numeric(rows[0][1]), below, strict=False)
+    below = is_number[1] if len(rows) > 1 else [True] * len(is_number[0])
     header = args.header == "yes" or (
-        args.header == "auto" and any(b and not a for a, b in above)
+        args.header == "auto"
+        and any(b and not a for a, b in zip(is_number[0], below, strict=False))
     )
-    if header:
-        skip, columns = rows.pop(0)
-        labels = [repr(c) for c in columns]
-        if not rows:
-            raise InputError(f"{name} has a header row but no data rows")
-    else:
-        skip, columns = 0, [str(i) for i in range(len(rows[0][1]))]
-        labels = columns
-    rows = [row for _, row in rows if len(row) == len(columns)]
+    if header and len(rows) == 1:
+        raise InputError(f"{name} has a header row but no data rows")
+    skip, columns = rows[0] if header else (0, [str(j) for j in range(len(rows[0][1]))])
+    labels = [repr(c) for c in columns] if header else columns
+    # the first data rows (those of another length are the second pass's)
+    sample = [
+        (row, numbers)
+        for (_, row), numbers in zip(rows[header:], is_number[header:], strict=True)
+        if len(row) == len(columns)
+    ]
     notes = []
     if args.columns is not None:
         used = _select_columns(columns, args.columns, name)
     else:
-        used = [c for c in range(len(columns)) if any(numeric([r[c] for r in rows]))]
-        # text columns are skipped with a note; empty ones (a delimiter that
-        # ends every line makes one) silently
+        used = [j for j in range(len(columns)) if any(n[j] for _, n in sample)]
+        # Text columns are left out with a note, and empty ones (a delimiter
+        # ending every line makes one) silently.
         text = [
-            labels[c]
-            for c in range(len(columns))
-            if c not in used and any(r[c] for r in rows)
+            labels[j]
+            for j in range(len(columns))
+            if j not in used and any(row[j] for row, _ in sample)
         ]
         if text:
             notes.append(
                 f"skipped the text column{'s' * (len(text) > 1)} {', '.join(text)}"
             )
-        # 0, 1, 2, ... under no name: the row index that pandas' to_csv writes
-        index = [_number(r[0], False) for r in rows] == list(range(len(rows)))
+        index = [_number(row[0], False) for row, _ in sample] == [*range(len(sample))]
         if header and columns[0] in ("", "Unnamed: 0") and index and used[:1] == [0]:
-            used = used[1:]
+            used = used[1:]  # 0, 1, 2, ... under no name: pandas' to_csv row index
             notes.insert(0, f"skipped the unnamed index column {labels[0]}")
+    shown = "whitespace" if sep is None else repr(sep)
     if not used:
         raise InputError(
             f"{name} has no numeric column (delimiter {shown}); check the file or "
@@ -203,7 +202,7 @@ def _read_text(f, name, args):
                 raise InputError(f"{name} line {line}{what}")
         raise InputError(f"cannot read {name} as delimited text: {problem}")
     note = "; ".join(notes) + "; choose columns with --columns" if notes else None
-    return Data(X, [columns[c] for c in used], name, note)
+    return Data(X, [columns[j] for j in used], name, note)
 
 
 def _problem(row, labels, used, decimal_comma, shown):
@@ -214,17 +213,17 @@ def _problem(row, labels, used, decimal_comma, shown):
             f"{len(labels)} (delimiter {shown}); every row needs the same number "
             "of fields (use --delimiter if the delimiter was misdetected)"
         )
-    for c in used:
-        value = _number(row[c], decimal_comma)
-        if value is None and row[c].lower() not in _MISSING:
+    for j in used:
+        value = _number(row[j], decimal_comma)
+        if value is None and row[j].lower() not in _MISSING:
             return (
-                f", column {labels[c]}: {row[c]!r} is not a number; select numeric "
+                f", column {labels[j]}: {row[j]!r} is not a number; select numeric "
                 "columns with --columns or clean the file"
             )
         if value is None or not np.isfinite(value):
             kind = "infinite" if value in (np.inf, -np.inf) else "missing or NaN"
             return (
-                f", column {labels[c]}: {kind} value; drop or impute those rows first"
+                f", column {labels[j]}: {kind} value; drop or impute those rows first"
             )
     return None
 
@@ -245,10 +244,10 @@ def _select_columns(columns, spec, name):
     return positions
 
 
-def _read_array(raw, name, args):
-    """A .npy or .npz file, never unpickling anything."""
+def _read_array(f, name, args):
+    """The array of a .npy or .npz file, never unpickling anything."""
     try:
-        array = np.load(raw, allow_pickle=False)
+        array = np.load(f, allow_pickle=False)
         if isinstance(array, np.lib.npyio.NpzFile):
             keys = array.files
             key = args.key or (keys[0] if len(keys) == 1 else None)

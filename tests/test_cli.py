@@ -567,8 +567,7 @@ def test_plot_without_matplotlib_is_one_line(tmp_path, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert status == 2
     assert captured.err.splitlines() == [
-        "skgap: error: --plot requires matplotlib, which is not installed. Install "
-        "it with: pip install 'skgap[plot]'"
+        "skgap: error: --plot needs matplotlib: pip install 'skgap[plot]'"
     ]
 
 
