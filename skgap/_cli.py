@@ -100,7 +100,8 @@ def _value(text):
 
 def _delimiter(text):
     """The --delimiter option: one character, 'tab', or 'space' (runs of blanks)."""
-    text = {"tab": "\t", "\\t": "\t", "space": " ", "whitespace": " "}.get(text, text)
+    names = {"tab": "\t", "\\t": "\t", "space": " ", "whitespace": " "}
+    text = names.get(text.lower(), text)
     if len(text) != 1:
         message = f"expected one character (or 'tab', 'space'), got {text!r}"
         raise argparse.ArgumentTypeError(message)

@@ -67,6 +67,8 @@ def test_builtin_example(capsys):
     out = capsys.readouterr().out
     assert "chosen k = 4" in out
     assert "rule 'tibshirani' on the gap statistic" in out
+    # the rule in its own words, those of its docstring
+    assert RULES["tibshirani"].__doc__.splitlines()[0] in out
     assert (
         "built-in example make_blobs(n_samples=500, centers=4, random_state=1)" in out
     )
@@ -998,6 +1000,7 @@ def test_selection_frequencies_and_every_rule_in_json(tmp_path, capsys, blobs):
     assert data["selection_frequency"] == frequencies[position]
     assert set(data["rule_choices"]) == {"gap", "gap_star"}
     assert data["rule_choices"]["gap"]["tibshirani"] == data["n_clusters"]
+    assert data["rule"] == RULES["tibshirani"].__doc__.splitlines()[0]
 
 
 def test_n_refs_auto_metric_and_scan(tmp_path, capsys, blobs):
