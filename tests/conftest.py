@@ -8,6 +8,10 @@
   and after the test (skips if matplotlib is missing).
 - ``r_available`` / ``requires_r``: whether ``Rscript`` with the ``cluster``
   package can be run; ``requires_r`` is a skip marker for tests that need it.
+- ``threads_even_for_small_data``: makes GapKMeans run the tasks of small test
+  data in worker threads, as it does for large data.
+- ``dask_client``: a ``dask.distributed`` client on a LocalCluster of threads,
+  for ``joblib.parallel_config(backend="dask")``.
 - The hypothesis profile ``skgap`` (loaded by default; ``SKGAP_HYPOTHESIS_PROFILE``
   selects another): no deadline, bounded examples, derandomized.
 - ``NEEDS_NEWER``: tests that need a newer dependency than pyproject's floors
@@ -120,6 +124,41 @@ def pyplot():
     plt.close("all")
     yield plt
     plt.close("all")
+
+
+@pytest.fixture
+def threads_even_for_small_data(monkeypatch):
+    """Run the tasks of small data in worker threads, as those of large data.
+
+    GapKMeans fits data under 50,000 values (and engine work under 3e6) in
+    sequence even under a thread backend, since threads cannot speed such fits
+    up. Tests of what happens in worker threads (results, warnings, failures)
+    would need much larger, slower data to get there; this sets the two private
+    thresholds to 0 instead, on purpose: there is no public switch.
+    """
+    import skgap._execution
+
+    monkeypatch.setattr(skgap._execution, "_MIN_SIZE_FOR_THREADS", 0)
+    monkeypatch.setattr(skgap._execution, "_MIN_ENGINE_WORK_FOR_THREADS", 0)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A dask.distributed client: 2 workers of 2 threads, in this process."""
+    # Not importorskip: the tests extra installs dask[distributed], and CI must
+    # run the tests that use it rather than skip them.
+    import distributed
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
 
 
 def _version_tuple(text):

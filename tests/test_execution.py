@@ -1,16 +1,41 @@
-"""Parallel fits: identical results whatever n_jobs and backend, one thread per task."""
+"""Running a fit's tasks (skgap/_execution.py): backends, threads, progress, Ctrl-C.
+
+- The same ``random_state`` gives bit-identical results (``gap_results_``, the
+  W_k and W*_kb, the chosen k and labels) for every n_jobs under GapKMeans' own
+  choice of backend, the threading, loky and multiprocessing backends and a
+  ``dask.distributed`` cluster (``joblib.parallel_config(backend="dask")``):
+  every draw and fit is seeded by its place alone (test_fits.py).
+- Each task runs single-threaded, with the caller's scikit-learn configuration;
+  the thread limits are restored after the fit.
+- Small fits, which hold the GIL, run in sequence under threads, or move to
+  worker processes when the work is long enough to pay for them.
+- ``verbose`` reports progress on stderr; without it a fit prints nothing.
+- Ctrl-C stops a fit promptly, in threads and in worker processes, and leaves
+  no worker behind.
+
+Failing clusterers, dying workers and the warnings raised in the workers:
+test_faults.py.
+"""
 
 import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
 import threading
+import time
 import uuid
+import warnings
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 import sklearn
+from numpy.testing import assert_array_equal
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_info
@@ -18,6 +43,174 @@ from threadpoolctl import threadpool_info
 from skgap import GapKMeans
 from skgap._execution import Progress as _Progress
 from skgap._execution import split_ks as _split_ks
+
+SUBPROCESS_TIMEOUT = 120  # seconds; a hang fails the test instead of CI
+
+# Tests of what happens in worker threads use the fixture
+# ``threads_even_for_small_data`` of conftest.py: without it GapKMeans fits
+# data this small in sequence, even under a thread backend.
+threads_even_for_small_data = pytest.mark.usefixtures("threads_even_for_small_data")
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _blobs_gap(**params):
+    return GapKMeans(
+        KMeans(n_init=2),
+        n_clusters_range=range(1, 6),
+        n_refs=6,
+        random_state=0,
+        **params,
+    )
+
+
+def _hesitant_gap(**params):
+    # two blobs 5 apart, where the choice hesitates between k = 1 and 2:
+    # selection frequencies that are not all 0 and 1; scikit-learn's fits
+    return GapKMeans(
+        n_clusters_range=range(1, 7),
+        n_refs=10,
+        random_state=0,
+        kmeans_engine="sklearn",
+        **params,
+    )
+
+
+def _blobs(dtype=np.float64):
+    X, _ = make_blobs(n_samples=120, centers=3, cluster_std=1.0, random_state=1)
+    return X.astype(dtype)
+
+
+def _two_blobs():
+    X, _ = make_blobs(
+        n_samples=200, centers=[[0, 0], [5, 0]], cluster_std=1.85, random_state=0
+    )
+    return X
+
+
+# case: (data, GapKMeans factory, extra parameters)
+CASES = {
+    "pca-float64": (_blobs, _blobs_gap, {"reference": "pca"}),
+    "pca-float32": (lambda: _blobs(np.float32), _blobs_gap, {"reference": "pca"}),
+    "uniform-float64": (_blobs, _blobs_gap, {"reference": "uniform"}),
+    "uniform-float32": (
+        lambda: _blobs(np.float32),
+        _blobs_gap,
+        {"reference": "uniform"},
+    ),
+    "hesitant-sklearn-fits": (_two_blobs, _hesitant_gap, {}),
+}
+
+# (backend, n_jobs); None: GapKMeans' own choice, threads
+ALL_BACKENDS = [
+    (None, 2),
+    (None, -1),
+    (None, 3),
+    ("threading", 1),
+    ("threading", 2),
+    ("threading", -1),
+    ("loky", 1),
+    ("loky", 2),
+    ("loky", -1),
+    ("multiprocessing", 1),
+    ("multiprocessing", 2),
+    ("multiprocessing", -1),
+    ("dask", -1),
+]
+SOME_BACKENDS = [(None, 2), (None, -1), (None, 3), ("threading", 2), ("loky", 2)]
+BACKENDS_OF_CASE = {
+    "pca-float64": ALL_BACKENDS,
+    "pca-float32": SOME_BACKENDS,
+    "uniform-float64": SOME_BACKENDS,
+    "uniform-float32": SOME_BACKENDS,
+    "hesitant-sklearn-fits": [
+        (None, 2),
+        ("threading", 1),
+        ("threading", 2),
+        ("loky", 2),
+    ],
+}
+
+
+def _backend_params():
+    return [
+        pytest.param(case, backend, n_jobs, id=f"{case}-{backend or 'own'}-{n_jobs}")
+        for case, backends in BACKENDS_OF_CASE.items()
+        for backend, n_jobs in backends
+    ]
+
+
+@pytest.fixture(scope="module")
+def serial_fits():
+    """The fit of each case with n_jobs=1 under the sequential backend."""
+    fits = {}
+
+    def serial(case):
+        if case not in fits:
+            make_data, make_gap, params = CASES[case]
+            with joblib.parallel_config(backend="sequential"):
+                fits[case] = make_gap(n_jobs=1, **params).fit(make_data())
+        return fits[case]
+
+    return serial
+
+
+def _assert_bit_identical(gap, expected):
+    assert gap.gap_results_.keys() == expected.gap_results_.keys()
+    for key, values in expected.gap_results_.items():
+        got = gap.gap_results_[key]
+        assert got.dtype == values.dtype, key
+        assert got.tobytes() == values.tobytes(), key
+    for name in ("dispersions_", "reference_dispersions_", "selection_frequencies_"):
+        assert getattr(gap, name).tobytes() == getattr(expected, name).tobytes(), name
+    assert gap.n_clusters_ == expected.n_clusters_
+    assert_array_equal(gap.labels_, expected.labels_)
+
+
+@threads_even_for_small_data
+@pytest.mark.parametrize("case, backend, n_jobs", _backend_params())
+def test_bit_identical_across_n_jobs_and_backends(
+    request, serial_fits, case, backend, n_jobs
+):
+    make_data, make_gap, params = CASES[case]
+    serial = serial_fits(case)
+    # the comparisons are against a sensible fit
+    if case.startswith("hesitant"):
+        assert 0 < serial.selection_frequencies_.max() < 1
+    else:
+        assert serial.n_clusters_ == 3
+        assert serial.reference_dispersions_.shape == (6, 5)
+    if backend == "dask":
+        request.getfixturevalue("dask_client")
+    gap = make_gap(n_jobs=n_jobs, **params)
+    with (
+        contextlib.nullcontext()
+        if backend is None
+        else joblib.parallel_config(backend=backend)
+    ):
+        gap.fit(make_data())
+    _assert_bit_identical(gap, serial)
+
+
+@pytest.mark.parametrize("backend", [None, "threading"])
+def test_bit_identical_with_threads_on_data_large_enough_for_them(backend):
+    # without threads_even_for_small_data: 50 000 values make the threads run
+    X, _ = make_blobs(n_samples=12_500, n_features=4, centers=3, random_state=0)
+    assert X.size >= 50_000
+    params = dict(n_clusters_range=[1, 2, 3], n_refs=3, random_state=0)
+    serial = GapKMeans(KMeans(n_init=1, max_iter=30), n_jobs=1, **params).fit(X)
+    gap = GapKMeans(KMeans(n_init=1, max_iter=30), n_jobs=2, **params)
+    with (
+        contextlib.nullcontext()
+        if backend is None
+        else joblib.parallel_config(backend=backend)
+    ):
+        gap.fit(X)
+    _assert_bit_identical(gap, serial)
+
+
+# --------------------------------------------------------------------------- threads
 
 
 class RecordingKMeans(KMeans):
@@ -48,54 +241,22 @@ def _records(record_dir):
     return [json.loads(path.read_text()) for path in Path(record_dir).iterdir()]
 
 
-@pytest.fixture(autouse=True)
-def threads_for_small_data(monkeypatch):
-    """Run the small test data in threads too (by default they run in sequence)."""
-    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 0)
-    monkeypatch.setattr("skgap._execution._MIN_ENGINE_WORK_FOR_THREADS", 0)
-
-
 @pytest.fixture(scope="module")
 def X():
     return make_blobs(n_samples=300, centers=4, n_features=3, random_state=0)[0]
 
 
 def _results(X, **params):
-    gap = GapKMeans(
+    return GapKMeans(
         KMeans(n_init=2),
         n_clusters_range=range(1, 7),
         n_refs=4,
         random_state=7,
         **params,
     ).fit(X)
-    return gap
 
 
-def _assert_identical(a, b):
-    assert a.n_clusters_ == b.n_clusters_
-    for key in a.gap_results_:
-        np.testing.assert_array_equal(a.gap_results_[key], b.gap_results_[key])
-    np.testing.assert_array_equal(a.reference_dispersions_, b.reference_dispersions_)
-    np.testing.assert_array_equal(a.labels_, b.labels_)
-
-
-@pytest.mark.parametrize("reference", ["pca", "uniform"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize(
-    "n_jobs, backend",
-    [(2, None), (-1, None), (3, None), (2, "threading"), (2, "loky")],
-)
-def test_bit_identical_across_n_jobs_and_backends(X, reference, dtype, n_jobs, backend):
-    X = X.astype(dtype)
-    serial = _results(X, reference=reference, n_jobs=1)
-    if backend is None:
-        parallel = _results(X, reference=reference, n_jobs=n_jobs)
-    else:
-        with joblib.parallel_config(backend=backend):
-            parallel = _results(X, reference=reference, n_jobs=n_jobs)
-    _assert_identical(serial, parallel)
-
-
+@threads_even_for_small_data
 @pytest.mark.parametrize("backend", [None, "threading", "loky"])
 def test_one_thread_per_task(X, backend, tmp_path):
     gap = GapKMeans(
@@ -121,6 +282,7 @@ def test_one_thread_per_task(X, backend, tmp_path):
         assert set(record["threads"].values()) == {1}, record
 
 
+@threads_even_for_small_data
 def test_thread_limits_restored(X):
     before = [info["num_threads"] for info in threadpool_info()]
     _results(X, n_jobs=2)
@@ -137,6 +299,9 @@ def test_split_ks_partitions_and_balances(n_chunks):
     assert all(group == sorted(group) for group in groups)
     costs = [sum(ks[p] for p in group) for group in groups]
     assert max(costs) - min(costs) <= max(ks)
+
+
+# --------------------------------------------------------------------------- progress
 
 
 def test_verbose_reports_progress_on_stderr(X, capsys):
@@ -156,8 +321,17 @@ def test_verbose_reports_progress_on_stderr(X, capsys):
     assert "elapsed" in lines[-1] and "remaining" in lines[-1]
 
 
-def test_verbose_zero_is_silent(X, capsys):
-    _results(X, verbose=0)
+def test_silent_unless_verbose(capsys):
+    X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning on clean data either
+        GapKMeans(
+            KMeans(n_init=3),
+            n_clusters_range=range(1, 7),
+            n_refs=3,
+            random_state=0,
+            verbose=0,
+        ).fit(X)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 
@@ -187,6 +361,10 @@ def test_progress_rewrites_one_line_on_a_tty(monkeypatch):
     assert "6/6 fits" in tty.text.splitlines()[-1].split("\r")[-1]
 
 
+# ------------------------------------------------------------------------ small fits
+
+
+@threads_even_for_small_data
 @pytest.mark.parametrize("size_limit, in_main_thread", [(10**9, True), (0, False)])
 def test_small_fits_run_in_sequence_not_threads(
     X, monkeypatch, tmp_path, size_limit, in_main_thread
@@ -203,6 +381,7 @@ def test_small_fits_run_in_sequence_not_threads(
     assert (threads == {"MainThread"}) is in_main_thread
 
 
+@threads_even_for_small_data
 def test_small_fits_keep_a_process_backend(X, monkeypatch, tmp_path):
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
     gap = GapKMeans(
@@ -272,6 +451,7 @@ def long_small_work(monkeypatch):
     monkeypatch.setattr("skgap._execution._SECONDS_TIMED", 0.0)
 
 
+@threads_even_for_small_data
 def test_long_small_work_moves_to_processes_same_result(X, tmp_path, long_small_work):
     # small fits hold the GIL: threads cannot share them, processes can
     (tmp_path / "1").mkdir(), (tmp_path / "2").mkdir()
@@ -283,15 +463,17 @@ def test_long_small_work_moves_to_processes_same_result(X, tmp_path, long_small_
         X, PidRecordingKMeans(record_dir=str(tmp_path / "2")), n_jobs=2
     )
     assert os.getpid() in pids and len(pids) > 1  # timed here, then moved
-    _assert_identical(gap, serial)
+    _assert_bit_identical(gap, serial)
 
 
+@threads_even_for_small_data
 def test_short_small_work_stays_in_sequence(X, tmp_path, monkeypatch):
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
     _, pids = _fit_recording_pids(X, PidRecordingKMeans(record_dir=str(tmp_path)), 2)
     assert pids == {os.getpid()}
 
 
+@threads_even_for_small_data
 def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, long_small_work):
     with joblib.parallel_config(backend="threading"):
         _, pids = _fit_recording_pids(
@@ -300,6 +482,7 @@ def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, long_small_w
     assert pids == {os.getpid()}
 
 
+@threads_even_for_small_data
 def test_small_work_nested_in_joblib_workers_stays_in_sequence(X, long_small_work):
     # e.g. GapKMeans(n_jobs=2) inside GridSearchCV(n_jobs=2): no processes
     # spawned from the outer workers
@@ -312,6 +495,7 @@ def test_small_work_nested_in_joblib_workers_stays_in_sequence(X, long_small_wor
     assert plans == ["sequential", "sequential"]
 
 
+@threads_even_for_small_data
 def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
     gap, pids = _fit_recording_pids(
         X, UnpicklableKMeans(record_dir=str(tmp_path)), n_jobs=2
@@ -320,6 +504,7 @@ def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
     assert gap.n_clusters_ == 4
 
 
+@threads_even_for_small_data
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_sklearn_config_reaches_the_workers(X, backend, tmp_path):
     """A config_context around fit applies inside every worker, as in sklearn."""
@@ -339,3 +524,155 @@ def test_sklearn_config_reaches_the_workers(X, backend, tmp_path):
         # checked again by each clusterer fit
         assert config["assume_finite"] and config["skip_parameter_validation"]
     assert not sklearn.get_config()["skip_parameter_validation"]
+
+
+# ---------------------------------------------------------------------------- Ctrl-C
+
+_SLEEPING_SOURCE = '''
+import os, sys, time
+import numpy as np, joblib
+from sklearn.base import BaseEstimator, ClusterMixin
+from skgap import GapKMeans
+
+
+class Scripted(ClusterMixin, BaseEstimator):
+    def __init__(self, n_clusters=2, random_state=None, action="sleep"):
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.action = action
+
+    def fit(self, X, y=None):
+        if self.action == "sleep":
+            time.sleep(0.2)
+        self.labels_ = np.arange(X.shape[0]) % self.n_clusters
+        return self
+
+
+def children():
+    """(pid, command line) of this process's children, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline") as f:
+                command = f.read().replace("\\0", " ")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid():
+            found.append((int(entry), command))
+    return found
+
+
+X = np.random.default_rng(0).normal(size=(40, 2))
+'''
+
+needs_proc = pytest.mark.skipif(
+    not os.path.isdir("/proc/self"), reason="counts child processes through /proc"
+)
+
+
+@needs_proc
+def test_ctrl_c_stops_parallel_fit_promptly_without_leftover_workers():
+    backend = "loky"  # worker processes; threads cannot be left behind
+    script = """
+        gap = GapKMeans(Scripted(action="sleep"), n_clusters_range=range(1, 9),
+                        n_refs=20, n_jobs=2, random_state=0)
+        print("READY", flush=True)
+        try:
+            with joblib.parallel_config(backend=sys.argv[1]):
+                gap.fit(X)
+            print("FINISHED", flush=True)
+        except KeyboardInterrupt:
+            print("INTERRUPTED", flush=True)
+        print("FITTED", hasattr(gap, "n_clusters_"), flush=True)
+        deadline = time.monotonic() + 20
+        while True:
+            # the resource trackers are per-interpreter daemons, not workers
+            left = [c for c in children() if "resource_tracker" not in c[1]]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        print("WORKERS LEFT", len(left), flush=True)
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLEEPING_SOURCE + textwrap.dedent(script), backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal job
+        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
+    )
+    try:
+        assert process.stdout.readline().strip() == "READY"
+        # 21 data sets x 7 ks x 0.2 s / 2 workers ~ 15 s of work: interrupt it
+        # once the workers are busy. Ctrl-C in a terminal signals the whole
+        # process group: the parent and its workers.
+        time.sleep(2.0)
+        os.killpg(process.pid, signal.SIGINT)
+        # the bound: interrupted and cleaned up long before 15 s of work ends
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "INTERRUPTED" in out, (out, err)
+    assert "FINISHED" not in out
+    assert "FITTED False" in out
+    assert "WORKERS LEFT 0" in out, (out, err)
+    assert process.returncode == 0, err
+
+
+_THREADS_INTERRUPTED = """
+import signal, sys, threading, time
+import numpy as np
+from sklearn.cluster import KMeans
+from skgap import GapKMeans
+
+class MyKMeans(KMeans):  # a subclass: scikit-learn's own fits, in threads
+    pass
+
+X = np.random.default_rng(0).normal(size=(400_000, 2))
+estimator = None if sys.argv[1] == "engine" else MyKMeans(n_init=3)
+gap = GapKMeans(estimator, n_refs=30, n_jobs=2, random_state=0)
+print("READY", flush=True)
+start = time.monotonic()
+try:
+    gap.fit(X)
+    print("FINISHED", flush=True)
+except KeyboardInterrupt:
+    print("INTERRUPTED", round(time.monotonic() - start, 1), flush=True)
+print("FITTED", hasattr(gap, "n_clusters_"), flush=True)
+# nothing of skgap still runs: the interpreter may exit
+print("THREADS", threading.active_count(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("path", ["engine", "sklearn"])
+@pytest.mark.parametrize("attempt", range(3))
+def test_ctrl_c_with_threads_returns_promptly_and_exits_cleanly(path, attempt):
+    process = subprocess.Popen(
+        [sys.executable, "-c", _THREADS_INTERRUPTED, path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
+    )
+    try:
+        assert process.stdout.readline().strip() == "READY"
+        time.sleep(1.0 + 0.3 * attempt)  # tasks running, at different points
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, (out, err)  # no abort (-6), no crash
+    assert "INTERRUPTED" in out and "FINISHED" not in out, (out, err)
+    assert "FITTED False" in out
+    # the running fits stopped before fit returned: at most one scikit-learn
+    # fit per thread (seconds), the engine at its next iteration
+    seconds = float(out.split("INTERRUPTED")[1].split()[0])
+    assert seconds < 30, out

@@ -10,8 +10,8 @@ threading backends:
 - a clusterer that returns fewer distinct labels than k gets one
   :class:`~skgap.exceptions.SkgapWarning` naming the ks, for the data and for
   the reference data sets, summarised;
-- a worker process that dies gives a clear error, never a hang;
-- Ctrl-C stops a parallel fit promptly and leaves no worker process;
+- a worker process that dies gives a clear error, never a hang (Ctrl-C:
+  test_execution.py);
 - warnings raised inside the workers reach the caller once per category,
   with a count and the fits they came from, whatever the backend, and the
   global warning filters are left as they were (also with fits running in
@@ -19,8 +19,6 @@ threading backends:
 """
 
 import copy
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -413,10 +411,6 @@ def children():
 X = np.random.default_rng(0).normal(size=(40, 2))
 '''
 
-needs_proc = pytest.mark.skipif(
-    not os.path.isdir("/proc/self"), reason="counts child processes through /proc"
-)
-
 
 def _run_script(body, *args):
     return subprocess.run(
@@ -446,110 +440,6 @@ def test_dead_worker_gives_clear_error_not_hang():
     )
     assert "n_jobs=1" in result.stdout  # how to see the real failure
     assert "FITTED False" in result.stdout
-
-
-@needs_proc
-def test_ctrl_c_stops_parallel_fit_promptly_without_leftover_workers():
-    backend = "loky"  # worker processes; threads cannot be left behind
-    script = """
-        gap = GapKMeans(Scripted(action="sleep"), n_clusters_range=range(1, 9),
-                        n_refs=20, n_jobs=2, random_state=0)
-        print("READY", flush=True)
-        try:
-            with joblib.parallel_config(backend=sys.argv[1]):
-                gap.fit(X)
-            print("FINISHED", flush=True)
-        except KeyboardInterrupt:
-            print("INTERRUPTED", flush=True)
-        print("FITTED", hasattr(gap, "n_clusters_"), flush=True)
-        deadline = time.monotonic() + 20
-        while True:
-            # the resource trackers are per-interpreter daemons, not workers
-            left = [c for c in children() if "resource_tracker" not in c[1]]
-            if not left or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        print("WORKERS LEFT", len(left), flush=True)
-    """
-    process = subprocess.Popen(
-        [sys.executable, "-c", _CLUSTERER_SOURCE + textwrap.dedent(script), backend],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal job
-        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
-    )
-    try:
-        assert process.stdout.readline().strip() == "READY"
-        # 21 data sets x 7 ks x 0.2 s / 2 workers ~ 15 s of work: interrupt it
-        # once the workers are busy. Ctrl-C in a terminal signals the whole
-        # process group: the parent and its workers.
-        time.sleep(2.0)
-        os.killpg(process.pid, signal.SIGINT)
-        # the bound: interrupted and cleaned up long before 15 s of work ends
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert "INTERRUPTED" in out, (out, err)
-    assert "FINISHED" not in out
-    assert "FITTED False" in out
-    assert "WORKERS LEFT 0" in out, (out, err)
-    assert process.returncode == 0, err
-
-
-_THREADS_INTERRUPTED = """
-import signal, sys, threading, time
-import numpy as np
-from sklearn.cluster import KMeans
-from skgap import GapKMeans
-
-class MyKMeans(KMeans):  # a subclass: scikit-learn's own fits, in threads
-    pass
-
-X = np.random.default_rng(0).normal(size=(400_000, 2))
-estimator = None if sys.argv[1] == "engine" else MyKMeans(n_init=3)
-gap = GapKMeans(estimator, n_refs=30, n_jobs=2, random_state=0)
-print("READY", flush=True)
-start = time.monotonic()
-try:
-    gap.fit(X)
-    print("FINISHED", flush=True)
-except KeyboardInterrupt:
-    print("INTERRUPTED", round(time.monotonic() - start, 1), flush=True)
-print("FITTED", hasattr(gap, "n_clusters_"), flush=True)
-# nothing of skgap still runs: the interpreter may exit
-print("THREADS", threading.active_count(), flush=True)
-"""
-
-
-@pytest.mark.parametrize("path", ["engine", "sklearn"])
-@pytest.mark.parametrize("attempt", range(3))
-def test_ctrl_c_with_threads_returns_promptly_and_exits_cleanly(path, attempt):
-    process = subprocess.Popen(
-        [sys.executable, "-c", _THREADS_INTERRUPTED, path],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
-    )
-    try:
-        assert process.stdout.readline().strip() == "READY"
-        time.sleep(1.0 + 0.3 * attempt)  # tasks running, at different points
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, (out, err)  # no abort (-6), no crash
-    assert "INTERRUPTED" in out and "FINISHED" not in out, (out, err)
-    assert "FITTED False" in out
-    # the running fits stopped before fit returned: at most one scikit-learn
-    # fit per thread (seconds), the engine at its next iteration
-    seconds = float(out.split("INTERRUPTED")[1].split()[0])
-    assert seconds < 30, out
 
 
 # ------------------------------------------------------------------------ misbehaving

@@ -514,48 +514,6 @@ def serial_fit(determinism_data):
     return _fast(estimator=KMeans(n_init=1), n_refs=5).fit(determinism_data)
 
 
-@pytest.mark.parametrize(
-    "n_jobs, backend",
-    [(2, None), (2, "loky"), (2, "threading"), (1, "threading"), (-1, "threading")],
-)
-def test_bit_identical_across_n_jobs_and_backends(
-    determinism_data, serial_fit, n_jobs, backend
-):
-    gap = _fast(estimator=KMeans(n_init=1), n_refs=5, n_jobs=n_jobs)
-    if backend is None:
-        gap.fit(determinism_data)
-    else:
-        with joblib.parallel_config(backend=backend):
-            gap.fit(determinism_data)
-    for key in KEYS:
-        assert_array_equal(
-            gap.gap_results_[key], serial_fit.gap_results_[key], err_msg=key
-        )
-    assert_array_equal(gap.reference_dispersions_, serial_fit.reference_dispersions_)
-    assert_array_equal(gap.labels_, serial_fit.labels_)
-
-
-@pytest.mark.parametrize("backend", [None, "threading"])
-def test_bit_identical_with_threads_on_data_large_enough_for_them(backend):
-    # small data are fitted in sequence under a thread backend (the GIL makes
-    # threads useless there): 50 000 values make the threads really run
-    X, _ = make_blobs(n_samples=12_500, n_features=4, centers=3, random_state=0)
-    assert X.size >= 50_000
-    params = dict(
-        estimator=KMeans(n_init=1, max_iter=30), n_clusters_range=[1, 2, 3], n_refs=3
-    )
-    serial = _fast(n_jobs=1, **params).fit(X)
-    gap = _fast(n_jobs=2, **params)
-    if backend is None:
-        gap.fit(X)
-    else:
-        with joblib.parallel_config(backend=backend):
-            gap.fit(X)
-    for key in KEYS:
-        assert_array_equal(gap.gap_results_[key], serial.gap_results_[key], err_msg=key)
-    assert_array_equal(gap.labels_, serial.labels_)
-
-
 def test_random_state_reproducible_and_seeds_differ(determinism_data, serial_fit):
     again = _fast(estimator=KMeans(n_init=1), n_refs=5).fit(determinism_data)
     for key in KEYS:
@@ -764,15 +722,6 @@ def test_single_reference():
         np.log(gap.reference_dispersions_[0]) - np.log(gap.dispersions_),
         rtol=1e-12,
     )
-
-
-def test_silent_unless_verbose(capsys):
-    X, _ = _blobs(n_samples=60)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no warning on clean data either
-        _fast(n_refs=3).fit(X)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == ""
 
 
 def test_repr_and_get_params():

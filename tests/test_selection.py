@@ -2,7 +2,6 @@
 the selection frequencies (bootstrap resamples of the references)."""
 
 import _oracle
-import joblib
 import numpy as np
 import pytest
 from hypothesis import given
@@ -404,28 +403,6 @@ def test_selection_frequencies_reproducible_and_seeded(statistic):
     # another random_state draws other references and other resamples
     other = _gap(statistic=statistic, random_state=1).fit(X).selection_frequencies_
     assert not np.array_equal(first, other)
-
-
-@pytest.mark.parametrize(
-    "n_jobs, backend", [(2, None), (2, "threading"), (2, "loky"), (1, "threading")]
-)
-def test_selection_frequencies_same_for_every_n_jobs_and_backend(n_jobs, backend):
-    # scikit-learn's fits: tasks that really run in the workers (the engine
-    # fits data this small in sequence)
-    X = _two_blobs(HESITANT_GAP_STD)
-    serial = _gap(kmeans_engine="sklearn").fit(X)
-    assert 0 < serial.selection_frequencies_.max() < 1  # a hesitant case
-    gap = _gap(kmeans_engine="sklearn", n_jobs=n_jobs)
-    if backend is None:
-        gap.fit(X)
-    else:
-        with joblib.parallel_config(backend=backend):
-            gap.fit(X)
-    assert_array_equal(gap.selection_frequencies_, serial.selection_frequencies_)
-    assert_array_equal(
-        gap.gap_results_["selection_frequency"],
-        serial.gap_results_["selection_frequency"],
-    )
 
 
 def test_selection_frequencies_function_identical_references():
