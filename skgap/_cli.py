@@ -239,13 +239,11 @@ def _clusterer(name, n_init):
 
 def _check_output(path, option, data_file):
     """Fail now, not after the fit, if `path` cannot be written."""
-    if data_file not in (None, "-") and os.path.exists(path):
-        if os.path.exists(data_file) and os.path.samefile(path, data_file):
-            raise InputError(f"{option}: {path} is the data file; choose another")
+    if data_file and os.path.realpath(path) == os.path.realpath(data_file):
+        raise InputError(f"{option}: {path} is the data file; choose another")
     existed = os.path.exists(path)
     try:
-        with open(path, "ab"):
-            pass  # opened for writing, not truncated
+        open(path, "ab").close()  # opened for writing, not truncated
     except OSError as exc:
         raise InputError(f"{option}: cannot write {path}: {exc.strerror}") from None
     if not existed:

@@ -252,11 +252,8 @@ def _read_array(f, name, args):
             keys = array.files
             key = args.key or (keys[0] if len(keys) == 1 else None)
             if key not in keys:
-                missing = "" if args.key is None else f"no array {args.key!r}; "
-                raise InputError(
-                    f"{name} has {missing}the arrays {', '.join(keys)}: choose "
-                    "one with --key"
-                )
+                message = f"{name} has the arrays {', '.join(keys)}; choose one"
+                raise InputError(f"{message} with --key")
             array, name = array[key], f"{name}[{key}]"
         elif args.key is not None:
             raise InputError(f"--key applies to .npz archives, and {name} is .npy")

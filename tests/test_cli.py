@@ -439,7 +439,7 @@ BAD_INPUTS = {
     "3-d array": (["{d}/cube.npy"], "2-D array"),
     "string array": (["{d}/strings.npy"], "numeric"),
     "npz without key": (["{d}/two.npz"], "choose one with --key"),
-    "npz bad key": (["{d}/two.npz", "--key", "c"], "no array 'c'"),
+    "npz bad key": (["{d}/two.npz", "--key", "c"], "has the arrays a, b; choose"),
     "key on npy": (["{d}/cube.npy", "--key", "c"], "--key applies to .npz"),
     "unknown column": (["{d}/ok.csv", "--columns", "z"], "no column 'z'"),
     "text column selected": (["{d}/text.csv", "--columns", "y"], "not a number"),
