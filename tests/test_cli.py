@@ -791,6 +791,37 @@ def test_no_pandas_needed(tmp_path):
     assert json.loads(result.stdout)["n_clusters"] == 3
 
 
+@pytest.mark.parametrize(
+    "text, columns",
+    [
+        ("x;y\n" + "".join(f"{a:.6f};{b:.6f}\n" for a, b in BLOBS), ["x", "y"]),
+        (",x,y\n" + "".join(f"{i},{a},{b}\n" for i, (a, b) in enumerate(BLOBS)), None),
+        ("x\ty\n" + "".join(f"{a}\t{b}\n" for a, b in BLOBS).replace(".", ","), None),
+    ],
+    ids=["semicolons", "pandas-index", "decimal-comma"],
+)
+def test_messy_text_without_pandas(tmp_path, capsys, monkeypatch, text, columns):
+    """The reader's features need no pandas: they work where it cannot import."""
+
+    class NoPandas:
+        def find_spec(self, name, *args):
+            if name.partition(".")[0] == "pandas":
+                raise ImportError(name)
+
+    monkeypatch.setattr(sys, "meta_path", [NoPandas(), *sys.meta_path])
+    for name in [name for name in sys.modules if name.partition(".")[0] == "pandas"]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError):
+        import pandas  # noqa: F401
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    data, _ = _run_json(capsys, [str(path), *FAST])
+    assert data["data"]["columns"] == (columns or ["x", "y"])
+    assert data["n_clusters"] == 3
+    path.write_text(text.replace("\n", "\nnope;1\n", 1) if columns else text + "1")
+    assert "line" in _one_error_line(capsys, [str(path), *FAST])
+
+
 def test_options_of_the_reader(tmp_path, capsys, blobs):
     path = tmp_path / "data.txt"
     path.write_text("".join(f"{a}|{b}\n" for a, b in blobs))
