@@ -1,17 +1,21 @@
-"""Faults inside ``GapKMeans.fit``: failing, collapsing, dying and interrupted fits.
+"""Faults inside ``GapKMeans.fit`` (skgap/_faults.py): failing, collapsing and
+misbehaving clusterers, dying workers, the warnings raised in the workers.
 
 Guarantees tested here, under n_jobs=1 and n_jobs=2 with the loky and the
-threading backends:
+threading backends (and Dask where said):
 
 - a clusterer that raises on one fit fails ``fit`` with
   :class:`~skgap.exceptions.ClustererFitError` naming k and the data set, with
   the clusterer's exception as ``__cause__`` (also across processes), and the
   estimator is left exactly as it was before ``fit``;
+- labels of another type are used; bad labels (wrong length, 2-D, text,
+  negative, ...) fail ``fit`` naming k;
 - a clusterer that returns fewer distinct labels than k gets one
   :class:`~skgap.exceptions.SkgapWarning` naming the ks, for the data and for
   the reference data sets, summarised;
-- a worker process that dies gives a clear error, never a hang (Ctrl-C:
-  test_execution.py);
+- a worker process that dies gives a clear error, never a hang; a task that
+  kills every Dask worker ends in a clear error, and Dask retries a task whose
+  worker died once (Ctrl-C: test_execution.py);
 - warnings raised inside the workers reach the caller once per category,
   with a count and the fits they came from, whatever the backend, and the
   global warning filters are left as they were (also with fits running in
@@ -42,14 +46,9 @@ from skgap.exceptions import ClustererFitError, SkgapWarning
 BACKENDS = [(1, "sequential"), (2, "loky"), (2, "threading")]
 
 
-@pytest.fixture(autouse=True)
-def _threads_even_for_small_data(monkeypatch):
-    """GapKMeans fits small data in sequence under a thread backend; these
-    tests need the worker threads to run, concurrently."""
-    import skgap._execution
-
-    monkeypatch.setattr(skgap._execution, "_MIN_SIZE_FOR_THREADS", 0)
-    monkeypatch.setattr(skgap._execution, "_MIN_ENGINE_WORK_FOR_THREADS", 0)
+# GapKMeans fits data this small in sequence even under a thread backend; these
+# tests need the worker threads to run, concurrently (see conftest.py)
+pytestmark = pytest.mark.usefixtures("threads_even_for_small_data")
 
 
 BACKEND_IDS = ["n_jobs=1", "loky", "threading"]
@@ -213,8 +212,10 @@ def _fit_recording(n_jobs, backend):
     return [(w.category, str(w.message)) for w in caught]
 
 
-def test_worker_warnings_reach_caller_once_summarised():
-    results = {backend: _fit_recording(n_jobs, backend) for n_jobs, backend in BACKENDS}
+def test_worker_warnings_reach_caller_once_summarised(dask_client):
+    # (on Dask, two tasks per worker run in threads: warnings still arrive once)
+    backends = [*BACKENDS, (-1, "dask")]
+    results = {backend: _fit_recording(n_jobs, backend) for n_jobs, backend in backends}
     for backend, caught in results.items():
         convergence = [m for c, m in caught if c is ConvergenceWarning]
         assert len(convergence) == 1, (backend, caught)
@@ -235,6 +236,7 @@ def test_worker_warnings_reach_caller_once_summarised():
         assert "k=[5, 6]" in skgap_warnings[1]
     # the same summary whatever the backend
     assert results["sequential"] == results["loky"] == results["threading"]
+    assert results["dask"] == results["sequential"]
 
 
 def test_user_filters_apply_to_worker_warnings():
@@ -307,30 +309,44 @@ def test_concurrent_fits_in_threads_leave_warning_state_intact():
 # A failure makes joblib kill the loky workers, and restarting them costs
 # seconds: loky runs the cases that need another process, once each.
 @pytest.mark.parametrize(
-    ("n_jobs", "backend", "fail_on"),
+    ("n_jobs", "backend", "fail_on", "fail_k"),
     [
-        (1, "sequential", "data"),
-        (1, "sequential", "reference"),
-        (2, "threading", "data"),
-        (2, "threading", "reference"),
-        (2, "loky", "reference"),
+        (1, "sequential", "data", 2),
+        (1, "sequential", "data", 3),
+        (1, "sequential", "data", 4),
+        (1, "sequential", "reference", 3),
+        (2, "threading", "data", 3),
+        (2, "threading", "reference", 3),
+        (2, "loky", "reference", 3),
     ],
 )
-def test_failing_fit_names_k_and_data_set_and_chains_cause(n_jobs, backend, fail_on):
+def test_failing_fit_names_k_and_data_set_and_chains_cause(
+    n_jobs, backend, fail_on, fail_k
+):
     X = _blobs()
-    clusterer = ScriptedClusterer(fail_k=3, fail_on=fail_on, data_sum=X.sum())
+    clusterer = ScriptedClusterer(fail_k=fail_k, fail_on=fail_on, data_sum=X.sum())
     gap = _gap(clusterer, n_jobs=n_jobs)
     snapshot = _snapshot(gap)
-    where = "the data" if fail_on == "data" else r"reference data set b=\d"
+    if fail_on == "data":
+        where = "the data"
+    else:  # in sequence the first reference fails first
+        where = r"reference data set b=" + ("0" if n_jobs == 1 else r"\d")
     with joblib.parallel_config(backend=backend):
-        with pytest.raises(ClustererFitError, match=rf"{where} into k=3") as info:
+        with pytest.raises(
+            ClustererFitError,
+            match=rf"ScriptedClusterer failed to cluster {where} into k={fail_k} "
+            "clusters",
+        ) as info:
             gap.fit(X)
     error = info.value
-    assert error.k == 3
+    assert error.k == fail_k
     assert error.dataset.startswith("the data" if fail_on == "data" else "reference")
+    # the clusterer's exception, also from a worker process
     assert isinstance(error.__cause__, Boom)
-    assert "injected failure at k=3" in str(error.__cause__)
-    assert "ScriptedClusterer" in str(error)
+    if backend == "loky":
+        assert f"injected failure at k={fail_k}" in str(error.__cause__)
+    else:
+        assert str(error.__cause__) == f"injected failure at k={fail_k}"
     # never half-fitted
     _assert_unchanged(gap, snapshot)
     with pytest.raises(NotFittedError):
@@ -355,57 +371,40 @@ def test_failing_fit_keeps_earlier_fit(n_jobs, backend):
     assert gap.n_features_in_ == 2
 
 
-def test_bad_labels_from_clusterer_are_clusterer_errors():
-    class NoiseLabels(ScriptedClusterer):
-        def fit(self, X, y=None):
-            super().fit(X)
-            self.labels_ = self.labels_ - 1  # -1 for "noise"
-            return self
+def test_clusterer_failing_at_k_1_fails_the_fit_only_when_k_1_is_chosen():
+    # k = 1 needs no clustering for the statistic; the best estimator at k = 1
+    # is fitted for predict only, and its failure is reported like the others
+    X = _blobs()
+    for fail_on in ("data", "reference"):
+        clusterer = ScriptedClusterer(fail_k=1, fail_on=fail_on, data_sum=X.sum())
+        assert _gap(clusterer).fit(X).n_clusters_ == 3
+    noise = np.random.default_rng(0).uniform(size=(30, 2))
+    clusterer = ScriptedClusterer(fail_k=1, fail_on="data", data_sum=noise.sum())
+    with pytest.raises(ClustererFitError, match="the data into k=1 clusters"):
+        _gap(clusterer, n_clusters_range=[1]).fit(noise)
 
-    with pytest.raises(ClustererFitError, match=r"k=2.*must be non-negative, got -1"):
-        _gap(NoiseLabels()).fit(_blobs())
 
-
-# --------------------------------------------------------------------------- processes
+# ---------------------------------------------------------------------- dying workers
 
 _CLUSTERER_SOURCE = '''
-import os, sys, time
+import os, sys
 import numpy as np, joblib
-from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin
 from skgap import GapKMeans
 
 
-class Scripted(ClusterMixin, BaseEstimator):
-    def __init__(self, n_clusters=2, random_state=None, action="sleep"):
+class Exits(ClusterMixin, BaseEstimator):
+    """Ends its process at k = 3."""
+
+    def __init__(self, n_clusters=2, random_state=None):
         self.n_clusters = n_clusters
         self.random_state = random_state
-        self.action = action
 
     def fit(self, X, y=None):
-        if self.action == "exit" and self.n_clusters == 3:
+        if self.n_clusters == 3:
             os._exit(3)
-        if self.action == "sleep":
-            time.sleep(0.2)
         self.labels_ = np.arange(X.shape[0]) % self.n_clusters
         return self
-
-
-def children():
-    """(pid, command line) of this process's children, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline") as f:
-                command = f.read().replace("\\0", " ")
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == os.getpid():
-            found.append((int(entry), command))
-    return found
 
 
 X = np.random.default_rng(0).normal(size=(40, 2))
@@ -425,7 +424,7 @@ def _run_script(body, *args):
 def test_dead_worker_gives_clear_error_not_hang():
     result = _run_script("""
         from skgap.exceptions import ClustererFitError
-        gap = GapKMeans(Scripted(action="exit"), n_clusters_range=[1, 2, 3],
+        gap = GapKMeans(Exits(), n_clusters_range=[1, 2, 3],
                         n_refs=4, n_jobs=2, random_state=0)
         try:
             with joblib.parallel_config(backend="loky"):
@@ -440,6 +439,78 @@ def test_dead_worker_gives_clear_error_not_hang():
     )
     assert "n_jobs=1" in result.stdout  # how to see the real failure
     assert "FITTED False" in result.stdout
+
+
+_DYING_WORKERS = """
+import os, sys, tempfile, time
+import joblib, numpy as np
+from distributed import Client, LocalCluster
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans
+from skgap import GapKMeans
+from skgap.exceptions import ClustererFitError
+
+
+class Dies(ClusterMixin, BaseEstimator):
+    '''KMeans that kills its process at k = 3: always, or only once (a marker).'''
+
+    def __init__(self, n_clusters=2, random_state=None, marker=None):
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.marker = marker
+
+    def fit(self, X, y=None):
+        if self.n_clusters == 3 and not (self.marker and os.path.exists(self.marker)):
+            if self.marker:
+                open(self.marker, "w").close()
+            os._exit(1)
+        kmeans = KMeans(self.n_clusters, n_init=1, random_state=self.random_state)
+        self.labels_ = kmeans.fit(X).labels_
+        return self
+
+
+if __name__ == "__main__":
+    marker = None if sys.argv[1] == "always" else os.path.join(tempfile.mkdtemp(), "m")
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    params = dict(n_clusters_range=[1, 2, 3], n_refs=3, random_state=0)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, Client(cluster):
+        start = time.monotonic()
+        try:
+            with joblib.parallel_config(backend="dask"):
+                gap = GapKMeans(Dies(marker=marker), n_jobs=-1, **params).fit(X)
+            serial = GapKMeans(Dies(marker=marker), **params).fit(X)
+            same = gap.gap_results_["gap"] == serial.gap_results_["gap"]
+            print("FINISHED", bool(same.all()), flush=True)
+        except ClustererFitError as exc:
+            print("ERROR", "killed every Dask worker" in str(exc), flush=True)
+        print("SECONDS", round(time.monotonic() - start, 1), flush=True)
+"""
+
+
+def _run_dying_workers(mode, tmp_path):
+    script = tmp_path / "dying.py"  # a file: Dask's worker processes import it
+    script.write_text(_DYING_WORKERS)
+    return subprocess.run(
+        [sys.executable, str(script), mode],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
+    )
+
+
+def test_a_task_that_kills_every_dask_worker_ends_in_a_clear_error(tmp_path):
+    result = _run_dying_workers("always", tmp_path)
+    assert "ERROR True" in result.stdout, result.stderr[-2000:]
+    seconds = float(result.stdout.split("SECONDS")[1].split()[0])
+    assert seconds < 60  # Dask's allowed-failures retries, then the error
+
+
+def test_dask_retries_a_task_whose_worker_died_once(tmp_path):
+    result = _run_dying_workers("once", tmp_path)
+    assert "FINISHED True" in result.stdout, result.stderr[-2000:]
 
 
 # ------------------------------------------------------------------------ misbehaving
@@ -484,6 +555,7 @@ class LabelsAs(ScriptedClusterer):
             "nan": np.where(labels == 0, np.nan, labels),
             "text": labels.astype(str),
             "None": None,
+            "negative": labels - 1,  # -1 for "noise", as DBSCAN says
         }[self.kind]
         return self
 
@@ -498,11 +570,23 @@ def test_clusterer_labels_of_another_type_are_accepted(kind):
 
 
 @pytest.mark.parametrize(
-    "kind", ["short", "2-D", "non-integral", "nan", "text", "None"]
+    "kind, problem",
+    [
+        ("short", "labels"),
+        ("2-D", "labels"),
+        ("non-integral", "labels"),
+        ("nan", "labels"),
+        ("text", "labels"),
+        ("None", "labels"),
+        ("negative", "labels must be non-negative, got -1"),
+    ],
+    ids=lambda value: value if value != "labels" else "",
 )
-def test_clusterer_bad_labels_fail_naming_k(kind):
+def test_clusterer_bad_labels_fail_naming_k(kind, problem):
     gap = _gap(LabelsAs(kind=kind))
-    with pytest.raises(ClustererFitError, match=r"the data into k=2 clusters.*labels"):
+    with pytest.raises(
+        ClustererFitError, match=rf"the data into k=2 clusters.*{problem}"
+    ):
         gap.fit(_blobs())
     assert not hasattr(gap, "n_clusters_")
 

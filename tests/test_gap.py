@@ -6,11 +6,10 @@ import tracemalloc
 import warnings
 
 import _oracle
-import joblib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.base import clone
 from sklearn.cluster import AgglomerativeClustering, BisectingKMeans, KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
@@ -19,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from skgap import GapKMeans, select_k, within_cluster_dispersion
 from skgap._reference import make_reference_sampler
 from skgap._selection import FORWARD_RULES
-from skgap.exceptions import ClustererFitError, SkgapWarning
+from skgap.exceptions import SkgapWarning
 
 KEYS = [
     "n_clusters",
@@ -344,103 +343,6 @@ def test_point_masses_give_infinite_gap_and_win(n_masses, method):
     assert gap.gap_results_["gap"][-1] == np.inf
     assert np.all(np.isfinite(gap.gap_results_["gap"][:-1]))
     assert gap.n_clusters_ == n_masses
-
-
-class FlakyClusterer(ClusterMixin, BaseEstimator):
-    """Labels by position; raises on one k, on the data or on the references."""
-
-    def __init__(self, n_clusters=2, fail_k=3, fail_on="data", data_first=0.0):
-        self.n_clusters = n_clusters
-        self.fail_k = fail_k
-        self.fail_on = fail_on
-        self.data_first = data_first
-
-    def fit(self, X, y=None):
-        is_data = X[0, 0] == self.data_first
-        if self.n_clusters == self.fail_k and is_data == (self.fail_on == "data"):
-            raise RuntimeError(f"boom at {self.n_clusters}")
-        ward = AgglomerativeClustering(n_clusters=self.n_clusters, linkage="ward")
-        self.labels_ = ward.fit_predict(X)
-        return self
-
-
-@pytest.mark.parametrize("fail_k", [2, 4])
-def test_clusterer_failing_on_the_data(fail_k):
-    X = _noise(n_samples=30)
-    gap = GapKMeans(
-        FlakyClusterer(fail_k=fail_k, fail_on="data", data_first=X[0, 0]),
-        n_clusters_range=range(1, 6),
-        n_refs=3,
-        random_state=0,
-    )
-    with pytest.raises(
-        ClustererFitError,
-        match=f"FlakyClusterer failed to cluster the data into k={fail_k} clusters",
-    ) as info:
-        gap.fit(X)
-    assert isinstance(info.value.__cause__, RuntimeError)
-    assert str(info.value.__cause__) == f"boom at {fail_k}"
-    assert not hasattr(gap, "n_clusters_")
-
-
-def test_clusterer_failing_on_a_reference():
-    X = _noise(n_samples=30)
-    gap = GapKMeans(
-        FlakyClusterer(fail_k=3, fail_on="reference", data_first=X[0, 0]),
-        n_clusters_range=range(1, 6),
-        n_refs=3,
-        random_state=0,
-    )
-    with pytest.raises(
-        ClustererFitError, match=r"reference data set b=0 into k=3 clusters"
-    ) as info:
-        gap.fit(X)
-    assert isinstance(info.value.__cause__, RuntimeError)
-
-
-def test_clusterer_failure_in_worker_processes():
-    X = _noise(n_samples=30)
-    gap = GapKMeans(
-        FlakyClusterer(fail_k=3, fail_on="reference", data_first=X[0, 0]),
-        n_clusters_range=range(1, 6),
-        n_refs=3,
-        random_state=0,
-        n_jobs=2,
-    )
-    with joblib.parallel_config(backend="loky"):
-        with pytest.raises(
-            ClustererFitError, match=r"reference data set b=\d into k=3"
-        ) as info:
-            gap.fit(X)
-    # the clusterer's exception survives the trip from the worker process
-    assert isinstance(info.value.__cause__, RuntimeError)
-    assert "boom at 3" in str(info.value.__cause__)
-
-
-def test_clusterer_failing_at_k_1_only_when_chosen():
-    # k = 1 needs no clustering for the statistic; the best estimator at k = 1
-    # is fitted for predict only, and its failure is reported like the others
-    X, _ = _blobs(n_samples=60, cluster_std=0.5)
-    for fail_on in ("data", "reference"):
-        flaky = FlakyClusterer(fail_k=1, fail_on=fail_on, data_first=X[0, 0])
-        gap = GapKMeans(flaky, n_clusters_range=range(1, 5), n_refs=3, random_state=0)
-        assert gap.fit(X).n_clusters_ == 3
-    X = _noise(n_samples=30)
-    flaky = FlakyClusterer(fail_k=1, fail_on="data", data_first=X[0, 0])
-    with pytest.raises(ClustererFitError, match="the data into k=1 clusters"):
-        GapKMeans(flaky, n_clusters_range=[1], n_refs=3, random_state=0).fit(X)
-
-
-def test_negative_labels_from_clusterer_are_an_error():
-    class NoiseLabels(FlakyClusterer):
-        def fit(self, X, y=None):
-            self.labels_ = np.full(X.shape[0], -1)
-            return self
-
-    X = _noise(n_samples=20)
-    with pytest.raises(ClustererFitError, match="must be non-negative, got -1") as info:
-        GapKMeans(NoiseLabels(), n_clusters_range=[1, 2], n_refs=2).fit(X)
-    assert "k=2" in str(info.value)
 
 
 # --- invariances --------------------------------------------------------------
