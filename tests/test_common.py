@@ -42,7 +42,7 @@ def _expected_failed_checks(estimator):
         "check_sample_weight_equivalence_on_dense_data": (
             "the reference data sets have X's number of rows, so repeating rows "
             "changes them and the random starts; W_k is weight-equivalent "
-            "(tests/test_weights.py) (issue #12)"
+            "(tests/test_dispersion.py) (issue #12)"
         ),
     }
     if isinstance(estimator.estimator, (AgglomerativeClustering, GaussianMixture)):

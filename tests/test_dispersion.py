@@ -1,16 +1,20 @@
-"""within_cluster_dispersion and its Cython kernels against the O(n^2) oracle."""
+"""within_cluster_dispersion (skgap/_dispersion.py) and its Cython kernels
+(skgap/_dispersion_fast.pyx): against the O(n^2) oracle and exact sums, with
+sample weights and other metrics. Its bad input: test_validation.py."""
 
+import math
 import tracemalloc
 
 import _oracle
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose
 from scipy.spatial.distance import pdist
 from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
 
 from skgap import within_cluster_dispersion
 from skgap._dispersion import _dispersion
@@ -186,6 +190,249 @@ def test_lists_accepted():
     X, labels = _data(11, n=12)
     assert within_cluster_dispersion(X.tolist(), labels.tolist()) == pytest.approx(
         within_cluster_dispersion(X, labels), rel=1e-12
+    )
+
+
+# --- numerical accuracy: exact sums (math.fsum) far from the origin -------------
+#
+# power=2 (two-pass path): W_k agrees with an exact reference, built with
+# math.fsum (correctly rounded sums) from the exact float64 values of the data,
+# to 1e-12 relative for float64 and 1e-6 for float32 data, for up to 10**6
+# samples at offsets up to 10**6 from the origin (where the one-pass formula
+# sum(x**2) - n * mean**2 loses every digit). Other powers (pairwise path): the
+# same agreement with an fsum over the pairs, and no O(n**2) memory.
+
+
+def _exact_squared_dispersion(X, labels):
+    """sum_r sum_{i in r} ||x_i - mean_r||**2 with correctly rounded sums.
+
+    The mean is the correctly rounded fsum divided by n_r (relative error one
+    ulp, which changes the sum of squares only at second order, since the
+    deviations from the true mean sum to zero); the deviations of values
+    within a factor 2 of the mean are exact (Sterbenz), and their squares are
+    summed with fsum.
+    """
+    X = np.asarray(X, dtype=np.float64)  # exact for float32 input
+    total = []
+    for r in np.unique(labels):
+        block = X[labels == r]
+        for j in range(X.shape[1]):
+            column = block[:, j]
+            mean = math.fsum(column) / column.shape[0]
+            deviations = column - mean
+            total.append(math.fsum(deviations * deviations))
+    return math.fsum(total)
+
+
+def _exact_pairwise_dispersion(X, labels, power):
+    """sum_r 1/(2 n_r) sum_{i, j in r} d_ij**power, each cluster's sum by fsum."""
+    X = np.asarray(X, dtype=np.float64)
+    total = []
+    for r in np.unique(labels):
+        block = X[labels == r]
+        diff = block[:, None, :] - block[None, :, :]
+        distance = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        total.append(math.fsum((distance**power).ravel()) / (2 * block.shape[0]))
+    return math.fsum(total)
+
+
+def _offset_data(n, n_features, offset, dtype, seed=0, n_clusters=5):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_clusters, size=n)
+    centers = rng.normal(scale=3.0, size=(n_clusters, n_features))
+    X = offset + centers[labels] + rng.normal(size=(n, n_features))
+    return X.astype(dtype), labels
+
+
+@pytest.mark.parametrize(
+    ("n", "n_features", "offset"),
+    [(10, 3, 0.0), (1000, 2, 1e3), (1000, 2, 1e6), (10**6, 1, 1e6), (10**5, 2, 1e6)],
+)
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_squared_path_matches_exact_fsum(n, n_features, offset, dtype, rtol):
+    X, labels = _offset_data(n, n_features, offset, dtype)
+    exact = _exact_squared_dispersion(X, labels)
+    got = within_cluster_dispersion(X, labels)
+    assert got == pytest.approx(exact, rel=rtol, abs=0)
+    # the fit loop's entry point computes the same value
+    assert _dispersion(np.ascontiguousarray(X), labels, 2.0) == got
+
+
+def test_one_pass_formula_would_fail_here():
+    """The data above really are hard: the textbook formula is off by > 1e-3."""
+    X, labels = _offset_data(10**5, 2, 1e6, np.float64)
+    exact = _exact_squared_dispersion(X, labels)
+    naive = sum(
+        float(
+            (X[labels == r] ** 2).sum()
+            - (labels == r).sum() * (X[labels == r].mean(axis=0) ** 2).sum()
+        )
+        for r in np.unique(labels)
+    )
+    assert abs(naive - exact) / exact > 1e-3
+    assert within_cluster_dispersion(X, labels) == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("power", [1.0, 0.5, 3.0, 2.0])
+@pytest.mark.parametrize(
+    ("dtype", "rtol", "offset"),
+    [(np.float64, 1e-12, 0.0), (np.float64, 1e-12, 1e6), (np.float32, 1e-6, 1e3)],
+)
+def test_pairwise_path_matches_exact_fsum(power, dtype, rtol, offset):
+    X, labels = _offset_data(400, 3, offset, dtype, n_clusters=3)
+    exact = _exact_pairwise_dispersion(X, labels, power)
+    if power == 2.0:
+        # the pairwise path itself, not the two-pass one
+        got = _pairwise_only(X, labels)
+    else:
+        got = within_cluster_dispersion(X, labels, power=power)
+    assert got == pytest.approx(exact, rel=rtol, abs=0)
+
+
+def _pairwise_only(X, labels):
+    from skgap._dispersion_fast import _pairwise_dispersion
+
+    order = np.argsort(labels, kind="stable")
+    offsets = np.zeros(labels.max() + 2, dtype=np.intp)
+    np.cumsum(np.bincount(labels), out=offsets[1:])
+    out = np.zeros(labels.max() + 1)
+    _pairwise_dispersion(np.ascontiguousarray(X[order]), offsets, None, 2.0, out)
+    return math.fsum(out)
+
+
+def test_pairwise_path_memory_is_linear():
+    n, n_features = 20_000, 2
+    X = np.random.default_rng(0).normal(size=(n, n_features))
+    labels = np.zeros(n, dtype=np.intp)  # one cluster of 20,000 points
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        value = within_cluster_dispersion(X, labels, power=1.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.isfinite(value) and value > 0
+    # O(n**2) would be n * n * 8 bytes = 3.2 GB; a few copies of X and of the
+    # labels are 0.5 MB.
+    assert peak < 10 * X.nbytes, peak
+
+
+# --- sample weights: integer weights are repeated rows -------------------------
+
+
+def _weighted_data(n_samples=90):
+    X, _ = make_blobs(n_samples=n_samples, centers=3, cluster_std=0.6, random_state=1)
+    weights = np.random.RandomState(0).randint(0, 4, size=n_samples)
+    weights[:3] = [0, 1, 3]
+    return X, weights
+
+
+@pytest.mark.parametrize(
+    "dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-6)], ids=["f64", "f32"]
+)
+@pytest.mark.parametrize("power", [2.0, 1.0, 1.5])
+def test_integer_weights_equal_repeated_rows(dtype, rtol, power):
+    X, weights = _weighted_data()
+    X = X.astype(dtype)
+    labels = np.random.RandomState(1).randint(4, size=len(X))
+    got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
+    expected = within_cluster_dispersion(
+        np.repeat(X, weights, axis=0), np.repeat(labels, weights), power=power
+    )
+    assert_allclose(got, expected, rtol=rtol)
+    # the weights matter: not the unweighted value
+    assert not np.isclose(
+        got, within_cluster_dispersion(X, labels, power=power), rtol=1e-3
+    )
+
+
+@given(
+    data=st.integers(2, 20).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(
+                np.float64,
+                (n, 2),
+                elements=st.floats(-50, 50, allow_nan=False, width=32),
+            ),
+            hnp.arrays(np.int64, n, elements=st.integers(0, 3)),
+            hnp.arrays(np.int64, n, elements=st.integers(0, 4)),
+        )
+    ),
+    power=st.sampled_from([2.0, 1.0, 0.5, 1.5]),
+)
+def test_property_integer_weights_equal_repeated_rows(data, power):
+    X, labels, weights = data
+    if weights.sum() == 0:
+        weights[0] = 1
+    expected = within_cluster_dispersion(
+        np.repeat(X, weights, axis=0), np.repeat(labels, weights), power=power
+    )
+    # W_k = 0 with zero-weight samples: test_one_positive_weight_per_cluster_gives_zero
+    assume(expected > 0 or np.all(weights > 0))
+    got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
+    # an absolute floor for power-2 sums of near-identical points
+    scale = within_cluster_dispersion(
+        np.repeat(X, weights, axis=0), np.zeros(weights.sum(), int), power=power
+    )
+    assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale + 1e-300)
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0])
+def test_zero_weights_drop_samples(power):
+    X, weights = _weighted_data()
+    labels = np.random.RandomState(2).randint(3, size=len(X))
+    kept = weights > 0
+    assert not kept.all()
+    got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
+    expected = within_cluster_dispersion(
+        X[kept], labels[kept], power=power, sample_weight=weights[kept]
+    )
+    assert_allclose(got, expected, rtol=1e-12)
+    # moving a zero-weight sample anywhere changes nothing
+    moved = X.copy()
+    moved[~kept] += 1e3
+    assert_allclose(
+        within_cluster_dispersion(moved, labels, power=power, sample_weight=weights),
+        got,
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0])
+def test_one_positive_weight_per_cluster_gives_zero(power):
+    X = np.array([[0.0, 1.0], [1.0, 1.0], [5.0, 5.0], [6.0, 6.0]])
+    W = within_cluster_dispersion(
+        X, [0, 0, 1, 1], power=power, sample_weight=[1, 0, 1, 0]
+    )
+    assert W == 0.0
+
+
+def test_a_cluster_of_zero_weight_adds_nothing():
+    X = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 4.0]])
+    labels = [0, 0, 1, 1]
+    for power in (2.0, 1.0):
+        assert within_cluster_dispersion(
+            X, labels, power=power, sample_weight=[1, 1, 0, 0]
+        ) == within_cluster_dispersion(X[:2], [0, 0], power=power)
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0])
+def test_constant_weight_scales_the_dispersion(power):
+    # W_k = sum_r 1/(2 c n_r) sum c^2 d^power = c W_k
+    X, _ = _weighted_data()
+    labels = np.random.RandomState(3).randint(3, size=len(X))
+    W = within_cluster_dispersion(X, labels, power=power)
+    assert_allclose(
+        within_cluster_dispersion(X, labels, power=power, sample_weight=2.5),
+        2.5 * W,
+        rtol=1e-12,
+    )
+    assert_allclose(
+        within_cluster_dispersion(
+            X, labels, power=power, sample_weight=np.ones(len(X))
+        ),
+        W,
+        rtol=1e-12,
     )
 
 

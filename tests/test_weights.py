@@ -6,9 +6,6 @@ import threading
 import numpy as np
 import pytest
 import sklearn
-from hypothesis import assume, given
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.cluster import KMeans
@@ -75,89 +72,6 @@ def _n_fits(gap, X):
     return (gap.n_refs_ + 1) * n_ks + 1
 
 
-# --- within_cluster_dispersion: integer weights = repeated rows -------------
-
-
-@pytest.mark.parametrize(
-    "dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-6)], ids=["f64", "f32"]
-)
-@pytest.mark.parametrize("power", [2.0, 1.0, 1.5])
-def test_integer_weights_equal_repeated_rows(dtype, rtol, power):
-    X, weights = _data()
-    X = X.astype(dtype)
-    labels = np.random.RandomState(1).randint(4, size=len(X))
-    got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
-    expected = within_cluster_dispersion(
-        np.repeat(X, weights, axis=0), np.repeat(labels, weights), power=power
-    )
-    assert_allclose(got, expected, rtol=rtol)
-    # the weights matter: not the unweighted value
-    assert not np.isclose(
-        got, within_cluster_dispersion(X, labels, power=power), rtol=1e-3
-    )
-
-
-@given(
-    data=st.integers(2, 20).flatmap(
-        lambda n: st.tuples(
-            hnp.arrays(
-                np.float64,
-                (n, 2),
-                elements=st.floats(-50, 50, allow_nan=False, width=32),
-            ),
-            hnp.arrays(np.int64, n, elements=st.integers(0, 3)),
-            hnp.arrays(np.int64, n, elements=st.integers(0, 4)),
-        )
-    ),
-    power=st.sampled_from([2.0, 1.0, 0.5, 1.5]),
-)
-def test_property_integer_weights_equal_repeated_rows(data, power):
-    X, labels, weights = data
-    if weights.sum() == 0:
-        weights[0] = 1
-    expected = within_cluster_dispersion(
-        np.repeat(X, weights, axis=0), np.repeat(labels, weights), power=power
-    )
-    # W_k = 0 with zero-weight samples: test_one_positive_weight_per_cluster_...
-    assume(expected > 0 or np.all(weights > 0))
-    got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
-    # an absolute floor for power-2 sums of near-identical points
-    scale = within_cluster_dispersion(
-        np.repeat(X, weights, axis=0), np.zeros(weights.sum(), int), power=power
-    )
-    assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale + 1e-300)
-
-
-@pytest.mark.parametrize("power", [2.0, 1.0])
-def test_zero_weights_drop_samples(power):
-    X, weights = _data()
-    labels = np.random.RandomState(2).randint(3, size=len(X))
-    kept = weights > 0
-    assert not kept.all()
-    got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
-    expected = within_cluster_dispersion(
-        X[kept], labels[kept], power=power, sample_weight=weights[kept]
-    )
-    assert_allclose(got, expected, rtol=1e-12)
-    # moving a zero-weight sample anywhere changes nothing
-    moved = X.copy()
-    moved[~kept] += 1e3
-    assert_allclose(
-        within_cluster_dispersion(moved, labels, power=power, sample_weight=weights),
-        got,
-        rtol=1e-12,
-    )
-
-
-@pytest.mark.parametrize("power", [2.0, 1.0])
-def test_one_positive_weight_per_cluster_gives_zero(power):
-    X = np.array([[0.0, 1.0], [1.0, 1.0], [5.0, 5.0], [6.0, 6.0]])
-    W = within_cluster_dispersion(
-        X, [0, 0, 1, 1], power=power, sample_weight=[1, 0, 1, 0]
-    )
-    assert W == 0.0
-
-
 @pytest.mark.parametrize(
     "params",
     [
@@ -176,35 +90,6 @@ def test_fit_with_k_positive_weight_samples_gives_zero_dispersion(params):
     gap = _gap(**params).fit(X, sample_weight=weights)
     assert gap.dispersions_[3] == 0.0
     assert np.all(gap.dispersions_[:3] > 0)
-
-
-def test_a_cluster_of_zero_weight_adds_nothing():
-    X = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 4.0]])
-    labels = [0, 0, 1, 1]
-    for power in (2.0, 1.0):
-        assert within_cluster_dispersion(
-            X, labels, power=power, sample_weight=[1, 1, 0, 0]
-        ) == within_cluster_dispersion(X[:2], [0, 0], power=power)
-
-
-@pytest.mark.parametrize("power", [2.0, 1.0])
-def test_constant_weight_scales_the_dispersion(power):
-    # W_k = sum_r 1/(2 c n_r) sum c^2 d^power = c W_k
-    X, _ = _data()
-    labels = np.random.RandomState(3).randint(3, size=len(X))
-    W = within_cluster_dispersion(X, labels, power=power)
-    assert_allclose(
-        within_cluster_dispersion(X, labels, power=power, sample_weight=2.5),
-        2.5 * W,
-        rtol=1e-12,
-    )
-    assert_allclose(
-        within_cluster_dispersion(
-            X, labels, power=power, sample_weight=np.ones(len(X))
-        ),
-        W,
-        rtol=1e-12,
-    )
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
