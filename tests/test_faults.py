@@ -762,21 +762,7 @@ def test_clusterer_without_get_params_is_told_what_it_lacks():
         _gap(NoGetParams()).fit(_blobs())
 
 
-# ------------------------------------------------------------- copies and memory
-
-
-def test_copy_x_false_nested_in_a_pipeline_works():
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    X = _blobs()
-    before = X.copy()
-    pipeline = make_pipeline(StandardScaler(), KMeans(n_init=3, copy_x=False))
-    gap = _gap(pipeline).fit(X)
-    assert_array_equal(X, before)
-    assert gap.n_clusters_ == 3
-    # the caller's setting stays on the fitted clone
-    assert gap.best_estimator_.get_params()["kmeans__copy_x"] is False
+# ------------------------------------------------------------------ out of memory
 
 
 class OutOfMemory(ScriptedClusterer):

@@ -2,7 +2,6 @@
 
 import pickle
 import re
-import tracemalloc
 import warnings
 
 import _oracle
@@ -10,13 +9,11 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.cluster import AgglomerativeClustering, BisectingKMeans, KMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 from skgap import GapKMeans, select_k, within_cluster_dispersion
-from skgap._reference import make_reference_sampler
 from skgap._selection import FORWARD_RULES
 from skgap.exceptions import SkgapWarning
 
@@ -288,12 +285,7 @@ def test_non_consecutive_ks_sorted_and_next_means_next_candidate():
         results["gap"][1] - results["gap"][2] + results["se"][2], rel=1e-12
     )
     assert gap.n_clusters_ == 3
-    # each (k, b) has its own seeds: the same columns as a fit of 1..6
-    full = _fast(n_refs=5).fit(X)
-    assert_array_equal(gap.dispersions_, full.dispersions_[[1, 2, 4]])
-    assert_array_equal(
-        gap.reference_dispersions_, full.reference_dispersions_[:, [1, 2, 4]]
-    )
+    # (each (k, b) has its own seeds: test_fits.py)
 
 
 def test_n_clusters_range_default_is_1_to_10():
@@ -403,55 +395,6 @@ def test_invariant_to_sample_order_for_the_data_part():
     assert_allclose(a.dispersions_, b.dispersions_, rtol=1e-9)
 
 
-# --- determinism and reproducibility ------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def determinism_data():
-    return _blobs(n_samples=120)[0]
-
-
-@pytest.fixture(scope="module")
-def serial_fit(determinism_data):
-    return _fast(estimator=KMeans(n_init=1), n_refs=5).fit(determinism_data)
-
-
-def test_random_state_reproducible_and_seeds_differ(determinism_data, serial_fit):
-    again = _fast(estimator=KMeans(n_init=1), n_refs=5).fit(determinism_data)
-    for key in KEYS:
-        assert_array_equal(again.gap_results_[key], serial_fit.gap_results_[key])
-    other = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=1).fit(
-        determinism_data
-    )
-    assert not np.array_equal(
-        other.reference_dispersions_, serial_fit.reference_dispersions_
-    )
-    # a RandomState instance is accepted and consumed, as in scikit-learn
-    rng = np.random.RandomState(0)
-    first = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(
-        determinism_data
-    )
-    second = _fast(estimator=KMeans(n_init=1), n_refs=5, random_state=rng).fit(
-        determinism_data
-    )
-    assert not np.array_equal(
-        first.reference_dispersions_, second.reference_dispersions_
-    )
-
-
-def test_clones_get_seeded_random_state(determinism_data):
-    gap = _fast(estimator=KMeans(n_init=1, random_state=None), n_refs=2).fit(
-        determinism_data
-    )
-    assert isinstance(gap.best_estimator_.random_state, int)
-
-
-def test_refit_is_identical(determinism_data):
-    gap = _fast(estimator=KMeans(n_init=1), n_refs=3)
-    first = gap.fit(determinism_data).reference_dispersions_.copy()
-    assert_array_equal(gap.fit(determinism_data).reference_dispersions_, first)
-
-
 # --- data handling ------------------------------------------------------------
 
 
@@ -467,70 +410,6 @@ def test_caller_X_not_modified(n_jobs):
     assert_array_equal(X, X_copy)
     assert_array_equal(X32, X32_copy)
     assert_array_equal(Xf, X_copy)
-
-
-@pytest.mark.parametrize("copy_x", [True, False])
-def test_kmeans_copy_x_either_way_same_result_caller_X_kept(copy_x):
-    # copy_x=False lets KMeans centre its input in place: never the caller's X
-    X, _ = _blobs(n_samples=120)
-    X_copy = X.copy()
-    gap = _fast(estimator=KMeans(n_init=2, copy_x=copy_x), n_refs=3).fit(X)
-    assert_array_equal(X, X_copy)
-    assert gap.best_estimator_.copy_x is copy_x  # the caller's parameters
-    expected = _fast(estimator=KMeans(n_init=2), n_refs=3).fit(X)
-    assert_array_equal(gap.reference_dispersions_, expected.reference_dispersions_)
-    assert_array_equal(gap.dispersions_, expected.dispersions_)
-    assert_array_equal(gap.labels_, expected.labels_)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("reference", ["uniform", "pca"])
-@pytest.mark.parametrize("estimator", [KMeans(n_init=2), BisectingKMeans()])
-def test_references_centred_in_place_cluster_as_read_only_ones(
-    estimator, reference, dtype
-):
-    # skgap lets KMeans centre its own reference sets in place (copy_x=False)
-    # and redraws them after each fit; a callable reference (never redrawn)
-    # drawing the same values gets read-only data and copy_x=True
-    X = _blobs(n_samples=150)[0].astype(dtype)
-    sampler = make_reference_sampler(reference, X)
-
-    def same_draws(X_seen, seed):
-        return sampler.sample(seed)
-
-    in_place = _fast(estimator=estimator, n_refs=4, reference=reference).fit(X)
-    read_only = _fast(estimator=estimator, n_refs=4, reference=same_draws).fit(X)
-    assert_array_equal(
-        in_place.reference_dispersions_, read_only.reference_dispersions_
-    )
-    assert_array_equal(in_place.gap_results_["gap"], read_only.gap_results_["gap"])
-
-
-def test_peak_memory_of_a_fit_is_about_one_kmeans_fit():
-    # the references are centred in place instead of copied by KMeans and the
-    # pca set-up reads X in blocks: a whole fit needs about what one KMeans
-    # fit on X needs (its copy of X) plus the fitted labels it keeps
-    X = np.random.RandomState(0).normal(size=(40_000, 10))
-    _fast(n_refs=2, n_clusters_range=[1, 2]).fit(X[:100])  # lazy imports
-
-    def traced_peak(fit, X):
-        tracemalloc.start()
-        try:
-            fit(X)
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
-    one_fit = traced_peak(KMeans(4, n_init=1, random_state=0).fit, X)
-    for reference in ("uniform", "pca"):
-        gap = _fast(
-            estimator=KMeans(n_init=1),
-            n_refs=3,
-            n_clusters_range=range(1, 5),
-            reference=reference,
-        )
-        gap_fit = traced_peak(gap.fit, X)
-        assert gap_fit < one_fit + 0.5 * X.nbytes
 
 
 def test_float32_kept():
@@ -585,20 +464,6 @@ def test_pickle_round_trip(blobs_fit):
     # and an unfitted one with a reference callable defined at module level
     unfitted = pickle.loads(pickle.dumps(clone(gap)))
     assert unfitted.get_params()["n_refs"] == 10
-
-
-def test_estimator_is_never_fitted():
-    X, _ = _blobs(n_samples=80)
-    kmeans = KMeans(n_init=1)
-    params = kmeans.get_params()
-    gap = GapKMeans(kmeans, n_clusters_range=range(1, 5), n_refs=3, random_state=0).fit(
-        X
-    )
-    with pytest.raises(NotFittedError):
-        check_is_fitted(kmeans)
-    assert kmeans.get_params() == params
-    assert gap.best_estimator_ is not kmeans
-    assert gap.estimator is kmeans
 
 
 def test_set_params_then_refit():
