@@ -170,7 +170,7 @@ def _version_tuple(text):
 #: why). Below that version they are skipped with the reason.
 NEEDS_NEWER = [
     (
-        "test_clusterers.py::test_clusterer_finds_three_blobs[SpectralClustering]",
+        "test_gap.py::test_clusterer_finds_three_blobs[SpectralClustering]",
         "scikit-learn",
         "1.9",
         "SpectralClustering often mislabels the three components of a "

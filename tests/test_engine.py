@@ -298,10 +298,3 @@ def test_best_estimator_is_a_fitted_kmeans(fitted):
     restored = pickle.loads(pickle.dumps(gap))
     assert_array_equal(restored.predict(X), gap.labels_)
     assert_array_equal(clone(best).get_params()["n_init"], 3)
-
-
-def test_float32_data_give_a_float32_kmeans():
-    X = make_blobs(n_samples=200, centers=3, random_state=0)[0].astype(np.float32)
-    gap = GapKMeans(n_clusters_range=[1, 2, 3, 4], n_refs=5, random_state=0).fit(X)
-    assert gap.best_estimator_.cluster_centers_.dtype == np.float32
-    assert_array_equal(gap.predict(X), gap.labels_)

@@ -34,7 +34,6 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
 from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -712,54 +711,6 @@ def test_warnings_point_at_the_callers_line():
     categories = sorted(w.category.__name__ for w in caught)
     assert categories == ["ConvergenceWarning"] + ["SkgapWarning"] * 3
     assert {w.filename for w in caught} == {__file__}
-
-
-# ------------------------------------------------------------------- duck typing
-
-
-class DuckKMeans:
-    """A clusterer that is no scikit-learn estimator: only the methods needed."""
-
-    def __init__(self, n_clusters=2, random_state=None):
-        self.n_clusters = n_clusters
-        self.random_state = random_state
-
-    def get_params(self, deep=True):
-        return {"n_clusters": self.n_clusters, "random_state": self.random_state}
-
-    def set_params(self, **params):
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def fit(self, X, y=None):
-        self.kmeans_ = KMeans(self.n_clusters, n_init=3, random_state=self.random_state)
-        self.labels_ = self.kmeans_.fit(X).labels_
-        return self
-
-    def predict(self, X):
-        return self.kmeans_.predict(X)
-
-
-def test_duck_typed_clusterer_works():
-    X = _blobs()
-    gap = _gap(DuckKMeans()).fit(X)
-    assert gap.n_clusters_ == 3
-    assert_array_equal(gap.predict(X), gap.labels_)
-    assert not gap.__sklearn_tags__().input_tags.sparse
-
-
-class NoGetParams:
-    def __init__(self, n_clusters=2):
-        self.n_clusters = n_clusters
-
-    def fit(self, X, y=None):
-        return self
-
-
-def test_clusterer_without_get_params_is_told_what_it_lacks():
-    with pytest.raises(TypeError, match="NoGetParams lacks get_params and set_params"):
-        _gap(NoGetParams()).fit(_blobs())
 
 
 # ------------------------------------------------------------------ out of memory

@@ -58,6 +58,8 @@ n_jobs = 0                         ValueError "n_jobs == 0 ... has no meaning"
 estimator class, not instance      TypeError "Expected an estimator instance"
 estimator without n_clusters /     TypeError "has neither an 'n_clusters' nor
   n_components (e.g. DBSCAN)       an 'n_components' parameter"
+estimator without get_params       TypeError "<name> lacks get_params and
+                                   set_params"
 invalid clusterer parameter, also  InvalidParameterError "The clusterer's
   of a Pipeline step               parameters are invalid", before any fit
 power <= 0, NaN, inf               InvalidParameterError
@@ -549,6 +551,17 @@ def test_float32_with_large_offset():
 
 # --------------------------------------------------------------------------- params
 
+
+class NoGetParams:
+    """A clusterer that has n_clusters and fit, but no get_params."""
+
+    def __init__(self, n_clusters=2):
+        self.n_clusters = n_clusters
+
+    def fit(self, X, y=None):
+        return self
+
+
 PARAM_ROWS = [
     ({"n_refs": 0}, ValueError, r"'n_refs' parameter .* range \[1, inf\) or .*'auto'"),
     ({"n_refs": "many"}, ValueError, r"'n_refs' parameter .*'auto'.* Got 'many'"),
@@ -597,6 +610,11 @@ PARAM_ROWS = [
         {"estimator": DBSCAN()},
         TypeError,
         r"DBSCAN has neither an 'n_clusters' nor an 'n_components'",
+    ),
+    (
+        {"estimator": NoGetParams()},
+        TypeError,
+        "NoGetParams lacks get_params and set_params",
     ),
     (
         {"estimator": KMeans(n_init=0)},
@@ -876,6 +894,50 @@ def test_select_k_bad_input(values, se, error, match):
 def test_select_k_bad_options(params, match):
     with pytest.raises(ValueError, match=match):
         select_k([1, 2], [0, 0], **params)
+
+
+# ------------------------------------------------------ warnings about the input
+
+
+@pytest.mark.parametrize("ratio, warns", [(99.0, False), (101.0, True)])
+def test_warns_when_feature_spreads_differ_by_more_than_100(ratio, warns):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3))
+    X = (X - X.mean(0)) / X.std(0) * [1.0, ratio, 3.0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkgapWarning)
+        _gap(estimator=KMeans(n_init=3), n_clusters_range=range(1, 4), n_refs=3).fit(X)
+    messages = [str(w.message) for w in caught if w.category is SkgapWarning]
+    spread = [m for m in messages if "spreads of the features" in m]
+    if warns:
+        assert len(spread) == 1
+        assert re.search(r"for feature 1, .*for feature 0\)", spread[0])
+    else:
+        assert spread == []
+
+
+def test_warns_about_feature_spreads_with_column_names():
+    X = np.random.RandomState(0).normal(size=(80, 2)) * [0.01, 50.0]
+    frame = pd.DataFrame(X, columns=["height_m", "income"])
+    with pytest.warns(
+        SkgapWarning,
+        match=r"feature 'income', .* for feature 'height_m'\).*StandardScaler",
+    ):
+        _gap(estimator=KMeans(n_init=3), n_clusters_range=range(1, 4), n_refs=3).fit(
+            frame
+        )
+
+
+def test_warns_when_fewer_distinct_samples_than_a_candidate():
+    X = np.repeat(np.arange(10.0).reshape(5, 2), 6, axis=0)  # 5 distinct rows
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkgapWarning)
+        _gap(estimator=KMeans(n_init=3), n_clusters_range=range(1, 9), n_refs=3).fit(X)
+    messages = [str(w.message) for w in caught if w.category is SkgapWarning]
+    expected = r"only 5 distinct samples, fewer than the candidates k=\[6, 7, 8\]"
+    assert any(re.search(expected, m) for m in messages)
+    # (and, after the fits, that the clusterer found fewer clusters there)
+    assert any("fewer distinct clusters than asked for" in m for m in messages)
 
 
 # -- messages that name the real cause -------------------------------------------
