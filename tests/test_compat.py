@@ -227,21 +227,3 @@ def test_plot_results_is_one_figure(pyplot, blobs, monkeypatch):
     line = display.errorbar_.lines[0]
     assert_allclose(line.get_ydata(), optimalK.gap_df["gap_value"])
 
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "skgap.compat.OptimalK",
-        "skgap.compat.OptimalK.__call__",
-        "skgap.compat.OptimalK.plot_results",
-        "skgap.__main__.main",
-    ],
-)
-def test_docstrings_are_numpydoc(name):
-    """numpydoc's validator, with the exceptions of tests/test_docstrings.py."""
-    validate = pytest.importorskip("numpydoc.validate").validate
-    ignored = {"RT02", "GL01", "GL02"}
-    if name.count(".") > 2:  # methods need no See Also, Examples, extended summary
-        ignored |= {"SA01", "EX01", "ES01"}
-    errors = [(c, m) for c, m in validate(name)["errors"] if c not in ignored]
-    assert not errors, errors
