@@ -1,4 +1,5 @@
-"""Reference samplers: the uniform box, the PCA box of SPEC section 1, callables."""
+"""Reference samplers (skgap/_reference.py): the uniform box, the PCA box of SPEC
+section 1, sample weights, and callables (with their bad output)."""
 
 import pickle
 import tracemalloc

@@ -1,5 +1,9 @@
-"""select_k: the five rules of SPEC section 2, against R's table and a brute force;
-the selection frequencies (bootstrap resamples of the references)."""
+"""The rules and selection frequencies (skgap/_selection.py).
+
+select_k's five rules of SPEC section 2 against R's table and a brute force,
+the forward scan's early choice, and the selection frequencies (bootstrap
+resamples of the references). select_k's bad input: test_validation.py.
+"""
 
 import _oracle
 import numpy as np
@@ -14,6 +18,7 @@ from skgap import GapKMeans, select_k
 from skgap._selection import (
     FORWARD_RULES,
     RULES,
+    STATISTICS,
     forward_choice,
     selection_frequencies,
 )
@@ -321,7 +326,7 @@ def _independent_frequencies(gap, n_resamples, seed):
     the statistics with the oracle's formulas and let select_k choose."""
     W, W_ref = gap.dispersions_, gap.reference_dispersions_
     n_refs, m = W_ref.shape
-    se_key = {"gap": "se", "gap_star": "se_star"}[gap.statistic]
+    se_key = STATISTICS[gap.statistic]
     rng = np.random.RandomState(seed)
     counts = np.zeros(m)
     for _ in range(n_resamples):
@@ -411,7 +416,7 @@ def test_selection_frequencies_function_identical_references():
     W = np.array([10.0, 6.0, 3.0, 2.8])
     W_ref = np.tile([12.0, 9.0, 7.0, 6.0], (7, 1))
     table = _oracle.gap_statistics(W, W_ref)
-    for statistic, se_key in (("gap", "se"), ("gap_star", "se_star")):
+    for statistic, se_key in STATISTICS.items():
         for method in METHODS:
             chosen = select_k(table[statistic], table[se_key], method=method)
             frequencies = selection_frequencies(
