@@ -226,4 +226,3 @@ def test_plot_results_is_one_figure(pyplot, blobs, monkeypatch):
     assert display.ax_.shape == (3, 2)  # kind='all': five panels
     line = display.errorbar_.lines[0]
     assert_allclose(line.get_ydata(), optimalK.gap_df["gap_value"])
-

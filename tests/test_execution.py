@@ -213,7 +213,7 @@ def test_bit_identical_with_threads_on_data_large_enough_for_them(backend):
 # --------------------------------------------------------------------------- threads
 
 
-class RecordingKMeans(KMeans):
+class WorkerRecordingKMeans(KMeans):
     """KMeans that appends, to a file of `record_dir` per fit, the thread
     counts and scikit-learn configuration its fit ran with (from any process)."""
 
@@ -260,7 +260,7 @@ def _results(X, **params):
 @pytest.mark.parametrize("backend", [None, "threading", "loky"])
 def test_one_thread_per_task(X, backend, tmp_path):
     gap = GapKMeans(
-        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
+        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=range(1, 4),
         n_refs=3,
         random_state=0,
@@ -371,7 +371,7 @@ def test_small_fits_run_in_sequence_not_threads(
 ):
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", size_limit)
     GapKMeans(
-        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
+        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=range(1, 4),
         n_refs=3,
         random_state=0,
@@ -385,7 +385,7 @@ def test_small_fits_run_in_sequence_not_threads(
 def test_small_fits_keep_a_process_backend(X, monkeypatch, tmp_path):
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
     gap = GapKMeans(
-        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
+        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=range(1, 4),
         n_refs=3,
         random_state=0,
@@ -509,7 +509,7 @@ def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
 def test_sklearn_config_reaches_the_workers(X, backend, tmp_path):
     """A config_context around fit applies inside every worker, as in sklearn."""
     gap = GapKMeans(
-        RecordingKMeans(n_init=1, record_dir=str(tmp_path)),
+        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
         n_clusters_range=[2, 3],
         n_refs=2,
         random_state=0,
