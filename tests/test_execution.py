@@ -529,7 +529,11 @@ def test_sklearn_config_reaches_the_workers(X, backend, tmp_path):
 # ---------------------------------------------------------------------------- Ctrl-C
 
 _SLEEPING_SOURCE = '''
-import os, sys, time
+import os, signal, sys, time
+
+# Ctrl-C raises KeyboardInterrupt even if this process was started with SIGINT
+# ignored (as a background job of a non-interactive shell is)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np, joblib
 from sklearn.base import BaseEstimator, ClusterMixin
 from skgap import GapKMeans
@@ -627,6 +631,9 @@ def test_ctrl_c_stops_parallel_fit_promptly_without_leftover_workers():
 
 _THREADS_INTERRUPTED = """
 import signal, sys, threading, time
+
+# (as in _SLEEPING_SOURCE: even if started with SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 from sklearn.cluster import KMeans
 from skgap import GapKMeans
