@@ -139,7 +139,7 @@ def _centres_in_place(estimator):
     KMeans and BisectingKMeans then subtract the mean and add it back, which
     leaves skgap's own reference data within rounding of what they were: the
     task redraws them from their seed after each fit, which costs less than
-    the copy per fit it saves (tests/test_gap.py checks the clustering is
+    the copy per fit it saves (tests/test_fits.py checks the clustering is
     that of a copying fit).
     """
     from sklearn.cluster import BisectingKMeans, KMeans
