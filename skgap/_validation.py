@@ -237,7 +237,7 @@ def check_labels(labels, n_samples, *, what="labels", given=True):
             "pass one label per sample."
         )
     if labels.dtype.kind == "O":
-        missing = np.array([value is None or value != value for value in labels])
+        missing = np.array([_is_missing(value) for value in labels])
         if missing.any():
             _raise_missing(what, missing)
         try:
@@ -268,6 +268,16 @@ def check_labels(labels, n_samples, *, what="labels", given=True):
             "as -1 have no cluster: drop those samples or give them a cluster."
         )
     return labels.astype(np.intp, copy=False)
+
+
+def _is_missing(value):
+    """Whether `value` is None, NaN or pandas.NA (whose truth value raises)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA: NA != NA is NA
+        return True
 
 
 def _raise_missing(what, missing):

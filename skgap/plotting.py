@@ -322,7 +322,9 @@ default='gap'
             # One Axes: divide its area into the grid, as scikit-learn's
             # PartialDependenceDisplay does.
             figure = ax.figure
-            spec = ax.get_subplotspec()
+            # Axes not made by add_subplot have no subplot spec (before
+            # matplotlib 3.7, not even the method).
+            spec = getattr(ax, "get_subplotspec", lambda: None)()
             if spec is None:
                 raise ValueError(
                     "kind='all' divides the area of a subplot, and this Axes is "
