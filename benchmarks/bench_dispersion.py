@@ -7,17 +7,22 @@
 - any other power: the pairwise kernel against the per-cluster
   ``scipy.spatial.distance.pdist`` sum (O(n_r^2) memory).
 
-Run ``python benchmarks/bench_dispersion.py [--quick]`` for a table, or asv.
+Run ``python benchmarks/bench_dispersion.py [--quick] [--write-readme]`` for
+the tables (``--write-readme`` also puts them in benchmarks/README.md), or asv.
 """
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from skgap import within_cluster_dispersion
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
+
+from skgap import within_cluster_dispersion  # noqa: E402
 
 
 def _data(n_samples, n_features, n_clusters, dtype):
@@ -89,13 +94,18 @@ def _median_time(func, repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     repeat = 5 if args.quick else 15
-    print("power=2: seconds per call, and ratio to one X.sum() pass")
-    print(
-        f"{'n_samples':>10} {'p':>3} {'dtype':>8} {'X.sum()':>10} "
-        f"{'skgap':>10} {'numpy':>10}"
-    )
+    lines = [
+        f"power = 2: medians of {repeat} calls (8 clusters), in units of one "
+        "`X.sum()` over the same array:",
+        "",
+        "| n_samples | p | dtype | `X.sum()` (s) | `within_cluster_dispersion` "
+        "| best NumPy |",
+        "|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
     sizes = [20_000, 200_000] if args.quick else SquaredDispersion.params[0]
     for n in sizes:
         for p in SquaredDispersion.params[1]:
@@ -106,14 +116,20 @@ def main(argv=None):
                     name: _median_time(getattr(b, "time_" + name), repeat)
                     for name in ("sum", "public", "numpy")
                 }
-                print(
-                    f"{n:>10} {p:>3} {dtype:>8} {t['sum']:10.2e} "
-                    + " ".join(f"{t[k] / t['sum']:9.2f}x" for k in ("public", "numpy"))
+                lines.append(
+                    f"| {n:,} | {p} | {dtype} | {t['sum']:.2e} | "
+                    f"{t['public'] / t['sum']:.2f}x | {t['numpy'] / t['sum']:.2f}x |"
                 )
-    print("\nother powers: seconds per call (4 clusters), and pdist / kernel")
-    print(
-        f"{'n_samples':>10} {'p':>3} {'power':>6} {'kernel':>10} {'pdist':>10} {'speed-up':>9}"  # noqa: E501
-    )
+                print(lines[-1], flush=True)
+    lines += [
+        "",
+        "Other powers: medians of 3 calls (4 clusters), against the per-cluster "
+        "`pdist` sum (which needs O(n_r^2) memory):",
+        "",
+        "| n_samples | p | power | kernel (s) | `pdist` (s) | speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines[-5:]), flush=True)
     sizes = [2_000] if args.quick else PairwiseDispersion.params[0]
     for n in sizes:
         for p in PairwiseDispersion.params[1]:
@@ -126,9 +142,12 @@ def main(argv=None):
                 tp = _median_time(
                     lambda b=b, n=n, p=p, w=power: b.time_pdist(n, p, w), 3
                 )
-                print(
-                    f"{n:>10} {p:>3} {power:>6} {tk:10.2e} {tp:10.2e} {tp / tk:8.2f}x"
+                lines.append(
+                    f"| {n:,} | {p} | {power} | {tk:.2e} | {tp:.2e} | {tp / tk:.2f}x |"
                 )
+                print(lines[-1], flush=True)
+    if args.write_readme:
+        write_section("kernels", "\n".join(lines))
     return 0
 
 

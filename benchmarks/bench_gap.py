@@ -6,6 +6,7 @@ The classes follow airspeed velocity's conventions (``params``/``param_names``,
 
     python benchmarks/bench_gap.py            # every parameter combination
     python benchmarks/bench_gap.py --quick    # the smallest ones, seconds
+    python benchmarks/bench_gap.py --write-readme  # and WarmStart's table in README.md
 
 The file is not a test module: pytest never collects it.
 """
@@ -16,12 +17,16 @@ import pickle
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
-from skgap import GapKMeans
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section  # noqa: E402
+
+from skgap import GapKMeans  # noqa: E402
 
 
 def _data(n_samples, n_features, dtype):
@@ -139,6 +144,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the smallest sizes only")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="put WarmStart's timings in benchmarks/README.md",
+    )
     args = parser.parse_args(argv)
     rows = []
     for cls in (GapKMeansFit, WarmStart):
@@ -152,6 +162,21 @@ def main(argv=None):
         rows += _run(cls, grid, 1 if args.quick else args.repeat)
     for cls, params, name, value in rows:
         print(f"{cls:14s} {str(params):40s} {name:28s} {value}")
+    if args.write_readme:
+        repeat = 1 if args.quick else args.repeat
+        lines = [
+            f"n_features = 10, 4 blobs, KMeans(n_init=1), warm from n_refs = 10 and "
+            f"k = 1..7; medians of {repeat}:",
+            "",
+            "| n_samples | fit | seconds |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {params[0]:,} | `{name.removeprefix('time_')}` | {value.split()[0]} |"
+            for cls, params, name, value in rows
+            if cls == "WarmStart"
+        ]
+        write_section("warm_start", "\n".join(lines))
     return 0
 
 
