@@ -1,7 +1,8 @@
 """Reading the command line's data: delimited text, .npy and .npz files.
 
 Text is parsed by NumPy once its first rows have told the delimiter
-(:class:`csv.Sniffer`), the header row and the numeric columns; when NumPy
+(:class:`csv.Sniffer`), the header row and the numeric columns, streamed from
+the file so that reading costs about the size of the final array; when NumPy
 fails, a second pass names the line to blame. pandas is not needed.
 """
 
@@ -11,7 +12,9 @@ import io
 import itertools
 import os
 import re
+import shutil
 import sys
+import tempfile
 from typing import NamedTuple
 
 import numpy as np
@@ -53,46 +56,57 @@ def read_data(args):
             f"the example has {EXAMPLE['centers']} clusters; run 'skgap FILE' on "
             "your own data, 'skgap --help' for the options",
         )
-    try:  # whole: the text is read twice
-        if args.file == "-":
-            content = sys.stdin.buffer.read()
-        else:
-            with open(args.file, "rb") as f:
-                content = f.read()
-    except (AttributeError, ValueError):  # sys.stdin is None, or closed
-        raise InputError(
-            "cannot read stdin: it is closed; pipe the data in (skgap - < data.csv) "
-            "or give a FILE"
-        ) from None
+    if args.file == "-":  # stdin, spooled to a file: the text is read twice
+        with tempfile.TemporaryFile() as raw:
+            try:
+                shutil.copyfileobj(sys.stdin.buffer, raw)
+            except (AttributeError, ValueError):  # sys.stdin is None, or closed
+                raise InputError(
+                    "cannot read stdin: it is closed; pipe the data in "
+                    "(skgap - < data.csv) or give a FILE"
+                ) from None
+            return _read(raw, "stdin", args)
+    try:
+        raw = open(args.file, "rb")
     except OSError as exc:  # no such file, a directory, no permission
         raise InputError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-    return _read(content, "stdin" if args.file == "-" else args.file, args)
+    with raw:
+        return _read(raw, args.file, args)
 
 
-def _read(content, name, args):
-    """The data in the bytes of a file: a NumPy file, else text."""
+def _read(raw, name, args):
+    """The data of a binary file: a NumPy file, else text, streamed from it."""
+    raw.seek(0)
+    head = raw.read(8192)
+    raw.seek(0)
     extension = os.path.splitext(name)[1].lower()
-    if extension in (".npy", ".npz") or content.startswith(b"\x93NUMPY"):
-        if not content.startswith((b"\x93NUMPY", b"PK\x03\x04")):
+    if extension in (".npy", ".npz") or head.startswith(b"\x93NUMPY"):
+        if not head.startswith((b"\x93NUMPY", b"PK\x03\x04")):
             raise InputError(f"{name} is not a valid {extension} file")
-        return _read_array(io.BytesIO(content), name, args)
+        return _read_array(raw, name, args)
     if args.key is not None:
         raise InputError(f"--key applies to .npz archives, and {name} is text")
     # Spreadsheets save text as UTF-8 (maybe with a BOM), as Latin-1 (cp1252,
     # whose digits read the same), or as UTF-16 with a BOM ("Unicode text").
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = content.decode("utf-16", errors="replace")
-    elif b"\x00" in content[:8192]:  # .xlsx, .parquet, .pkl, ...
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif b"\x00" in head:  # .xlsx, .parquet, .pkl, ...
         raise InputError(
             f"{name} is not text (CSV, TSV), .npy or .npz; save the data as CSV "
             "(a spreadsheet: File > Save as)"
         )
     else:
-        try:
-            text = content.decode("utf-8-sig")
+        try:  # incremental: the head may end inside a character
+            codecs.getincrementaldecoder("utf-8")().decode(head)
+            encoding = "utf-8-sig"
         except UnicodeDecodeError:
-            text = content.decode("latin-1")
-    return _read_text(io.StringIO(text, newline=""), name, args)
+            encoding = "latin-1"
+    # Decoded as it is read, never whole: reading costs about the final array.
+    text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+    try:
+        return _read_text(text, name, args)
+    finally:
+        text.detach()  # the caller closes the file
 
 
 def _rows(f, sep):
