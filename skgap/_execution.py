@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
     "n_workers",
     "pack",
     "run_tasks",
+    "single_threaded",
     "split_ks",
     "task_cost",
     "worth_threads",
@@ -156,6 +157,17 @@ def _threadpool_controller():
     return ThreadpoolController()
 
 
+def single_threaded():
+    """One BLAS thread in this process, one OpenMP thread in this thread.
+
+    A fit's work is either single-threaded by design or run in parallel by
+    n_jobs: BLAS or OpenMP threads would only compete with it, and after each
+    call their idle workers spin for a while on the cores the fits need.
+    BLAS's thread count is global to the process, OpenMP's per thread.
+    """
+    return _threadpool_controller().limit(limits=1)
+
+
 def task_cost(ks):
     """The relative cost of fitting the ks of one data set (a k-means ~ k)."""
     return sum(k if k > 1 else 0.2 for k in ks)
@@ -210,7 +222,7 @@ def holds_gil(n_values, compiled):
     return not compiled and n_values < _MIN_SIZE_FOR_THREADS
 
 
-def _run_task(position, parent_pid, config, func, args, cancellation, limit_threads):
+def _run_task(position, parent_pid, config, func, args, cancellation):
     """One joblib task: `func(*args)`, single-threaded, tagged by position.
 
     The caller's scikit-learn `config` is set here, in the worker's thread, as
@@ -218,19 +230,15 @@ def _run_task(position, parent_pid, config, func, args, cancellation, limit_thre
     resets the process-global warning filters in every task, which races
     under threads with the warning recording of skgap._faults.
 
-    With `limit_threads`, OpenMP thread counts, which are per calling thread,
-    are limited here, in the thread that fits; the BLAS thread count is global
-    to the process: in the parent process `run_tasks` limits it around the
-    whole Parallel call (threads share it), in another process (loky, dask)
-    the task does. The engine uses neither.
+    OpenMP thread counts, which are per calling thread, are limited here, in
+    the thread that fits; the BLAS thread count is global to the process: in
+    the parent process ``GapKMeans.fit`` limits it for the whole fit
+    (`single_threaded`), in another process (loky, dask) the task does.
+    The engine uses neither, but the reference draws use BLAS.
     """
     cancellation.check()
     user_api = "openmp" if os.getpid() == parent_pid else None
-    limit = (
-        _threadpool_controller().limit(limits=1, user_api=user_api)
-        if limit_threads
-        else nullcontext()
-    )
+    limit = _threadpool_controller().limit(limits=1, user_api=user_api)
     # Warnings are recorded and returned: in another process they would be
     # lost, and the caller summarises them once (see skgap._faults).
     with (
@@ -395,7 +403,6 @@ def run_tasks(
     n_jobs,
     verbose,
     gil_bound,
-    limit_threads,
     cancellation,
     records,
     what,
@@ -414,20 +421,11 @@ def run_tasks(
     config = {**get_config(), "assume_finite": True, "skip_parameter_validation": True}
     parent_pid = os.getpid()
     calls = [
-        delayed(_run_task)(
-            position, parent_pid, config, func, args, cancellation, limit_threads
-        )
+        delayed(_run_task)(position, parent_pid, config, func, args, cancellation)
         for position, args in enumerate(tasks)
     ]
     plan = _plan(n_jobs, gil_bound)
-    # The BLAS thread count is global to the process: keep it at one while
-    # thread-based workers run, as each task is single-threaded.
-    limit = (
-        _threadpool_controller().limit(limits=1, user_api="blas")
-        if limit_threads
-        else nullcontext()
-    )
-    with limit, _interrupt_cancels(cancellation):
+    with _interrupt_cancels(cancellation):
         try:
             for position, result, caught in _execute(
                 calls, costs, n_jobs, plan, verbose

@@ -28,6 +28,7 @@ from ._execution import (
     n_workers,
     pack,
     run_tasks,
+    single_threaded,
     split_ks,
     task_cost,
     worth_threads,
@@ -492,7 +493,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         """
         state = self.__dict__.copy()
         try:
-            return self._fit(X, sample_weight)
+            with single_threaded():
+                return self._fit(X, sample_weight)
         except BaseException:
             # Never leave a half-fitted estimator behind.
             self.__dict__.clear()
@@ -850,7 +852,6 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             n_jobs=n_jobs,
             verbose=self.verbose,
             gil_bound=holds_gil(X.size, compiled=spec.engine is not None),
-            limit_threads=spec.engine is None,
             cancellation=cancellation,
             records=records,
             what=(

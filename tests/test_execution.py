@@ -278,8 +278,26 @@ def test_one_thread_per_task(X, backend, tmp_path):
     assert len(records) == 4 * 2 + 1
     tasks = [r for r in records if r["data_sum"] != pytest.approx(float(X.sum()))]
     assert len(tasks) == 3 * 2
-    for record in tasks:
+    # the refit in this process too: GapKMeans.fit runs single-threaded
+    for record in records:
         assert set(record["threads"].values()) == {1}, record
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_engine_path_runs_blas_single_threaded(X, n_jobs):
+    # The engine uses no BLAS, but the reference draws do: its idle threads
+    # would spin on the cores the engine's fits need.
+    seen = []
+
+    def reference(X, random_state):
+        seen.append({i["user_api"]: i["num_threads"] for i in threadpool_info()})
+        rng = np.random.default_rng(random_state)
+        return rng.uniform(X.min(axis=0), X.max(axis=0), size=X.shape)
+
+    gap = GapKMeans(n_clusters_range=range(1, 4), n_refs=3, reference=reference)
+    gap.set_params(n_jobs=n_jobs, random_state=0).fit(X)
+    assert len(seen) >= 3
+    assert all(threads.get("blas", 1) == 1 for threads in seen), seen
 
 
 @threads_even_for_small_data
