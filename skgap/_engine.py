@@ -141,28 +141,30 @@ def engine_labels(X, centers):
     return labels
 
 
-def fitted_kmeans(estimator, X, sample_weight, centers, *, inertia, n_iter, seed):
+def fitted_kmeans(estimator, X, centers, *, inertia, n_iter, seed):
     """A fitted scikit-learn KMeans holding the engine's clustering of X.
 
-    scikit-learn fits a clone of `estimator` for one iteration from the
-    engine's centres, which sets every attribute its methods need (predict,
-    transform, score, pickling); the engine's centres, labels, inertia and
-    iteration count then replace the results of that iteration, and the
-    clone's parameters are those of `estimator` with `seed` as random_state.
+    scikit-learn fits a clone of `estimator` for one iteration on the
+    engine's centres themselves, which sets every attribute its methods need
+    (predict, transform, score, pickling) without copying X; the engine's
+    centres, labels of X, inertia and iteration count then replace the
+    results of that fit, and the clone's parameters are those of `estimator`
+    with `seed` as random_state.
     """
     from sklearn.base import clone
 
     kmeans_ = clone(estimator)
     params = kmeans_.get_params(deep=False)
+    centers = np.asarray(centers, dtype=X.dtype)
     kmeans_.set_params(
         n_clusters=len(centers),
-        init=np.asarray(centers, dtype=X.dtype),
+        init=centers,
         n_init=1,
         max_iter=1,
-        copy_x=True,  # X may be read-only
+        copy_x=True,
         random_state=seed,
     )
-    kmeans_.fit(X, sample_weight=sample_weight)
+    kmeans_.fit(centers.copy())
     kmeans_.set_params(
         init=params["init"],
         n_init=params["n_init"],

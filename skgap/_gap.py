@@ -962,7 +962,6 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             estimator = fitted_kmeans(
                 spec.estimator,
                 X_read_only,
-                spec.fit_weight,
                 centers,
                 inertia=inertia,
                 n_iter=n_iter,
