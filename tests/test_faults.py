@@ -472,19 +472,24 @@ if __name__ == "__main__":
     marker = None if sys.argv[1] == "always" else os.path.join(tempfile.mkdtemp(), "m")
     X = np.random.default_rng(0).normal(size=(200, 2))
     params = dict(n_clusters_range=[1, 2, 3], n_refs=3, random_state=0)
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, Client(cluster):
-        start = time.monotonic()
-        try:
-            with joblib.parallel_config(backend="dask"):
-                gap = GapKMeans(Dies(marker=marker), n_jobs=-1, **params).fit(X)
-            serial = GapKMeans(Dies(marker=marker), **params).fit(X)
-            same = gap.gap_results_["gap"] == serial.gap_results_["gap"]
-            print("FINISHED", bool(same.all()), flush=True)
-        except ClustererFitError as exc:
-            print("ERROR", "killed every Dask worker" in str(exc), flush=True)
-        print("SECONDS", round(time.monotonic() - start, 1), flush=True)
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    Client(cluster)
+    start = time.monotonic()
+    try:
+        with joblib.parallel_config(backend="dask"):
+            gap = GapKMeans(Dies(marker=marker), n_jobs=-1, **params).fit(X)
+        serial = GapKMeans(Dies(marker=marker), **params).fit(X)
+        same = gap.gap_results_["gap"] == serial.gap_results_["gap"]
+        print("FINISHED", bool(same.all()), flush=True)
+    except ClustererFitError as exc:
+        print("ERROR", "killed every Dask worker" in str(exc), flush=True)
+    print("SECONDS", round(time.monotonic() - start, 1), flush=True)
+    # What is tested ends here. Closing a LocalCluster while a nanny restarts a
+    # killed worker can hang inside distributed (seen once in CI, 3 minutes), so
+    # the script leaves without it; the worker processes exit with their parent.
+    os._exit(0)
 """
 
 
