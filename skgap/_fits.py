@@ -202,9 +202,11 @@ class SharedReferences:
     """Reference data sets drawn once and read by every thread that needs them.
 
     Tasks that cluster the same reference data set for different ks, running
-    at the same time in threads, share one draw (the engine only reads it);
-    it is freed when the last of them is done. In another process (loky,
-    Dask) each process draws its own.
+    at the same time in threads, share one draw (the engine only reads it).
+    When the last of them is done its array is kept for the next draw rather
+    than freed: freeing and allocating arrays of X's size in every thread
+    made glibc keep up to twice their size in its per-thread arenas. In
+    another process (loky, Dask) each process draws its own.
     """
 
     # Below this size a draw costs less than sharing it.
@@ -219,6 +221,7 @@ class SharedReferences:
     def _init_local(self):
         self._lock = threading.Lock()
         self._sets = {}  # b -> [event, array, users]
+        self._spare = []  # arrays of finished draws, to draw into again
 
     def __getstate__(self):
         return {"sampler": self.sampler, "entropy": self.entropy, "share": self.share}
@@ -248,7 +251,7 @@ class SharedReferences:
             entry[2] += 1
         if owner:
             try:
-                array = self.draw(b)
+                array = self.draw(b, out=self._take_spare())
                 array.flags.writeable = False
                 entry[1] = array
             finally:
@@ -268,6 +271,20 @@ class SharedReferences:
                 entry[2] -= 1
                 if entry[2] == 0:
                     del self._sets[b]
+                    if entry[1] is not None and self.draws_in_place:
+                        self._spare.append(entry[1])
+
+    @property
+    def draws_in_place(self):
+        return getattr(self.sampler, "draws_in_place", False)
+
+    def _take_spare(self):
+        with self._lock:
+            if not self._spare:
+                return None
+            array = self._spare.pop()
+        array.flags.writeable = True  # its own memory, no longer read
+        return array
 
 
 @dataclass(frozen=True)
@@ -381,11 +398,7 @@ def _sklearn_task(spec, b, ks, X, cancellation):
     # A reference set that can be redrawn from its seed may be centred in place
     # by KMeans (copy_x=False) and redrawn after each fit, which costs less
     # than KMeans' copy of it and saves that copy's memory (X.nbytes per fit).
-    redraw = (
-        b >= 0
-        and _centres_in_place(estimator)
-        and getattr(spec.references.sampler, "draws_in_place", False)
-    )
+    redraw = b >= 0 and _centres_in_place(estimator) and spec.references.draws_in_place
     seeds = _fit_seeds(spec.entropy, b, ks)
     if b >= 0:
         X = spec.references.draw(b)

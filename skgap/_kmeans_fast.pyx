@@ -128,7 +128,7 @@ cdef struct Work:
     double* upper         # Hamerly: >= distance to the sample's centre
     double* lower         # Hamerly: <= distance to every other centre
     int* labels
-    int* best_labels
+    int* best_labels      # the labels of the best start (w.labels with one start)
     # per block of samples
     double* XT            # (p, block) the block, feature by feature
     double* D             # (max(k, trials), block) squared distances
@@ -156,7 +156,9 @@ cdef Py_ssize_t _n_trials(Py_ssize_t k) noexcept nogil:
     return 2 + <Py_ssize_t> log(<double> k)
 
 
-cdef int _alloc(Work* w, Py_ssize_t n, Py_ssize_t p, Py_ssize_t k) noexcept nogil:
+cdef int _alloc(
+    Work* w, Py_ssize_t n, Py_ssize_t p, Py_ssize_t k, bint several_starts
+) noexcept nogil:
     cdef Py_ssize_t kp = k * p, trials = _n_trials(k), block, m
     # A block's features and distances stay within a few tens of KiB.
     block = 8192 // p
@@ -178,7 +180,8 @@ cdef int _alloc(Work* w, Py_ssize_t n, Py_ssize_t p, Py_ssize_t k) noexcept nogi
     w.upper = <double*> malloc(n * sizeof(double))
     w.lower = <double*> malloc(n * sizeof(double))
     w.labels = <int*> malloc(n * sizeof(int))
-    w.best_labels = <int*> malloc(n * sizeof(int))
+    # with one start, its labels are the best: no second array of n labels
+    w.best_labels = <int*> malloc(n * sizeof(int)) if several_starts else w.labels
     w.XT = <double*> malloc((p + m + 3) * (block + 8) * sizeof(double))
     w.rows = <Py_ssize_t*> malloc((block + trials) * sizeof(Py_ssize_t))
     w.centers = <double*> malloc(
@@ -208,8 +211,9 @@ cdef int _alloc(Work* w, Py_ssize_t n, Py_ssize_t p, Py_ssize_t k) noexcept nogi
 cdef void _free(Work* w) noexcept nogil:
     free(w.upper)
     free(w.lower)
+    if w.best_labels != w.labels:
+        free(w.best_labels)
     free(w.labels)
-    free(w.best_labels)
     free(w.XT)
     free(w.rows)
     # w.centers and w.new_centers swap places: free the start of their block
@@ -702,7 +706,7 @@ cdef int _kmeans_all_k(
     for q in range(m):
         if ks[q] > kmax:
             kmax = ks[q]
-    if _alloc(&w, n, p, kmax) != 0:
+    if _alloc(&w, n, p, kmax, n_init > 1) != 0:
         _free(&w)
         return -1
     w.cancel = cancel
@@ -740,7 +744,8 @@ cdef int _kmeans_all_k(
                 ):
                     best_inertia = inertia
                     best_n_iter = n_iter
-                    memcpy(w.best_labels, w.labels, n * sizeof(int))
+                    if w.best_labels != w.labels:
+                        memcpy(w.best_labels, w.labels, n * sizeof(int))
                     memcpy(w.best_centers, w.centers, k * p * sizeof(double))
         inertia_out[q] = best_inertia
         n_iter_out[q] = best_n_iter
@@ -840,7 +845,7 @@ def assign(
         Work w
         Py_ssize_t n = X.shape[0], p = X.shape[1], k = centers.shape[0]
     memset(&w, 0, sizeof(Work))
-    if _alloc(&w, n, p, k) != 0:
+    if _alloc(&w, n, p, k, False) != 0:
         _free(&w)
         raise MemoryError()
     with nogil:
@@ -872,7 +877,7 @@ def lloyd(
         weights_view = sample_weight
         weights = &weights_view[0]
     memset(&w, 0, sizeof(Work))
-    if _alloc(&w, n, p, k) != 0:
+    if _alloc(&w, n, p, k, False) != 0:
         _free(&w)
         raise MemoryError()
     with nogil:

@@ -300,7 +300,7 @@ def _warn_feature_spreads(X, feature_names=None):
     from ._faults import warn_caller
     from .exceptions import SkgapWarning
 
-    spreads = X.std(axis=0, dtype=np.float64)
+    spreads = _column_std(X)
     varying = np.flatnonzero(spreads > 0)
     if varying.size < 2:
         return
@@ -323,6 +323,20 @@ def _warn_feature_spreads(X, feature_names=None):
         "make_pipeline(StandardScaler(), GapKMeans()).",
         SkgapWarning,
     )
+
+
+def _column_std(X, block_rows=8192):
+    """The standard deviation of each column, in float64, block by block.
+
+    ``X.std(axis=0)`` would hold a float64 array of X's size (twice X for
+    float32): more than the rest of the fit needs.
+    """
+    mean = X.mean(axis=0, dtype=np.float64)
+    squares = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], block_rows):
+        deviations = np.subtract(X[start : start + block_rows], mean, dtype=np.float64)
+        squares += np.einsum("ij,ij->j", deviations, deviations)
+    return np.sqrt(squares / X.shape[0])
 
 
 def _count_distinct_rows(X, at_least):
