@@ -1,10 +1,12 @@
-"""One task of a gap-statistic fit: cluster one data set for some ks, seeded.
+"""The fits of a gap-statistic fit: tasks, their seeds, and the best fit.
 
 A fit of :class:`~skgap.GapKMeans` is a set of tasks, each clustering one data
-set (the data, or reference data set b) for a group of candidate ks. Every
+set (the data, or reference data set b) for a group of candidate ks
+(`run_fits` plans and runs them, `FitStore` keeps what they found). Every
 draw and every fit has its own seed, derived from the fit's entropy and its
 place (stream, b, k) alone, so that the results never depend on how the
 tasks are grouped, ordered or run (threads, processes, a Dask cluster).
+`fit_best` makes ``best_estimator_`` at the chosen k.
 """
 
 import copy
@@ -14,21 +16,45 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import BaseEstimator, clone
 
 from ._dispersion import _dispersion
-from ._engine import EngineSettings, engine_fit
-from ._execution import Cancelled
-from ._faults import fit_label
+from ._engine import EngineSettings, engine_fit, fitted_kmeans
+from ._execution import (
+    TASKS_PER_WORKER,
+    Cancellation,
+    Cancelled,
+    Progress,
+    holds_gil,
+    n_workers,
+    pack,
+    run_tasks,
+    split_ks,
+    task_cost,
+    worth_threads,
+)
+from ._faults import fit_label, warn_caller, warn_summary
 from ._utils import read_only
 from ._validation import check_labels
 from .exceptions import ClustererFitError, SkgapWarning
 
-__all__ = ["FitSpec", "TaskResult", "data_seed", "fit_datasets"]
+__all__ = [
+    "FitSpec",
+    "FitStore",
+    "SharedReferences",
+    "TaskResult",
+    "fit_best",
+    "fit_datasets",
+    "run_fits",
+]
 
 # Seed streams: one seed per (stream, reference b, k), independent of how many
 # references and candidates there are, so results never depend on n_jobs.
 _DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT, _BOOTSTRAP = 0, 1, 2, 3
+
+
+# -------------------------------------------------------------------------------- seeds
 
 
 def _seeds(entropy, stream, b, ks):
@@ -61,6 +87,9 @@ def _fit_seeds(entropy, b, ks):
     if b < 0:
         return _seeds(entropy, _DATA_FIT, 0, ks)
     return _seeds(entropy, _REFERENCE_FIT, b, ks)
+
+
+# ------------------------------------------------------------------------ the clusterer
 
 
 def _nested_params(estimator, name):
@@ -196,6 +225,9 @@ def clusterer_error(estimator, dataset, k, exc, when=""):
         dataset=dataset,
         original=picklable(exc),
     )
+
+
+# ----------------------------------------------------------------------------- one task
 
 
 class SharedReferences:
@@ -450,3 +482,187 @@ def _sklearn_task(spec, b, ks, X, cancellation):
             spec.metric_params,
         )
     return TaskResult(dispersions=dispersions, short_ks=short_ks)
+
+
+# --------------------------------------------------------------- all the tasks of a fit
+
+
+class FitStore:
+    """The results of the fits made so far, reused by ``warm_start``.
+
+    `key` says what they depend on (the data, the clusterer, the reference,
+    the power, the seed); `entropy` seeds every draw and fit.
+    """
+
+    def __init__(self, key, entropy):
+        self.key = key
+        self.entropy = entropy
+        self.data = {}  # k -> W_k
+        self.reference = {}  # (b, k) -> W*_kb
+        self.short = set()  # (b, k) with fewer distinct clusters than k; b=-1: X
+        self.kept = {}  # k -> the engine's clustering of X (centres, ...)
+        self.best = {}  # k -> (best_estimator_, labels_) of a previous fit
+
+    def arrays(self, ks, n_refs):
+        """W_k (m,) and the W*_kb (n_refs, m) of the candidates `ks`."""
+        dispersions = np.array([self.data[k] for k in ks])
+        reference_dispersions = np.array(
+            [[self.reference[b, k] for k in ks] for b in range(n_refs)]
+        )
+        return dispersions, reference_dispersions
+
+    def copy(self):
+        new = FitStore(self.key, self.entropy)
+        for name in ("data", "reference", "short", "kept", "best"):
+            setattr(new, name, getattr(self, name).copy())
+        return new
+
+
+def run_fits(X, spec, ks, store, n_refs, *, n_jobs, verbose):
+    """Run the fits that `store` lacks for `ks` and the first n_refs draws.
+
+    Tasks are (data set, group of ks); with several workers the ks of each
+    data set are split into groups of about equal cost so that the work
+    balances, and a reference set is drawn from its seed by the tasks that
+    need it (no reference data are shipped or kept).
+    """
+    todo = []  # (b, ks to fit), b = -1 for X
+    data_ks = [k for k in ks if k not in store.data]
+    if data_ks:
+        todo.append((-1, data_ks))
+    for b in range(n_refs):
+        ref_ks = [k for k in ks if (b, k) not in store.reference]
+        if ref_ks:
+            todo.append((b, ref_ks))
+    if not todo:
+        return
+    if spec.engine is not None and not worth_threads(
+        X.size, ks, spec.engine.n_init, len(todo)
+    ):
+        n_jobs = 1  # a few ms of work: threads would cost more
+    workers = n_workers(n_jobs)
+    n_tasks = 1 if workers == 1 else TASKS_PER_WORKER * workers
+    n_chunks = -(-n_tasks // len(todo))
+    units = [
+        (b, [todo_ks[i] for i in group])
+        for b, todo_ks in todo
+        for group in split_ks(todo_ks, n_chunks)
+    ]
+    if spec.engine is None:
+        # Longest first, so that the last tasks to finish are short.
+        units.sort(key=lambda unit: -task_cost(unit[1]))
+    # else: data set by data set, so that the threads fitting the groups of
+    # one reference set share its draw (the engine only reads it)
+    costs = [task_cost(unit_ks) for _, unit_ks in units]
+    tasks = [[units[i] for i in positions] for positions in pack(costs, n_tasks)]
+
+    total = (n_refs + 1) * len(ks)
+    progress = Progress(
+        total,
+        enabled=bool(verbose),
+        done=total - sum(len(unit_ks) for _, unit_ks in units),
+    )
+    records = []
+    cancellation = Cancellation()
+    results = run_tasks(
+        fit_datasets,
+        [
+            (spec, task, X if any(b < 0 for b, _ in task) else None, cancellation)
+            for task in tasks
+        ],
+        [sum(task_cost(unit_ks) for _, unit_ks in task) for task in tasks],
+        n_jobs=n_jobs,
+        verbose=verbose,
+        gil_bound=holds_gil(X.size, compiled=spec.engine is not None),
+        cancellation=cancellation,
+        records=records,
+        what=(
+            f"the clusterer ({type(spec.estimator).__name__}), the reference "
+            "sampler and the data"
+        ),
+    )
+    for position, task_results in results:
+        for (b, unit_ks), result in zip(tasks[position], task_results, strict=True):
+            if b < 0:
+                store.data.update(zip(unit_ks, result.dispersions, strict=True))
+                store.kept.update(result.kept)
+            else:
+                store.reference.update(
+                    ((b, k), w)
+                    for k, w in zip(unit_ks, result.dispersions, strict=True)
+                )
+            store.short.update((b, k) for k in result.short_ks)
+            progress.update(len(unit_ks))
+    warn_summary(records)
+
+
+# ------------------------------------------------------------------------- the best fit
+
+
+def fit_best(X, spec, store, k):
+    """The clusterer fitted on X at the chosen k, and its labels.
+
+    The engine kept its centres; any other clusterer is fitted again with
+    the seed of its first fit (which costs one fit and saves keeping
+    every candidate's fitted clone).
+    """
+    if k in store.best:
+        return store.best[k]
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        best = _fit_best(X, spec, store, k)
+    store.best[k] = best
+    return best
+
+
+def _fit_best(X, spec, store, k):
+    seed = data_seed(store.entropy, k)
+    X_read_only = read_only(X)
+    if spec.engine is not None:
+        centers, inertia, n_iter, seed = store.kept[k]
+        estimator = fitted_kmeans(
+            spec.estimator,
+            X_read_only,
+            centers,
+            inertia=inertia,
+            n_iter=n_iter,
+            seed=seed,
+        )
+        labels = estimator.labels_
+    else:
+        estimator = spec.estimator
+        fixed = copies_input(estimator)
+        user_copy_x = {name: estimator.get_params()[name] for name in fixed}
+        estimator = configure(estimator, spec.n_clusters_param, k, seed, fixed)
+        try:
+            labels = check_labels(
+                fit_labels(estimator, X_read_only, spec.fit_weight),
+                X.shape[0],
+                what="the clusterer's labels",
+                given=False,
+            )
+        except Exception as exc:
+            raise clusterer_error(
+                spec.estimator, "the data", k, exc, " (the chosen k, fitted again)"
+            ) from exc
+        estimator.set_params(**user_copy_x)
+        if (
+            k > 1
+            and _dispersion(
+                X,
+                labels,
+                spec.power,
+                spec.sample_weight,
+                "X",
+                spec.metric,
+                spec.metric_params,
+            )
+            != store.data[k]
+        ):
+            warn_caller(
+                f"{type(spec.estimator).__name__} clustered the data at k={k} "
+                "differently when fitted again with the same seed (it is not "
+                "deterministic): labels_ and best_estimator_ come from the "
+                "second fit, the gap statistic from the first.",
+                SkgapWarning,
+            )
+    return estimator, labels

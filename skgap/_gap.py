@@ -6,7 +6,6 @@ from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn import config_context
 from sklearn.base import BaseEstimator, ClusterMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import (
@@ -17,33 +16,18 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._dispersion import _dispersion
 from ._docstrings import fill_doc
-from ._engine import engine_settings, fitted_kmeans
-from ._execution import (
-    TASKS_PER_WORKER,
-    Cancellation,
-    Progress,
-    holds_gil,
-    n_workers,
-    pack,
-    run_tasks,
-    single_threaded,
-    split_ks,
-    task_cost,
-    worth_threads,
-)
-from ._faults import short_list, warn_caller, warn_summary
+from ._engine import engine_settings
+from ._execution import TASKS_PER_WORKER, n_workers, single_threaded
+from ._faults import short_list, warn_caller
 from ._fits import (
     FitSpec,
+    FitStore,
     SharedReferences,
     bootstrap_seed,
-    clusterer_error,
     configure,
-    copies_input,
-    data_seed,
-    fit_datasets,
-    fit_labels,
+    fit_best,
+    run_fits,
 )
 from ._reference import REFERENCES, make_reference_sampler
 from ._selection import (
@@ -75,7 +59,6 @@ from ._utils import (
     _validate_clusterer_params,
     _wrap_data_with_container,
     fingerprint,
-    read_only,
 )
 from ._validation import (
     _check_magnitude,
@@ -83,7 +66,6 @@ from ._validation import (
     _explain_input_errors,
     _warn_distinct,
     _warn_feature_spreads,
-    check_labels,
     check_sample_weight,
 )
 from .exceptions import SkgapWarning
@@ -93,37 +75,6 @@ __all__ = ["GapKMeans"]
 # n_refs="auto": the first batch of references, and each next one
 _AUTO_FIRST_REFS = 10
 _AUTO_BATCH_REFS = 10
-
-
-class _FitStore:
-    """The results of the fits made so far, reused by ``warm_start``.
-
-    `key` says what they depend on (the data, the clusterer, the reference,
-    the power, the seed); `entropy` seeds every draw and fit.
-    """
-
-    def __init__(self, key, entropy):
-        self.key = key
-        self.entropy = entropy
-        self.data = {}  # k -> W_k
-        self.reference = {}  # (b, k) -> W*_kb
-        self.short = set()  # (b, k) with fewer distinct clusters than k; b=-1: X
-        self.kept = {}  # k -> the engine's clustering of X (centres, ...)
-        self.best = {}  # k -> (best_estimator_, labels_) of a previous fit
-
-    def arrays(self, ks, n_refs):
-        """W_k (m,) and the W*_kb (n_refs, m) of the candidates `ks`."""
-        dispersions = np.array([self.data[k] for k in ks])
-        reference_dispersions = np.array(
-            [[self.reference[b, k] for k in ks] for b in range(n_refs)]
-        )
-        return dispersions, reference_dispersions
-
-    def copy(self):
-        new = _FitStore(self.key, self.entropy)
-        for name in ("data", "reference", "short", "kept", "best"):
-            setattr(new, name, getattr(self, name).copy())
-        return new
 
 
 @fill_doc
@@ -553,7 +504,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         gap_results["selection_frequency"] = frequencies
         n_clusters = ks[best]
         self._warn_result(store, ks, candidates, n_refs, n_clusters, frequencies[best])
-        best_estimator, labels = self._best_fit(X, spec, store, n_clusters)
+        best_estimator, labels = fit_best(X, spec, store, n_clusters)
 
         if self.warm_start:
             self._warm_start_state_ = store
@@ -768,12 +719,14 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 # a copy: a fit that fails must leave the cache as it was
                 return previous.copy()
         entropy = int(check_random_state(random_state).randint(2**31 - 1))
-        return _FitStore(key, entropy)
+        return FitStore(key, entropy)
 
     def _scan(self, X, spec, ks, store, n_refs):
         """Run the fits the candidates need; return the candidates computed."""
         if self.scan == "full":
-            self._run_fits(X, spec, ks, store, n_refs)
+            run_fits(
+                X, spec, ks, store, n_refs, n_jobs=self.n_jobs, verbose=self.verbose
+            )
             return ks
         # Waves of candidates in increasing k, wide enough that every worker
         # has several tasks, until the rule's choice is final.
@@ -782,7 +735,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         done = []
         while len(done) < len(ks):
             wave = ks[len(done) : len(done) + max(per_wave, 2 - len(done))]
-            self._run_fits(X, spec, wave, store, n_refs)
+            run_fits(
+                X, spec, wave, store, n_refs, n_jobs=self.n_jobs, verbose=self.verbose
+            )
             done += wave
             table = gap_table(done, *store.arrays(done, n_refs))
             chosen = forward_choice(
@@ -794,84 +749,6 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             if chosen is not None:
                 break
         return done
-
-    def _run_fits(self, X, spec, ks, store, n_refs):
-        """Run the fits that `store` lacks for `ks` and the first n_refs draws.
-
-        Tasks are (data set, group of ks); with several workers the ks of each
-        data set are split into groups of about equal cost so that the work
-        balances, and a reference set is drawn from its seed by the tasks that
-        need it (no reference data are shipped or kept).
-        """
-        todo = []  # (b, ks to fit), b = -1 for X
-        data_ks = [k for k in ks if k not in store.data]
-        if data_ks:
-            todo.append((-1, data_ks))
-        for b in range(n_refs):
-            ref_ks = [k for k in ks if (b, k) not in store.reference]
-            if ref_ks:
-                todo.append((b, ref_ks))
-        if not todo:
-            return
-        n_jobs = self.n_jobs
-        if spec.engine is not None and not worth_threads(
-            X.size, ks, spec.engine.n_init, len(todo)
-        ):
-            n_jobs = 1  # a few ms of work: threads would cost more
-        workers = n_workers(n_jobs)
-        n_tasks = 1 if workers == 1 else TASKS_PER_WORKER * workers
-        n_chunks = -(-n_tasks // len(todo))
-        units = [
-            (b, [todo_ks[i] for i in group])
-            for b, todo_ks in todo
-            for group in split_ks(todo_ks, n_chunks)
-        ]
-        if spec.engine is None:
-            # Longest first, so that the last tasks to finish are short.
-            units.sort(key=lambda unit: -task_cost(unit[1]))
-        # else: data set by data set, so that the threads fitting the groups of
-        # one reference set share its draw (the engine only reads it)
-        costs = [task_cost(unit_ks) for _, unit_ks in units]
-        tasks = [[units[i] for i in positions] for positions in pack(costs, n_tasks)]
-
-        total = (n_refs + 1) * len(ks)
-        progress = Progress(
-            total,
-            enabled=bool(self.verbose),
-            done=total - sum(len(unit_ks) for _, unit_ks in units),
-        )
-        records = []
-        cancellation = Cancellation()
-        results = run_tasks(
-            fit_datasets,
-            [
-                (spec, task, X if any(b < 0 for b, _ in task) else None, cancellation)
-                for task in tasks
-            ],
-            [sum(task_cost(unit_ks) for _, unit_ks in task) for task in tasks],
-            n_jobs=n_jobs,
-            verbose=self.verbose,
-            gil_bound=holds_gil(X.size, compiled=spec.engine is not None),
-            cancellation=cancellation,
-            records=records,
-            what=(
-                f"the clusterer ({type(spec.estimator).__name__}), the reference "
-                "sampler and the data"
-            ),
-        )
-        for position, task_results in results:
-            for (b, unit_ks), result in zip(tasks[position], task_results, strict=True):
-                if b < 0:
-                    store.data.update(zip(unit_ks, result.dispersions, strict=True))
-                    store.kept.update(result.kept)
-                else:
-                    store.reference.update(
-                        ((b, k), w)
-                        for k, w in zip(unit_ks, result.dispersions, strict=True)
-                    )
-                store.short.update((b, k) for k in result.short_ks)
-                progress.update(len(unit_ks))
-        warn_summary(records)
 
     def _warn_result(self, store, ks, candidates, n_refs, n_clusters, frequency):
         """Warn about what the user should check in the result."""
@@ -939,73 +816,6 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             method=self.method,
             se_factor=self.se_factor,
         )
-
-    def _best_fit(self, X, spec, store, k):
-        """The clusterer fitted on X at the chosen k, and its labels.
-
-        The engine kept its centres; any other clusterer is fitted again with
-        the seed of its first fit (which costs one fit and saves keeping
-        every candidate's fitted clone).
-        """
-        if k in store.best:
-            return store.best[k]
-        with config_context(assume_finite=True, skip_parameter_validation=True):
-            best = self._fit_best(X, spec, store, k)
-        store.best[k] = best
-        return best
-
-    def _fit_best(self, X, spec, store, k):
-        seed = data_seed(store.entropy, k)
-        X_read_only = read_only(X)
-        if spec.engine is not None:
-            centers, inertia, n_iter, seed = store.kept[k]
-            estimator = fitted_kmeans(
-                spec.estimator,
-                X_read_only,
-                centers,
-                inertia=inertia,
-                n_iter=n_iter,
-                seed=seed,
-            )
-            labels = estimator.labels_
-        else:
-            estimator = spec.estimator
-            fixed = copies_input(estimator)
-            user_copy_x = {name: estimator.get_params()[name] for name in fixed}
-            estimator = configure(estimator, spec.n_clusters_param, k, seed, fixed)
-            try:
-                labels = check_labels(
-                    fit_labels(estimator, X_read_only, spec.fit_weight),
-                    X.shape[0],
-                    what="the clusterer's labels",
-                    given=False,
-                )
-            except Exception as exc:
-                raise clusterer_error(
-                    spec.estimator, "the data", k, exc, " (the chosen k, fitted again)"
-                ) from exc
-            estimator.set_params(**user_copy_x)
-            if (
-                k > 1
-                and _dispersion(
-                    X,
-                    labels,
-                    spec.power,
-                    spec.sample_weight,
-                    "X",
-                    spec.metric,
-                    spec.metric_params,
-                )
-                != store.data[k]
-            ):
-                warn_caller(
-                    f"{type(spec.estimator).__name__} clustered the data at k={k} "
-                    "differently when fitted again with the same seed (it is not "
-                    "deterministic): labels_ and best_estimator_ come from the "
-                    "second fit, the gap statistic from the first.",
-                    SkgapWarning,
-                )
-        return estimator, labels
 
     # -- fitted attributes and delegation ------------------------------------------
 
