@@ -365,6 +365,19 @@ def _dataset_name(b):
     return "the data" if b < 0 else f"reference data set b={b}"
 
 
+def _dataset_dispersion(spec, X, labels, b):
+    """W_k of data set b (the data X if b < 0) clustered by `labels`."""
+    return _dispersion(
+        X,
+        labels,
+        spec.power,
+        spec.sample_weight,
+        _dataset_name(b),
+        spec.metric,
+        spec.metric_params,
+    )
+
+
 def _engine_task(spec, b, ks, X, cancellation):
     seeds = _fit_seeds(spec.entropy, b, ks)
     if b >= 0:
@@ -393,18 +406,7 @@ def _engine_task(spec, b, ks, X, cancellation):
             dispersions = fit.dispersion
         else:
             dispersions = np.array(
-                [
-                    _dispersion(
-                        X,
-                        labels,
-                        spec.power,
-                        spec.sample_weight,
-                        _dataset_name(b),
-                        spec.metric,
-                        spec.metric_params,
-                    )
-                    for labels in fit.labels
-                ]
+                [_dataset_dispersion(spec, X, labels, b) for labels in fit.labels]
             )
     finally:
         if b >= 0:
@@ -472,15 +474,7 @@ def _sklearn_task(spec, b, ks, X, cancellation):
                     )
             if n_found < k:
                 short_ks.append(k)
-        dispersions[i] = _dispersion(
-            X,
-            labels,
-            spec.power,
-            spec.sample_weight,
-            _dataset_name(b),
-            spec.metric,
-            spec.metric_params,
-        )
+        dispersions[i] = _dataset_dispersion(spec, X, labels, b)
     return TaskResult(dispersions=dispersions, short_ks=short_ks)
 
 
@@ -645,19 +639,7 @@ def _fit_best(X, spec, store, k):
                 spec.estimator, "the data", k, exc, " (the chosen k, fitted again)"
             ) from exc
         estimator.set_params(**user_copy_x)
-        if (
-            k > 1
-            and _dispersion(
-                X,
-                labels,
-                spec.power,
-                spec.sample_weight,
-                "X",
-                spec.metric,
-                spec.metric_params,
-            )
-            != store.data[k]
-        ):
+        if k > 1 and _dataset_dispersion(spec, X, labels, -1) != store.data[k]:
             warn_caller(
                 f"{type(spec.estimator).__name__} clustered the data at k={k} "
                 "differently when fitted again with the same seed (it is not "

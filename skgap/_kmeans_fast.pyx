@@ -826,9 +826,21 @@ def kmeans(
     if status != 0:
         raise MemoryError(
             f"skgap's k-means could not allocate its work arrays for "
-            f"{n} samples (about {24 * n / 2**20:.0f} MiB)."
+            f"{n} samples (about {(24 if n_init > 1 else 20) * n / 2**20:.0f} MiB)."
         )
     return True
+
+
+cdef int _start_from(
+    Work* w, Py_ssize_t n, Py_ssize_t p, const double* centers, Py_ssize_t k
+) except -1:
+    """Work arrays for one clustering of n samples, starting from `centers`."""
+    memset(w, 0, sizeof(Work))
+    if _alloc(w, n, p, k, False) != 0:
+        _free(w)
+        raise MemoryError()
+    memcpy(w.centers, centers, k * p * sizeof(double))
+    return 0
 
 
 def assign(
@@ -844,12 +856,8 @@ def assign(
     cdef:
         Work w
         Py_ssize_t n = X.shape[0], p = X.shape[1], k = centers.shape[0]
-    memset(&w, 0, sizeof(Work))
-    if _alloc(&w, n, p, k, False) != 0:
-        _free(&w)
-        raise MemoryError()
+    _start_from(&w, n, p, &centers[0, 0], k)
     with nogil:
-        memcpy(w.centers, &centers[0, 0], k * p * sizeof(double))
         _nearest_all(&X[0, 0], n, p, k, &w)
         memcpy(&labels[0], w.labels, n * sizeof(int))
     _free(&w)
@@ -876,12 +884,8 @@ def lloyd(
     if sample_weight is not None:
         weights_view = sample_weight
         weights = &weights_view[0]
-    memset(&w, 0, sizeof(Work))
-    if _alloc(&w, n, p, k, False) != 0:
-        _free(&w)
-        raise MemoryError()
+    _start_from(&w, n, p, &centers[0, 0], k)
     with nogil:
-        memcpy(w.centers, &centers[0, 0], k * p * sizeof(double))
         _nearest_all(&X[0, 0], n, p, k, &w)  # as k-means++ leaves them
         n_iter = _lloyd(&X[0, 0], weights, n, p, k, max_iter, tol, &w)
         memcpy(&centers[0, 0], w.centers, k * p * sizeof(double))

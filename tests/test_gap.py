@@ -1219,22 +1219,14 @@ def test_get_metadata_routing_is_a_router(routing):
     assert routed.estimator.fit == {"sample_weight": 1}
 
 
-def test_routing_requested_weights_reach_the_clusterer(routing, fits):
+@pytest.mark.parametrize("in_pipeline", [False, True])
+def test_routing_requested_weights_reach_the_clusterer(routing, fits, in_pipeline):
     X, weights = _weighted_data()
     estimator = RecordingKMeans(n_init=1).set_fit_request(sample_weight=True)
+    if in_pipeline:
+        scaler = StandardScaler().set_fit_request(sample_weight=True)
+        estimator = make_pipeline(scaler, estimator)
     gap = _weighted(estimator).fit(X, sample_weight=weights)
-    assert len(fits) == _n_fits(gap, X)
-    for fit in fits:
-        assert_array_equal(fit.weights, weights)
-
-
-def test_routing_weights_reach_a_pipeline_step(routing, fits):
-    X, weights = _weighted_data()
-    pipeline = make_pipeline(
-        StandardScaler().set_fit_request(sample_weight=True),
-        RecordingKMeans(n_init=1).set_fit_request(sample_weight=True),
-    )
-    gap = _weighted(pipeline).fit(X, sample_weight=weights)
     assert len(fits) == _n_fits(gap, X)
     for fit in fits:
         assert_array_equal(fit.weights, weights)
