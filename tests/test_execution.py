@@ -241,6 +241,17 @@ def _records(record_dir):
     return [json.loads(path.read_text()) for path in Path(record_dir).iterdir()]
 
 
+def _recording_gap(record_dir, n_clusters_range=range(1, 4), n_refs=3):
+    """GapKMeans at n_jobs=2 whose fits record where they ran in `record_dir`."""
+    return GapKMeans(
+        WorkerRecordingKMeans(n_init=1, record_dir=str(record_dir)),
+        n_clusters_range=n_clusters_range,
+        n_refs=n_refs,
+        random_state=0,
+        n_jobs=2,
+    )
+
+
 @pytest.fixture(scope="module")
 def X():
     return make_blobs(n_samples=300, centers=4, n_features=3, random_state=0)[0]
@@ -259,13 +270,7 @@ def _results(X, **params):
 @threads_even_for_small_data
 @pytest.mark.parametrize("backend", [None, "threading", "loky"])
 def test_one_thread_per_task(X, backend, tmp_path):
-    gap = GapKMeans(
-        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
-        n_clusters_range=range(1, 4),
-        n_refs=3,
-        random_state=0,
-        n_jobs=2,
-    )
+    gap = _recording_gap(tmp_path)
     with (
         contextlib.nullcontext()
         if backend is None
@@ -380,13 +385,7 @@ def test_small_fits_run_in_sequence_not_threads(
     X, monkeypatch, tmp_path, size_limit, in_main_thread
 ):
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", size_limit)
-    GapKMeans(
-        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
-        n_clusters_range=range(1, 4),
-        n_refs=3,
-        random_state=0,
-        n_jobs=2,
-    ).fit(X)
+    _recording_gap(tmp_path).fit(X)
     threads = {record["thread"] for record in _records(tmp_path)}
     assert (threads == {"MainThread"}) is in_main_thread
 
@@ -394,13 +393,7 @@ def test_small_fits_run_in_sequence_not_threads(
 @threads_even_for_small_data
 def test_small_fits_keep_a_process_backend(X, monkeypatch, tmp_path):
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
-    gap = GapKMeans(
-        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
-        n_clusters_range=range(1, 4),
-        n_refs=3,
-        random_state=0,
-        n_jobs=2,
-    )
+    gap = _recording_gap(tmp_path)
     with joblib.parallel_config(backend="loky"):
         gap.fit(X)
     # some fits ran in worker processes
@@ -518,13 +511,7 @@ def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_sklearn_config_reaches_the_workers(X, backend, tmp_path):
     """A config_context around fit applies inside every worker, as in sklearn."""
-    gap = GapKMeans(
-        WorkerRecordingKMeans(n_init=1, record_dir=str(tmp_path)),
-        n_clusters_range=[2, 3],
-        n_refs=2,
-        random_state=0,
-        n_jobs=2,
-    )
+    gap = _recording_gap(tmp_path, n_clusters_range=[2, 3], n_refs=2)
     with sklearn.config_context(working_memory=123), joblib.parallel_config(backend):
         gap.fit(X)
     for record in _records(tmp_path):
