@@ -31,6 +31,7 @@ Python validates every input (see ``skgap/_engine.py``); bounds checks are off.
 """
 
 from cython cimport floating
+from libc.float cimport FLT_MAX, FLT_MIN
 from libc.math cimport INFINITY, log, sqrt
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
@@ -126,7 +127,7 @@ cdef struct Work:
     bint tighten          # recompute the distance to a sample's centre before a rescan
     # per sample
     double* upper         # Hamerly: >= distance to the sample's centre
-    double* lower         # Hamerly: <= distance to every other centre
+    float* lower          # Hamerly: <= distance to every other centre (rounded down)
     int* labels
     int* best_labels      # the labels of the best start (w.labels with one start)
     # per block of samples
@@ -178,7 +179,7 @@ cdef int _alloc(
     w.tighten = p <= 3
     m = k if k > trials else trials
     w.upper = <double*> malloc(n * sizeof(double))
-    w.lower = <double*> malloc(n * sizeof(double))
+    w.lower = <float*> malloc(n * sizeof(float))
     w.labels = <int*> malloc(n * sizeof(int))
     # with one start, its labels are the best: no second array of n labels
     w.best_labels = <int*> malloc(n * sizeof(int)) if several_starts else w.labels
@@ -240,6 +241,27 @@ cdef inline Py_ssize_t _load_block(
     return stop - start
 
 
+cdef inline float _below(double x) noexcept nogil:
+    """A float at most x, a lower bound of a distance: 0 if x is negative or
+    below FLT_MIN; otherwise x lowered by more than the conversion can round
+    it up (relative 2**-24)."""
+    if x < FLT_MIN:
+        return 0.0
+    if x > FLT_MAX:
+        return FLT_MAX
+    return <float> (x * 0.99999988079071044921875)  # 1 - 2**-23
+
+
+cdef inline bint _taken(
+    const int* taken, Py_ssize_t n_taken, Py_ssize_t i
+) noexcept nogil:
+    cdef Py_ssize_t t
+    for t in range(n_taken):
+        if taken[t] == i:
+            return True
+    return False
+
+
 cdef void _nearest_all(
     const floating* X, Py_ssize_t n, Py_ssize_t p, Py_ssize_t k, Work* w,
 ) noexcept nogil:
@@ -257,7 +279,7 @@ cdef void _nearest_all(
             i = start + b
             w.labels[i] = <int> nearest[b]
             w.upper[i] = nearest[w.stride + b]
-            w.lower[i] = nearest[2 * w.stride + b]
+            w.lower[i] = _below(nearest[2 * w.stride + b])
         start += w.block
 
 
@@ -322,11 +344,11 @@ cdef double _add_center(
                 w.lower[i] = INFINITY
                 w.labels[i] = 0
             elif d < w.upper[i]:
-                w.lower[i] = w.upper[i]
+                w.lower[i] = _below(w.upper[i])
                 w.upper[i] = d
                 w.labels[i] = <int> c
             elif d < w.lower[i]:
-                w.lower[i] = d
+                w.lower[i] = _below(d)
             pot += w.upper[i] if weights == NULL else weights[i] * w.upper[i]
         start += w.block
     return pot
@@ -419,7 +441,7 @@ cdef Py_ssize_t _rescan(
         i = w.rows[b]
         best = <Py_ssize_t> nearest[b]
         w.upper[i] = sqrt(nearest[w.stride + b])
-        w.lower[i] = sqrt(nearest[2 * w.stride + b])
+        w.lower[i] = _below(sqrt(nearest[2 * w.stride + b]))
         a = w.labels[i]
         if best != a:
             w.labels[i] = <int> best
@@ -456,7 +478,7 @@ cdef Py_ssize_t _assign(
         upper = w.upper[i] + w.shift[a]
         lower = w.lower[i] - w.drop[a]
         w.upper[i] = upper
-        w.lower[i] = lower
+        w.lower[i] = _below(lower)
         bound = w.half_gap[a]
         if lower > bound:
             bound = lower
@@ -509,8 +531,8 @@ cdef void _new_centers(
     the sample stays labelled as before until the next assignment. An empty
     cluster that is not relocated sits on the heaviest cluster's mean.
     """
-    cdef Py_ssize_t i, j, c, a, n_empty = 0, far, heaviest = 0
-    cdef double farthest, wi
+    cdef Py_ssize_t i, j, c, a, n_empty = 0, far, heaviest = 0, n_taken
+    cdef double farthest, wi, d
     cdef double* sums = w.sums
     cdef double* weight_in = w.weight_in
     for c in range(k):
@@ -522,21 +544,24 @@ cdef void _new_centers(
         weight_in = w.spare + k * p
         memcpy(sums, w.sums, k * p * sizeof(double))
         memcpy(weight_in, w.weight_in, k * sizeof(double))
-        # w.lower is free here: the caller resets the lower bounds
-        for i in range(n):
-            w.lower[i] = _sq_dist(X + i * p, w.centers + w.labels[i] * p, p)
+        n_taken = 0
         for c in range(k):
             if weight_in[c] > 0.0:
                 continue
+            # the farthest sample from its centre not taken yet (the first if
+            # tied); recomputed per empty cluster, which is rare, rather than
+            # kept: the bounds have no room for exact distances
             far = -1
             farthest = 0.0
             for i in range(n):
-                if w.lower[i] > farthest:
-                    farthest = w.lower[i]
+                d = _sq_dist(X + i * p, w.centers + w.labels[i] * p, p)
+                if d > farthest and not _taken(w.mapping, n_taken, i):
+                    farthest = d
                     far = i
             if far < 0:
                 break  # every sample sits on its centre
-            w.lower[far] = -1.0  # taken
+            w.mapping[n_taken] = <int> far
+            n_taken += 1
             a = w.labels[far]
             wi = 1.0 if weights == NULL else weights[far]
             for j in range(p):
@@ -545,7 +570,7 @@ cdef void _new_centers(
             weight_in[a] -= wi
             weight_in[c] = wi
         for i in range(n):
-            w.lower[i] = 0.0
+            w.lower[i] = 0.0  # the centres jump: no bound is known
     for c in range(k):
         if weight_in[c] > weight_in[heaviest]:
             heaviest = c
@@ -593,7 +618,7 @@ cdef int _lloyd(
 
     for i in range(n):
         w.upper[i] = sqrt(w.upper[i])
-        w.lower[i] = sqrt(w.lower[i])
+        w.lower[i] = _below(sqrt(w.lower[i]))
     memset(w.shift, 0, k * sizeof(double))
     memset(w.drop, 0, k * sizeof(double))
     for iteration in range(max_iter):
@@ -793,8 +818,8 @@ def kmeans(
 
     Runs without the GIL from the first start to the last. Returns True, or
     False if `cancel` was set during the call (the outputs are then
-    incomplete). Raises MemoryError if the work arrays (about 24 bytes per
-    sample) cannot be allocated.
+    incomplete). Raises MemoryError if the work arrays (about 16 bytes per
+    sample, 20 with several starts) cannot be allocated.
     """
     cdef:
         Py_ssize_t n = X.shape[0], p = X.shape[1], m = ks.shape[0]
@@ -826,7 +851,7 @@ def kmeans(
     if status != 0:
         raise MemoryError(
             f"skgap's k-means could not allocate its work arrays for "
-            f"{n} samples (about {(24 if n_init > 1 else 20) * n / 2**20:.0f} MiB)."
+            f"{n} samples (about {(20 if n_init > 1 else 16) * n / 2**20:.0f} MiB)."
         )
     return True
 

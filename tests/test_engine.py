@@ -79,6 +79,25 @@ def test_empty_cluster_is_relocated_as_the_oracle():
     assert np.unique(labels).size == 3  # relocated: every cluster has samples
 
 
+@pytest.mark.parametrize("scale", [1e-25, 1.0, 1e30, 1e150])
+def test_bounds_kept_as_floats_change_nothing_at_any_scale(scale):
+    # Hamerly's lower bounds are floats rounded down and clamped to
+    # [0, FLT_MAX]: they skip less, never wrongly, at scales where the
+    # distances underflow or overflow a float. Two centres far from every
+    # sample: two empty clusters relocated, the farthest samples first.
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(150, 3)) + rng.integers(0, 3, size=(150, 1)) * 4.0) * scale
+    initial = np.vstack([X[:4], [[1e3 * scale] * 3, [-1e3 * scale] * 3]])
+    expected = _oracle.lloyd(X, initial, 300, 0.0)
+    centers, labels, n_iter = _lloyd(X, initial)
+    assert_array_equal(labels, expected[1])
+    assert_allclose(centers, expected[0], rtol=1e-10)
+    assert n_iter == expected[2]
+    assert np.unique(labels).size == 6
+    fit = _fit(X, [1, 3, 6])
+    assert_array_equal(fit.labels[1], _fit(X / scale, [1, 3, 6]).labels[1])
+
+
 def test_float32_is_computed_in_double():
     rng = np.random.default_rng(0)
     X32 = (1e4 + rng.normal(size=(300, 3))).astype(np.float32)  # large offset
