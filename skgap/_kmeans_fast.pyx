@@ -31,7 +31,7 @@ Python validates every input (see ``skgap/_engine.py``); bounds checks are off.
 """
 
 from cython cimport floating
-from libc.float cimport FLT_MAX, FLT_MIN
+from libc.float cimport FLT_MAX
 from libc.math cimport INFINITY, log, sqrt
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
@@ -242,14 +242,15 @@ cdef inline Py_ssize_t _load_block(
 
 
 cdef inline float _below(double x) noexcept nogil:
-    """A float at most x, a lower bound of a distance: 0 if x is negative or
-    below FLT_MIN; otherwise x lowered by more than the conversion can round
-    it up (relative 2**-24)."""
-    if x < FLT_MIN:
-        return 0.0
+    """A float at most x, or at most 0 if x < 0 (a lower bound of a distance).
+
+    x is lowered by more than the conversion can round it up: relative
+    2**-24, or 2**-150 among the subnormal floats. Without a branch on the
+    sign, which is unpredictable in the bounds' updates.
+    """
     if x > FLT_MAX:
         return FLT_MAX
-    return <float> (x * 0.99999988079071044921875)  # 1 - 2**-23
+    return <float> (x * 0.99999988079071044921875 - 1.401298464324817e-45)
 
 
 cdef inline bint _taken(
