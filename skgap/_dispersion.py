@@ -10,6 +10,7 @@ from ._dispersion_fast import _pairwise_dispersion, _squared_dispersion
 from ._docstrings import fill_doc
 from ._utils import METRICS, Interval, StrOptions, validate_params
 from ._validation import _explain_input_errors, check_labels, check_sample_weight
+from .exceptions import InvalidInputError
 
 __all__ = ["within_cluster_dispersion"]
 
@@ -94,7 +95,7 @@ def _dispersion(
             X, labels, power, sample_weight, metric, metric_params or {}, per_cluster
         )
         if np.any(np.isnan(per_cluster)):
-            raise ValueError(
+            raise InvalidInputError(
                 f"The metric {getattr(metric, '__name__', metric)!r} gave NaN "
                 f"distances between samples of {name} (e.g. 'correlation' or "
                 "'cosine' of a constant or zero sample): W_k is undefined. Use "
@@ -122,7 +123,7 @@ def _dispersion(
             else f"{name} is too large in magnitude for its squared distances to "
             "be represented. Rescale X, e.g. with sklearn.preprocessing.StandardScaler"
         )
-        raise ValueError(
+        raise InvalidInputError(
             f"The within-cluster dispersion overflowed to infinity: {cause}."
         )
     euclidean = metric in ("euclidean", "l2")
@@ -136,7 +137,7 @@ def _dispersion(
         first = np.zeros(n_clusters, dtype=np.intp)
         first[labels_kept[::-1]] = np.arange(labels_kept.shape[0])[::-1]
         if np.any(X_kept != X_kept[first[labels_kept]]):
-            raise ValueError(
+            raise InvalidInputError(
                 f"The within-cluster dispersion underflowed: the distances between "
                 f"the samples of {name} are too small for their squares to be "
                 "represented in float64. Rescale X, e.g. with "

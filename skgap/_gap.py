@@ -68,7 +68,7 @@ from ._validation import (
     _warn_feature_spreads,
     check_sample_weight,
 )
-from .exceptions import SkgapWarning
+from .exceptions import InvalidInputError, SkgapWarning
 
 __all__ = ["GapKMeans"]
 
@@ -536,12 +536,12 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if not np.any(np.ptp(X, axis=0)):
             # every statistic is degenerate (the gap is NaN, Gap* is 0)
-            raise ValueError(
+            raise InvalidInputError(
                 f"All {X.shape[0]} samples of X are identical: the data have no "
                 "spread, so no number of clusters can be chosen."
             )
         if self.n_jobs == 0:
-            raise ValueError(
+            raise InvalidInputError(
                 "n_jobs == 0 (in GapKMeans) has no meaning: pass 1, 2, ..., -1 "
                 "for all processors, or None."
             )
@@ -553,7 +553,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 SkgapWarning,
             )
         if self.scan == "forward" and self.method not in FORWARD_RULES:
-            raise ValueError(
+            raise InvalidInputError(
                 f"scan='forward' stops at the first k that the rule accepts, "
                 f"which the rule method={self.method!r} cannot do: it compares "
                 f"every candidate. Use scan='full', or one of the rules "
@@ -575,7 +575,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         """The clusterer, its number-of-clusters parameter and engine settings."""
         if isinstance(self.estimator, type):
             name = self.estimator.__name__
-            raise TypeError(
+            raise InvalidInputError(
                 f"estimator must be an instance, such as {name}(), got the class "
                 f"{name}."
             )
@@ -599,7 +599,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             requested = routed.estimator.fit.get("sample_weight")
             return None if requested is None else sample_weight
         if sample_weight is not None and not _accepts_sample_weight(estimator):
-            raise TypeError(
+            raise InvalidInputError(
                 f"{type(estimator).__name__}.fit does not accept sample_weight, "
                 "and GapKMeans passes the sample weights to every fit of the "
                 "clusterer. Use a clusterer that takes them (KMeans, "
@@ -639,7 +639,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             ks = list(range(1, 11))
         else:
             if isinstance(self.n_clusters_range, Iterator):
-                raise TypeError(
+                raise InvalidInputError(
                     "n_clusters_range is an iterator (such as a generator), which "
                     "the first fit would use up: pass a list or a range, e.g. "
                     "list(n_clusters_range)."
@@ -647,21 +647,21 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             ks = list(self.n_clusters_range)
             bad = [k for k in ks if not isinstance(k, Integral) or isinstance(k, bool)]
             if bad:
-                raise TypeError(
+                raise InvalidInputError(
                     "n_clusters_range must hold integers, got "
                     f"{bad[0]!r} of type {type(bad[0]).__name__}."
                 )
             ks = [int(k) for k in ks]
         if not ks:
-            raise ValueError("n_clusters_range is empty; give at least one k.")
+            raise InvalidInputError("n_clusters_range is empty; give at least one k.")
         if min(ks) < 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"n_clusters_range must hold positive integers, got {min(ks)}."
             )
         if len(set(ks)) != len(ks):
             counts = collections.Counter(ks)
             duplicated = sorted(k for k, count in counts.items() if count > 1)
-            raise ValueError(
+            raise InvalidInputError(
                 f"n_clusters_range must not repeat a k, got [{short_list(duplicated)}] "
                 "more than once."
             )
@@ -671,7 +671,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             ks = [k for k in ks if k <= n_samples]
             shown = f"[{short_list(too_large)}]"
             if not ks:
-                raise ValueError(
+                raise InvalidInputError(
                     f"Every candidate number of clusters {shown} is larger than "
                     f"n_samples={n_samples}; pass k <= {n_samples}."
                 )
@@ -806,7 +806,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                     "the data and the reference data have no spread within their "
                     "clusters at any candidate k"
                 )
-            raise ValueError(
+            raise InvalidInputError(
                 f"Every candidate's {self.statistic} is NaN, so no number of "
                 f"clusters can be chosen: {cause}."
             )

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._utils import read_only
 from ._validation import _check_magnitude
+from .exceptions import InvalidInputError
 
 __all__ = ["REFERENCES", "make_reference_sampler"]
 
@@ -157,35 +158,35 @@ class _CallableSampler:
         except ValueError as exc:
             if "read-only" not in str(exc):
                 raise
-            raise ValueError(
+            raise InvalidInputError(
                 f"The reference callable {name} tried to write to X, which skgap "
                 "passes read-only (it is the caller's data): copy it first, e.g. "
                 f"X = X.copy(). ({exc})"
             ) from exc
         if np.iscomplexobj(sample):
-            raise TypeError(
+            raise InvalidInputError(
                 f"The reference callable {name} returned complex values; a "
                 "reference data set must be real, like X."
             )
         if np.ma.isMaskedArray(sample):
-            raise TypeError(
+            raise InvalidInputError(
                 f"The reference callable {name} returned a masked array; return a "
                 "plain array (without masked values), like X."
             )
         try:
             sample = np.asarray(sample, dtype=self.X.dtype)
         except (TypeError, ValueError) as exc:
-            raise TypeError(
+            raise InvalidInputError(
                 f"The reference callable {name} must return a numeric array; it "
                 f"returned {type(sample).__name__}."
             ) from exc
         if sample.shape != self.X.shape:
-            raise ValueError(
+            raise InvalidInputError(
                 f"The reference callable {name} must return an array of X's shape "
                 f"{self.X.shape}, got shape {sample.shape}."
             )
         if not np.all(np.isfinite(sample)):
-            raise ValueError(
+            raise InvalidInputError(
                 f"The reference callable {name} returned NaN or infinite values."
             )
         _check_magnitude(

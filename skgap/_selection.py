@@ -6,6 +6,7 @@ import numpy as np
 
 from ._docstrings import fill_doc
 from ._utils import Interval, StrOptions, validate_params
+from .exceptions import InvalidInputError
 
 __all__ = ["FORWARD_RULES", "RULES", "STATISTICS", "select_k"]
 
@@ -222,31 +223,33 @@ def select_k(values, se, *, method="tibshirani", se_factor=1.0):
     5
     """
     if np.iscomplexobj(values) or np.iscomplexobj(se):
-        raise TypeError("values and se must be real numbers, got complex numbers.")
+        raise InvalidInputError(
+            "values and se must be real numbers, got complex numbers."
+        )
     try:
         f = np.asarray(values, dtype=np.float64)
         s = np.asarray(se, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(
+        raise InvalidInputError(
             f"values and se must be sequences of real numbers, e.g. "
             f"gap_results_['gap'] and gap_results_['se']: {exc}"
         ) from exc
     if f.ndim != 1 or f.size == 0:
-        raise ValueError(
+        raise InvalidInputError(
             f"values must be a non-empty 1-D sequence, got shape {f.shape}."
         )
     if s.shape != f.shape:
-        raise ValueError(
+        raise InvalidInputError(
             f"se must have the same shape as values: got {s.size} standard "
             f"errors of shape {s.shape} for {f.size} values."
         )
     if np.any(s < 0):
-        raise ValueError(
+        raise InvalidInputError(
             f"se must be non-negative, got {s[s < 0][0]!r} at position "
             f"{int(np.flatnonzero(s < 0)[0])}."
         )
     if np.all(np.isnan(f)):
-        raise ValueError(
+        raise InvalidInputError(
             "Every value is NaN, so no candidate can be chosen. With the gap "
             "statistic this means the data have no spread."
         )

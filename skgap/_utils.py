@@ -28,6 +28,8 @@ from sklearn.utils.validation import (  # noqa: F401  (re-exported)
     has_fit_parameter,
 )
 
+from .exceptions import InvalidInputError
+
 #: The metrics of W_k: those of sklearn.metrics.pairwise_distances (but
 #: "precomputed": W_k needs the samples' coordinates for the references).
 METRICS = tuple(sorted(set(_VALID_METRICS) - {"precomputed"}))
@@ -110,7 +112,7 @@ def _check_clusterer(estimator):
     if not (hasattr(estimator, "fit_predict") or hasattr(estimator, "fit")):
         missing.append("fit")
     if missing:
-        raise TypeError(
+        raise InvalidInputError(
             f"{type(estimator).__name__} lacks {' and '.join(missing)}: GapKMeans "
             "clones the clusterer for every fit (sklearn.base.clone) and sets its "
             "number of clusters with set_params. Derive it from "
@@ -144,12 +146,12 @@ def _n_clusters_param(estimator):
         if len(nested) == 1:
             return nested[0]
         if len(nested) > 1:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{type(estimator).__name__} has several nested parameters "
                 f"{nested}; skgap cannot tell which one sets the number of "
                 "clusters. Wrap a single clusterer."
             )
-    raise TypeError(
+    raise InvalidInputError(
         f"{type(estimator).__name__} has neither an 'n_clusters' nor an "
         "'n_components' parameter, so GapKMeans cannot set its number of "
         "clusters. Pass a clusterer such as KMeans, AgglomerativeClustering or "

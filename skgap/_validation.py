@@ -14,6 +14,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils import column_or_1d
 
+from .exceptions import InvalidInputError
+
 _INPUT_HINTS = [
     (
         re.compile(r"not '(NAType|NoneType|NaTType)'"),
@@ -52,14 +54,14 @@ def _explain_input_errors(X, name="X"):
     or report with the whole array in the message (complex numbers).
     """
     if sparse.issparse(X):
-        raise TypeError(
+        raise InvalidInputError(
             f"{name} is a sparse matrix, but skgap needs dense data (the reference "
             "data sets are dense and of X's shape). Convert it with "
             f"{name}.toarray() if it fits in memory, or reduce it first, e.g. with "
             "sklearn.decomposition.TruncatedSVD."
         )
     if np.ma.isMaskedArray(X) and np.ma.count_masked(X):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} is a masked array with {np.ma.count_masked(X)} masked values, "
             "and skgap would use the values under the mask. Fill them (e.g. "
             f"{name}.filled(value)) or drop those samples, e.g. "
@@ -67,13 +69,13 @@ def _explain_input_errors(X, name="X"):
         )
     kind = getattr(getattr(X, "dtype", None), "kind", None)
     if kind in ("U", "S"):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} is an array of strings (dtype {X.dtype}): convert it to "
             f"numbers explicitly, e.g. {name}.astype(float), or encode text "
             "features with sklearn.preprocessing.OrdinalEncoder."
         )
     if kind in ("m", "M"):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} holds dates or time spans (dtype {X.dtype}): convert them to "
             f"numbers explicitly, e.g. {name}.astype('int64') or a number of days."
         )
@@ -84,7 +86,7 @@ def _explain_input_errors(X, name="X"):
         if message.startswith("Complex data not supported") or (
             "not 'complex'" in message
         ):
-            raise ValueError(
+            raise InvalidInputError(
                 f"Complex data not supported: {name} has complex values and skgap "
                 "clusters real vectors. Pass the real and imaginary parts as "
                 f"features, e.g. numpy.column_stack([{name}.real, {name}.imag]), "
@@ -93,7 +95,7 @@ def _explain_input_errors(X, name="X"):
         if message.startswith("Expected 2D array, got"):
             # sklearn prints the whole array; keep its advice only
             got = message.split(" instead", 1)[0]
-            raise ValueError(
+            raise InvalidInputError(
                 f"{got} instead, of shape {np.shape(X)}: {name} must be 2-D, of "
                 "shape (n_samples, n_features). Reshape your data either using "
                 "array.reshape(-1, 1) if your data has a single feature or "
@@ -138,14 +140,14 @@ def _check_magnitude(X, n_rows=None, name="X", fix=None):
     if largest > 0 and (
         2 * math.log10(largest) + math.log10(n_terms) > math.log10(finfo.max) - 1
     ):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} has values up to {largest:.3g} in magnitude: their squared "
             f"distances, summed over {n_terms} terms, overflow {X.dtype} (largest "
             f"{float(finfo.max):.3g}). {fix}"
             + (", or pass float64 data." if X.dtype == np.float32 else ".")
         )
     if 0 < spread and spread * spread < finfo.tiny:
-        raise ValueError(
+        raise InvalidInputError(
             f"The features of {name} range over at most {spread:.3g}: squared "
             f"distances this small underflow in {X.dtype} (smallest normal "
             f"{float(finfo.tiny):.3g}). {fix}."
@@ -163,7 +165,7 @@ def _check_power(X, power):
         and power * math.log10(diameter)
         > math.log10(np.finfo(np.float64).max) - math.log10(X.shape[0]) - 1
     ):
-        raise ValueError(
+        raise InvalidInputError(
             f"power={power:g} is too large for these data: their distances (up "
             f"to {diameter:.3g}) raised to it overflow float64. Use a smaller "
             "power (R's d.power is 1 or 2), or rescale X."
@@ -184,30 +186,30 @@ def check_sample_weight(sample_weight, n_samples):
     try:
         weights = np.asarray(sample_weight)
         if weights.dtype.kind not in "biuf":
-            raise TypeError(f"dtype {weights.dtype}")
+            raise InvalidInputError(f"dtype {weights.dtype}")
         weights = weights.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(
+        raise InvalidInputError(
             f"sample_weight must be numbers, one per sample: got {exc}."
         ) from None
     if weights.shape != (n_samples,):
-        raise ValueError(
+        raise InvalidInputError(
             f"sample_weight must have one weight per sample, of shape "
             f"({n_samples},), got shape {weights.shape}."
         )
     if not np.all(np.isfinite(weights)):
         bad = int(np.flatnonzero(~np.isfinite(weights))[0])
-        raise ValueError(
+        raise InvalidInputError(
             f"sample_weight must be finite, got {weights[bad]} at sample {bad}."
         )
     if np.any(weights < 0):
         bad = int(np.flatnonzero(weights < 0)[0])
-        raise ValueError(
+        raise InvalidInputError(
             f"sample_weight must be non-negative, got {weights[bad]} at sample "
             f"{bad}; a weight of 0 leaves a sample out."
         )
     if not weights.sum() > 0:
-        raise ValueError(
+        raise InvalidInputError(
             "sample_weight is zero for every sample: at least one weight must be "
             "positive."
         )
@@ -226,13 +228,13 @@ def check_labels(labels, n_samples, *, what="labels", given=True):
     """
     shape = np.shape(labels)
     if not (len(shape) == 1 or (given and len(shape) == 2 and shape[1] == 1)):
-        raise ValueError(
+        raise InvalidInputError(
             f"{what} must be 1-D, one label per sample ({n_samples},), got "
             f"shape {shape}."
         )
     labels = column_or_1d(labels, warn=True) if len(shape) == 2 else np.asarray(labels)
     if labels.shape[0] != n_samples:
-        raise ValueError(
+        raise InvalidInputError(
             f"{what} has {labels.shape[0]} entries but X has {n_samples} samples; "
             "pass one label per sample."
         )
@@ -243,7 +245,7 @@ def check_labels(labels, n_samples, *, what="labels", given=True):
         try:
             converted = labels.astype(np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
+            raise InvalidInputError(
                 f"{what} must be integers, got values such as "
                 f"{labels[0]!r} of type {type(labels[0]).__name__}."
             ) from None
@@ -254,16 +256,16 @@ def check_labels(labels, n_samples, *, what="labels", given=True):
         bad = ~np.isfinite(labels) | (labels != np.round(labels))
         if bad.any():
             position = int(np.flatnonzero(bad)[0])
-            raise ValueError(
+            raise InvalidInputError(
                 f"{what} must be integers, got non-integral values such as "
                 f"{labels[position]} at position {position}."
             )
     elif labels.dtype.kind not in "iub":
-        raise TypeError(
+        raise InvalidInputError(
             f"{what} must be integers, got an array of dtype {labels.dtype}."
         )
     if labels.size and labels.min() < 0:
-        raise ValueError(
+        raise InvalidInputError(
             f"{what} must be non-negative, got {labels.min():g}. Noise labels such "
             "as -1 have no cluster: drop those samples or give them a cluster."
         )
@@ -283,7 +285,7 @@ def _is_missing(value):
 def _raise_missing(what, missing):
     positions = np.flatnonzero(missing)
     shown = ", ".join(str(p) for p in positions[:5])
-    raise ValueError(
+    raise InvalidInputError(
         f"{what} has {positions.size} missing values (NaN, None or NA), at "
         f"positions {shown}{', ...' if positions.size > 5 else ''}: every sample "
         "needs a cluster label; drop those samples or give them one."

@@ -1,6 +1,6 @@
 """Warnings and errors raised by skgap."""
 
-__all__ = ["ClustererFitError", "SkgapWarning"]
+__all__ = ["ClustererFitError", "InvalidInputError", "SkgapWarning"]
 
 
 class SkgapWarning(UserWarning):
@@ -28,6 +28,32 @@ class SkgapWarning(UserWarning):
     ...     _ = gap.fit(X)
     >>> print(caught[0].message)
     Dropped the candidate numbers of clusters [9]: they are larger than n_samples=4.
+    """
+
+
+class InvalidInputError(ValueError, TypeError):
+    """The data or a parameter given to skgap cannot be used as it is.
+
+    Raised by skgap's own checks of its input (X, the sample weights, the
+    candidate ks, the metric and its parameters, ...), with a message that
+    says what was wrong and how to fix it. It is a :class:`ValueError` and a
+    :class:`TypeError`, as scikit-learn's ``InvalidParameterError``, so that
+    code catching either keeps working; the command line tells the user's
+    mistakes from skgap's bugs by this type.
+
+    See Also
+    --------
+    ClustererFitError : Raised when a fit of the clusterer fails.
+
+    Examples
+    --------
+    >>> from skgap import GapKMeans
+    >>> from skgap.exceptions import InvalidInputError
+    >>> try:
+    ...     GapKMeans(n_clusters_range=[]).fit([[0.0], [1.0]])
+    ... except InvalidInputError as exc:
+    ...     print(exc)
+    n_clusters_range is empty; give at least one k.
     """
 
 
