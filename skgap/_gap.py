@@ -2,10 +2,12 @@
 
 import collections
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClusterMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import (
@@ -18,17 +20,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._docstrings import fill_doc
 from ._engine import engine_settings
-from ._execution import TASKS_PER_WORKER, n_workers, single_threaded
-from ._faults import short_list, warn_caller
-from ._fits import (
-    FitSpec,
-    FitStore,
-    SharedReferences,
-    bootstrap_seed,
-    configure,
-    fit_best,
-    run_fits,
-)
+from ._execution import TASKS_PER_WORKER, single_threaded
+from ._fits import FitSpec, FitStore, bootstrap_seed, configure, fit_best, run_fits
 from ._reference import REFERENCES, make_reference_sampler
 from ._selection import (
     FORWARD_RULES,
@@ -59,6 +52,8 @@ from ._utils import (
     _validate_clusterer_params,
     _wrap_data_with_container,
     fingerprint,
+    short_list,
+    warn_caller,
 )
 from ._validation import (
     _check_magnitude,
@@ -463,17 +458,14 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             estimator=estimator,
             n_clusters_param=n_clusters_param,
             engine=engine,
-            references=SharedReferences(
-                make_reference_sampler(self.reference, X, sample_weight),
-                store.entropy,
-                X.nbytes,
-            ),
+            sampler=make_reference_sampler(self.reference, X, sample_weight),
             power=float(self.power),
             metric=self.metric,
             metric_params=self.metric_params or {},
             sample_weight=sample_weight,
             fit_weight=fit_weight,
             entropy=store.entropy,
+            parent_pid=os.getpid(),
         )
         # n_refs="auto": batches of references until the choice is stable
         n_refs = (
@@ -504,7 +496,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         gap_results["selection_frequency"] = frequencies
         n_clusters = ks[best]
         self._warn_result(store, ks, candidates, n_refs, n_clusters, frequencies[best])
-        best_estimator, labels = fit_best(X, spec, store, n_clusters)
+        best_estimator, labels = fit_best(
+            X, spec, store, n_clusters, keep=self.warm_start
+        )
 
         if self.warm_start:
             self._warm_start_state_ = store
@@ -730,7 +724,8 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             return ks
         # Waves of candidates in increasing k, wide enough that every worker
         # has several tasks, until the rule's choice is final.
-        per_wave = max(1, -(-TASKS_PER_WORKER * n_workers(self.n_jobs) // (n_refs + 1)))
+        n_tasks = TASKS_PER_WORKER * effective_n_jobs(self.n_jobs)
+        per_wave = max(1, -(-n_tasks // (n_refs + 1)))
         values_key, se_key = self.statistic, STATISTICS[self.statistic]
         done = []
         while len(done) < len(ks):

@@ -5,6 +5,9 @@ a change in scikit-learn touches one file.
 """
 
 import hashlib
+import os
+import sys
+import warnings
 
 import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
@@ -37,6 +40,33 @@ METRICS = tuple(sorted(set(_VALID_METRICS) - {"precomputed"}))
 # Parameters through which scikit-learn clusterers take their number of clusters,
 # in order of preference.
 N_CLUSTERS_PARAMS = ("n_clusters", "n_components")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_caller(message, category):
+    """warnings.warn, attributed to the first caller outside skgap.
+
+    So that a warning of ``fit`` points at the user's line however deep in
+    skgap it is raised (Python 3.12's ``skip_file_prefixes``, for 3.10).
+    scikit-learn's wrapper of fit (sklearn/base.py) counts as skgap's.
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE)
+        or frame.f_code.co_filename.endswith(os.path.join("sklearn", "base.py"))
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def short_list(values, limit=8):
+    """'1, 2, 3' or, past `limit` values, '1, 2, ..., 8, ... (1000 in all)'."""
+    values = list(values)
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
 def read_only(X):
@@ -156,15 +186,6 @@ def _n_clusters_param(estimator):
         "'n_components' parameter, so GapKMeans cannot set its number of "
         "clusters. Pass a clusterer such as KMeans, AgglomerativeClustering or "
         "GaussianMixture."
-    )
-
-
-def _random_state_params(estimator):
-    """Names of every (nested) ``random_state`` parameter of `estimator`."""
-    return sorted(
-        key
-        for key in estimator.get_params(deep=True)
-        if key == "random_state" or key.endswith("__random_state")
     )
 
 

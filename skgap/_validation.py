@@ -299,7 +299,7 @@ def _warn_feature_spreads(X, feature_names=None):
     them alone (an unscaled feature is the usual cause of k = 1, or of the
     largest candidate).
     """
-    from ._faults import warn_caller
+    from ._utils import warn_caller
     from .exceptions import SkgapWarning
 
     spreads = _column_std(X)
@@ -357,7 +357,7 @@ def _count_distinct_rows(X, at_least):
 
 def _warn_distinct(X, candidates):
     """Warn when X has fewer distinct samples than some candidate k."""
-    from ._faults import short_list, warn_caller
+    from ._utils import short_list, warn_caller
     from .exceptions import SkgapWarning
 
     largest = max(candidates)

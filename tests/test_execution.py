@@ -7,8 +7,9 @@
   every draw and fit is seeded by its place alone (test_fits.py).
 - Each task runs single-threaded, with the caller's scikit-learn configuration;
   the thread limits are restored after the fit.
-- Small fits, which hold the GIL, run in sequence under threads, or move to
-  worker processes when the work is long enough to pay for them.
+- scikit-learn's fits of small data, which hold the GIL, run in worker
+  processes (threads if the clusterer cannot be pickled, or if the caller
+  chose them); the engine's, and fits of large data, in threads.
 - ``verbose`` reports progress on stderr; without it a fit prints nothing.
 - Ctrl-C stops a fit promptly, in threads and in worker processes, and leaves
   no worker behind.
@@ -379,25 +380,20 @@ def test_progress_rewrites_one_line_on_a_tty(monkeypatch):
 # ------------------------------------------------------------------------ small fits
 
 
-@threads_even_for_small_data
-@pytest.mark.parametrize("size_limit, in_main_thread", [(10**9, True), (0, False)])
-def test_small_fits_run_in_sequence_not_threads(
-    X, monkeypatch, tmp_path, size_limit, in_main_thread
+@pytest.mark.parametrize("size_limit, where", [(10**9, "processes"), (0, "threads")])
+def test_small_fits_run_in_processes_large_ones_in_threads(
+    X, monkeypatch, tmp_path, size_limit, where
 ):
+    # scikit-learn's fits of small data hold the GIL: only processes share them
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", size_limit)
     _recording_gap(tmp_path).fit(X)
-    threads = {record["thread"] for record in _records(tmp_path)}
-    assert (threads == {"MainThread"}) is in_main_thread
-
-
-@threads_even_for_small_data
-def test_small_fits_keep_a_process_backend(X, monkeypatch, tmp_path):
-    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
-    gap = _recording_gap(tmp_path)
-    with joblib.parallel_config(backend="loky"):
-        gap.fit(X)
-    # some fits ran in worker processes
-    assert {record["pid"] for record in _records(tmp_path)} - {os.getpid()}
+    records = _records(tmp_path)
+    pids = {record["pid"] for record in records}
+    threads = {record["thread"] for record in records}
+    if where == "processes":
+        assert pids - {os.getpid()}
+    else:
+        assert pids == {os.getpid()} and threads - {"MainThread"}
 
 
 class PidRecordingKMeans(KMeans):
@@ -447,16 +443,12 @@ def _fit_recording_pids(X, clusterer, n_jobs):
 
 
 @pytest.fixture
-def long_small_work(monkeypatch):
-    """Small data whose fits count as long: moving them to processes pays."""
+def small_work(monkeypatch):
+    """Data small enough that scikit-learn's fits of it hold the GIL."""
     monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
-    monkeypatch.setattr("skgap._execution._PROCESS_START_SECONDS", 0.0)
-    monkeypatch.setattr("skgap._execution._SECONDS_TIMED", 0.0)
 
 
-@threads_even_for_small_data
-def test_long_small_work_moves_to_processes_same_result(X, tmp_path, long_small_work):
-    # small fits hold the GIL: threads cannot share them, processes can
+def test_small_work_in_processes_gives_the_serial_result(X, tmp_path, small_work):
     (tmp_path / "1").mkdir(), (tmp_path / "2").mkdir()
     serial, pids = _fit_recording_pids(
         X, PidRecordingKMeans(record_dir=str(tmp_path / "1")), n_jobs=1
@@ -465,19 +457,11 @@ def test_long_small_work_moves_to_processes_same_result(X, tmp_path, long_small_
     gap, pids = _fit_recording_pids(
         X, PidRecordingKMeans(record_dir=str(tmp_path / "2")), n_jobs=2
     )
-    assert os.getpid() in pids and len(pids) > 1  # timed here, then moved
+    assert len(pids - {os.getpid()}) > 1  # (the chosen k is refitted here)
     _assert_bit_identical(gap, serial)
 
 
-@threads_even_for_small_data
-def test_short_small_work_stays_in_sequence(X, tmp_path, monkeypatch):
-    monkeypatch.setattr("skgap._execution._MIN_SIZE_FOR_THREADS", 10**9)
-    _, pids = _fit_recording_pids(X, PidRecordingKMeans(record_dir=str(tmp_path)), 2)
-    assert pids == {os.getpid()}
-
-
-@threads_even_for_small_data
-def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, long_small_work):
+def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, small_work):
     with joblib.parallel_config(backend="threading"):
         _, pids = _fit_recording_pids(
             X, PidRecordingKMeans(record_dir=str(tmp_path)), n_jobs=2
@@ -485,21 +469,23 @@ def test_small_work_keeps_threads_chosen_by_the_caller(X, tmp_path, long_small_w
     assert pids == {os.getpid()}
 
 
-@threads_even_for_small_data
-def test_small_work_nested_in_joblib_workers_stays_in_sequence(X, long_small_work):
-    # e.g. GapKMeans(n_jobs=2) inside GridSearchCV(n_jobs=2): no processes
-    # spawned from the outer workers
-    from skgap._execution import _plan
-
-    assert _plan(2, gil_bound=True) == "timed"
-    plans = joblib.Parallel(n_jobs=2, prefer="threads")(
-        joblib.delayed(_plan)(2, True) for _ in range(2)
+def test_small_work_nested_in_joblib_workers_starts_no_processes(
+    X, tmp_path, small_work
+):
+    # e.g. GapKMeans(n_jobs=2) inside GridSearchCV(n_jobs=2, threads): joblib
+    # runs nested work in the outer worker
+    joblib.Parallel(n_jobs=2, prefer="threads")(
+        joblib.delayed(_fit_recording_pids)(
+            X, PidRecordingKMeans(record_dir=str(tmp_path / str(i))), 2
+        )
+        for i in range(2)
+        if not (tmp_path / str(i)).mkdir()
     )
-    assert plans == ["sequential", "sequential"]
+    pids = {int(path.name.split("-")[0]) for path in tmp_path.glob("*/*")}
+    assert pids == {os.getpid()}
 
 
-@threads_even_for_small_data
-def test_unpicklable_small_work_stays_in_sequence(X, tmp_path, long_small_work):
+def test_unpicklable_small_work_runs_in_threads(X, tmp_path, small_work):
     gap, pids = _fit_recording_pids(
         X, UnpicklableKMeans(record_dir=str(tmp_path)), n_jobs=2
     )

@@ -24,7 +24,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from skgap import GapKMeans
-from skgap._fits import SharedReferences
 from skgap._reference import make_reference_sampler
 from skgap._selection import RESULT_KEYS
 
@@ -200,30 +199,10 @@ def test_peak_memory_of_a_fit_is_about_one_kmeans_fit():
         assert gap_fit < one_fit + 0.5 * X.nbytes
 
 
-@pytest.mark.parametrize("reference", ["uniform", "pca"])
-def test_threads_share_each_reference_draw_and_recycle_its_array(reference):
-    # The engine's tasks of one reference set share its draw, read-only, and
-    # the next draw goes into the array of a finished one, with its own values
-    X = np.random.RandomState(0).normal(size=(20_000, 8))  # over 1 MiB: shared
-    references = SharedReferences(
-        make_reference_sampler(reference, X), entropy=1, nbytes=X.nbytes
-    )
-    first = references.acquire(0)
-    assert references.acquire(0) is first and not first.flags.writeable
-    references.release(0)
-    references.release(0)
-    address = first.__array_interface__["data"][0]
-    second = references.acquire(1)
-    assert second.__array_interface__["data"][0] == address
-    assert not second.flags.writeable
-    assert_array_equal(second, references.draw(1))
-    references.release(1)
-
-
-def test_recycled_reference_arrays_give_the_serial_results(
+def test_reference_draws_in_threads_give_the_serial_results(
     threads_even_for_small_data,
 ):
-    X = _blobs(n_samples=20_000, n_features=8)[0]  # over 1 MiB: shared draws
+    X = _blobs(n_samples=20_000, n_features=8)[0]
     gaps = [
         _fast(estimator=None, n_refs=4, n_clusters_range=range(1, 5), n_jobs=n_jobs)
         .fit(X)

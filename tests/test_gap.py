@@ -1097,7 +1097,7 @@ def test_routing_warm_start_with_another_request_starts_cold(routing):
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_weights_reach_every_clusterer_fit(fits, n_jobs):
+def test_weights_reach_every_clusterer_fit(fits, n_jobs, threads_even_for_small_data):
     X, weights = _weighted_data()
     gap = _weighted(RecordingKMeans(n_init=1), n_jobs=n_jobs).fit(
         X, sample_weight=weights
