@@ -61,8 +61,8 @@ PASS_THROUGH = {
     "method": "rule that chooses k, as R's maxSE",
     "se_factor": "multiplier of the SEs in the rules",
     "power": "exponent of the distance in W_k",
-    "metric": "distance in W_k, any of scikit-learn's pairwise_distances but "
-    "seuclidean and mahalanobis, which need metric_params (Python only)",
+    "metric": "distance in W_k: any of scikit-learn's pairwise_distances but "
+    "seuclidean and mahalanobis, which need metric_params",
     "scan": "'forward': stop at the first k the rule settles on",
 }
 
@@ -176,14 +176,10 @@ def _n_jobs(text):
 
 def _seed(text):
     """The --seed option: GapKMeans' random_state, 'none' for a new one each run."""
-    value = _value(text)
-    if value is None or Interval(Integral, 0, 2**32 - 1, closed="both").is_satisfied_by(
-        value
-    ):
+    value, seeds = _value(text), Interval(Integral, 0, 2**32 - 1, closed="both")
+    if value is None or seeds.is_satisfied_by(value):
         return value
-    raise argparse.ArgumentTypeError(
-        f"must be an int in the range [0, {2**32 - 1}] or 'none', got {text!r}"
-    )
+    raise argparse.ArgumentTypeError(f"must be {seeds} or 'none', got {text!r}")
 
 
 def _delimiter(text):
@@ -354,14 +350,11 @@ def _clusterer(name, n_init):
     """The clusterer of --clusterer (None: GapKMeans' default KMeans)."""
     if n_init is None:
         return None if name == "kmeans" else CLUSTERERS[name]()
-    constraints = getattr(CLUSTERERS[name], "_parameter_constraints", {})
     if "n_init" not in CLUSTERERS[name]().get_params():
         raise InputError(f"--n-init does not apply to --clusterer {name}")
-    checked = [
-        c
-        for c in constraints.get("n_init", [])
-        if isinstance(c, (Interval, StrOptions))
-    ]
+    # checked now, as the options of GapKMeans' parameters, against its own rules
+    constraints = CLUSTERERS[name]._parameter_constraints["n_init"]
+    checked = [c for c in constraints if isinstance(c, (Interval, StrOptions))]
     if checked and not any(c.is_satisfied_by(n_init) for c in checked):
         wanted = " or ".join(map(str, checked))
         raise InputError(
