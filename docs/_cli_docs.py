@@ -2,8 +2,10 @@
 
 Writes ``generated/cli_help.txt``, the command's ``--help``,
 ``generated/cli_example.txt``, its output on its built-in example, and
-``generated/cli_error.txt``, its answer to a bad data file, so that the page
-shows what the command really prints. Needs no network.
+``generated/cli_error.txt``, its answer to a bad data file, and
+``generated/cli_unscaled.txt``, the start of its output on the raw wine data
+(scikit-learn's copy), so that the page shows what the command really prints.
+Needs no network.
 """
 
 import contextlib
@@ -20,6 +22,16 @@ def _run(*argv):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(list(argv))
     return out.getvalue(), err.getvalue(), status
+
+
+def _run_on_a_terminal(*argv):
+    """What ``skgap argv`` shows on a terminal: stderr and stdout in order."""
+    from skgap._cli import main
+
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
+        main(list(argv))
+    return shown.getvalue()
 
 
 def _write(path, text):
@@ -51,6 +63,24 @@ def _write_cli_output(app):
     err = err.replace(os.path.join(tmp, ""), "")
     text = f"$ skgap measurements.csv\n{err}$ echo $?\n{status}\n"
     _write(os.path.join(generated, "cli_error.txt"), text)
+    _write(os.path.join(generated, "cli_unscaled.txt"), _unscaled_example())
+
+
+def _unscaled_example():
+    """The warning and the result line of ``skgap wine.csv``, the raw wine data."""
+    import numpy as np
+    from sklearn.datasets import load_wine
+
+    wine = load_wine()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "wine.csv")
+        header = ",".join(wine.feature_names)
+        np.savetxt(path, wine.data, delimiter=",", header=header, comments="")
+        shown = _run_on_a_terminal(path)
+    shown = shown.replace(os.path.join(tmp, ""), "")
+    lines = shown.splitlines()
+    head = lines[: lines.index("") + 5]  # up to the rule, before the table
+    return "$ skgap wine.csv\n" + "\n".join(head) + "\n...\n"
 
 
 def setup(app):

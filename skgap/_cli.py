@@ -4,11 +4,19 @@ It reads the file (or makes a built-in example), fits :class:`~skgap.GapKMeans`
 with the options given and prints the chosen k with the table of the gap
 statistic. Bad input or options are one line on stderr and exit status 2;
 anything else is a bug, with its traceback and exit status 1.
+
+The user's mistakes are told from skgap's bugs by their type: the command's
+own checks raise ``InputError`` (most options are checked as they are read,
+so that the message names the option); GapKMeans raises
+:class:`~skgap.exceptions.InvalidInputError` or scikit-learn's
+``InvalidParameterError`` about its input, and
+:class:`~skgap.exceptions.ClustererFitError` around a clusterer's ValueError.
+Any other exception is a bug.
 """
 
 import argparse
+import collections
 import contextlib
-import dis
 import json
 import math
 import os
@@ -16,6 +24,7 @@ import re
 import sys
 import time
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans
@@ -25,7 +34,7 @@ from . import GapKMeans, __version__
 from ._cli_io import InputError, read_data
 from ._selection import RULES, STATISTICS
 from ._utils import Interval, InvalidParameterError, StrOptions, _default_estimator
-from .exceptions import ClustererFitError
+from .exceptions import ClustererFitError, InvalidInputError
 from .plotting import KINDS
 
 PROG = "skgap"
@@ -52,9 +61,39 @@ PASS_THROUGH = {
     "method": "rule that chooses k, as R's maxSE",
     "se_factor": "multiplier of the SEs in the rules",
     "power": "exponent of the distance in W_k",
-    "metric": "distance in W_k, any of scikit-learn's pairwise_distances",
+    "metric": "distance in W_k: any of scikit-learn's pairwise_distances but "
+    "seuclidean and mahalanobis, which need metric_params",
     "scan": "'forward': stop at the first k the rule settles on",
-    "n_jobs": "parallel jobs, -1 for all cores (default: 1)",
+}
+
+#: The GapKMeans parameters set by an option of another name. With
+#: PASS_THROUGH, the command's table of which option sets which parameter:
+#: GapKMeans' messages name its parameters, the command's name the options.
+RENAMED = {"n_clusters_range": "--k", "random_state": "--seed", "n_jobs": "--n-jobs"}
+
+#: What the metrics that cannot run from the command line need.
+_METRIC_NEEDS = {
+    "seuclidean": "it needs the variance of every column, "
+    "metric_params={'V': ...}, which the command line cannot pass; for the "
+    "same distance standardise the columns with --scale and keep the default "
+    "--metric euclidean, or call GapKMeans(metric='seuclidean', "
+    "metric_params={'V': ...}) in Python",
+    "mahalanobis": "it needs the inverse covariance matrix of the columns, "
+    "metric_params={'VI': ...}, which the command line cannot pass; call "
+    "GapKMeans(metric='mahalanobis', metric_params={'VI': ...}) in Python",
+    "wminkowski": "SciPy no longer has this metric (SciPy 1.8 removed it); use "
+    "--metric minkowski, or for weights GapKMeans(metric='minkowski', "
+    "metric_params={'w': ...}) in Python",
+}
+
+# What a message of GapKMeans advises, and the command's own way to do it.
+_REMEDIES = {
+    "Standardise X, e.g. with StandardScaler in a Pipeline: make_pipeline("
+    "StandardScaler(), GapKMeans())": "Standardise the columns with --scale",
+    "StandardScaler in a Pipeline: make_pipeline(StandardScaler(), GapKMeans())": (
+        "--scale"
+    ),
+    "sklearn.preprocessing.StandardScaler": "--scale",
 }
 
 # The table's names of the columns of gap_results_ (the others: their key).
@@ -91,11 +130,56 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _value(text):
-    """An option's value, for GapKMeans to check: an int, a float, None or text."""
+    """An option's value as text: an int, a float, None ('none') or the text."""
     for number in (int, float):
         with contextlib.suppress(ValueError):
             return number(text)
     return None if text.lower() == "none" else text
+
+
+def _checked(constraints):
+    """The argparse type of an option whose value must meet one of `constraints`.
+
+    `constraints` are scikit-learn's ``Interval`` and ``StrOptions`` (those of
+    a GapKMeans parameter, or of the clusterer's); argparse reports a value
+    that meets none of them as ``argument --option: must be ..., got ...``.
+    """
+
+    def check(text):
+        value = _value(text)
+        if any(constraint.is_satisfied_by(value) for constraint in constraints):
+            return value
+        wanted = " or ".join(map(str, constraints))
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+
+    return check
+
+
+def _positive_int(text):
+    """The --k-min and --k-max options: a k, at least 1."""
+    value = _value(text)
+    if isinstance(value, Integral) and value >= 1:
+        return value
+    raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+
+
+def _n_jobs(text):
+    """The --n-jobs option: a number of jobs, -1 for all processors, never 0."""
+    value = _value(text)
+    if isinstance(value, Integral) and value != 0:
+        return value
+    raise argparse.ArgumentTypeError(
+        "must be a number of parallel jobs, 1, 2, ..., or -1 for all processors "
+        f"(-2 for all but one, ...), got {text!r}"
+    )
+
+
+def _seed(text):
+    """The --seed option: GapKMeans' random_state, 'none' for a new one each run."""
+    value, seeds = _value(text), Interval(Integral, 0, 2**32 - 1, closed="both")
+    if value is None or seeds.is_satisfied_by(value):
+        return value
+    raise argparse.ArgumentTypeError(f"must be {seeds} or 'none', got {text!r}")
 
 
 def _delimiter(text):
@@ -111,18 +195,22 @@ def _delimiter(text):
 def _pass_through(param, help, default):
     """The argparse keywords of the option that sets GapKMeans' `param`.
 
-    A parameter of words gets them as argparse choices; any other value is read
-    by `_value` and checked by GapKMeans, from its ``_parameter_constraints``.
+    A parameter of words gets them as argparse choices; a number, or a number
+    or words, is checked as it is read against GapKMeans'
+    ``_parameter_constraints``, so that a bad value is reported with the
+    option's name. A parameter of any other constraint is left to GapKMeans.
     """
     constraints = GapKMeans._parameter_constraints[param]
     if "boolean" in constraints:
         return dict(action="store_true", help=help)
-    help += "" if "default:" in help else " (default: %(default)s)"
+    help += " (default: %(default)s)"
     words = [c.options for c in constraints if isinstance(c, StrOptions)]
     if words and not any(isinstance(c, Interval) for c in constraints):
         choices = sorted(words[0], key=lambda word: (word != default, word))
         metavar = "NAME" if len(choices) > 6 else None  # listed in errors
         return dict(choices=choices, metavar=metavar, default=default, help=help)
+    if all(isinstance(c, (Interval, StrOptions)) for c in constraints):
+        return dict(type=_checked(constraints), default=default, help=help)
     return dict(type=_value, default=default, help=help)
 
 
@@ -155,12 +243,19 @@ def build_parser():
     add("--scale", action="store_true", help="standardise every column first")
     add = parser.add_argument_group("the gap statistic").add_argument
     add("--k", metavar="KS", help="e.g. '2,4,8' or '1-6' (default: 1-10)")
-    add("--k-min", type=int, metavar="K", help="smallest k (default: 1)")
-    add("--k-max", type=int, metavar="K", help="largest k (default: 10)")
+    add("--k-min", type=_positive_int, metavar="K", help="smallest k (default: 1)")
+    add("--k-max", type=_positive_int, metavar="K", help="largest k (default: 10)")
     defaults = GapKMeans().get_params()
     for param, help in PASS_THROUGH.items():
         option = "--" + param.replace("_", "-")
         add(option, dest=param, **_pass_through(param, help, defaults[param]))
+    add(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,  # GapKMeans' n_jobs=None: 1 outside a joblib.parallel_config
+        metavar="N",
+        help="parallel jobs, -1 for all processors (default: %(default)s)",
+    )
     add(
         "--clusterer",
         choices=list(CLUSTERERS),
@@ -177,7 +272,7 @@ def build_parser():
     add(
         "--seed",
         dest="random_state",
-        type=_value,
+        type=_seed,
         default=0,
         metavar="SEED",
         help="random seed; 'none' for a different run every time (default: 0)",
@@ -207,25 +302,48 @@ def build_parser():
 
 
 def _candidate_ks(args):
-    """The n_clusters_range of --k ('2,4,8', '1-6' or both) or --k-min..--k-max.
-
-    This only reads the numbers; GapKMeans checks them.
-    """
+    """The n_clusters_range of --k ('2,4,8', '1-6' or both) or --k-min..--k-max."""
     if args.k is not None and (args.k_min is not None or args.k_max is not None):
         raise InputError("argument --k: not allowed with --k-min or --k-max")
-    low = 1 if args.k_min is None else args.k_min
-    spans = [(low, 10 if args.k_max is None else args.k_max)] if args.k is None else []
-    for item in filter(None, (part.strip() for part in (args.k or "").split(","))):
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
-        if not match or int(match[1]) > int(match[2] or match[1]):
+    if args.k is None:
+        low = 1 if args.k_min is None else args.k_min
+        high = 10 if args.k_max is None else args.k_max
+        if low > high:
+            given = [
+                f"{option} {value}" if value is not None else f"{option} (default {k})"
+                for option, value, k in (
+                    ("--k-min", args.k_min, 1),
+                    ("--k-max", args.k_max, 10),
+                )
+            ]
             raise InputError(
-                f"--k: expected numbers or increasing ranges such as 2,4,8 or 1-6, "
-                f"got {item!r}"
+                f"{given[0]} is larger than {given[1]}: the candidates are the ks "
+                "from --k-min to --k-max, so --k-min must not exceed --k-max"
             )
-        spans.append((int(match[1]), int(match[2] or match[1])))
+        spans = [(low, high)]
+    else:
+        spans = []
+        for item in filter(None, (part.strip() for part in args.k.split(","))):
+            match = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
+            if not match or int(match[1]) > int(match[2] or match[1]):
+                raise InputError(
+                    f"--k: expected numbers or increasing ranges such as 2,4,8 or "
+                    f"1-6, got {item!r}"
+                )
+            if int(match[1]) < 1:
+                raise InputError(f"--k: every k must be at least 1, got {item!r}")
+            spans.append((int(match[1]), int(match[2] or match[1])))
+        if not spans:
+            raise InputError("--k: no k given; e.g. --k 2,4,8 or --k 1-6")
     if sum(high - low for low, high in spans) >= _MAX_KS:
         raise InputError(f"--k: more than {_MAX_KS} candidates; is it a typo?")
-    return [k for low, high in spans for k in range(low, high + 1)]
+    ks = [k for low, high in spans for k in range(low, high + 1)]
+    repeated = sorted(k for k, count in collections.Counter(ks).items() if count > 1)
+    if repeated:
+        raise InputError(
+            f"--k: give each k once, got {', '.join(map(str, repeated))} more than once"
+        )
+    return ks
 
 
 def _clusterer(name, n_init):
@@ -234,6 +352,15 @@ def _clusterer(name, n_init):
         return None if name == "kmeans" else CLUSTERERS[name]()
     if "n_init" not in CLUSTERERS[name]().get_params():
         raise InputError(f"--n-init does not apply to --clusterer {name}")
+    # checked now, as the options of GapKMeans' parameters, against its own rules
+    constraints = CLUSTERERS[name]._parameter_constraints["n_init"]
+    checked = [c for c in constraints if isinstance(c, (Interval, StrOptions))]
+    if checked and not any(c.is_satisfied_by(n_init) for c in checked):
+        wanted = " or ".join(map(str, checked))
+        raise InputError(
+            f"argument --n-init: must be {wanted} for --clusterer {name}, "
+            f"got {n_init!r}"
+        )
     return CLUSTERERS[name](n_init=n_init)
 
 
@@ -277,45 +404,57 @@ def _standardise(X):
     return StandardScaler(copy=False).fit_transform(X)
 
 
-def _blames_the_input(exc):
-    """Whether an error of ``GapKMeans.fit`` is about the data or the options.
+def _option_of(param):
+    """The option that sets GapKMeans' parameter `param` (from the command's table)."""
+    return RENAMED.get(param, "--" + param.replace("_", "-"))
 
-    Parameter validation, a clusterer that rejects the data (a ValueError) and
-    the errors that a ``raise`` statement of skgap's code raises (messages
-    written for the user) explain a problem with the input; any other error,
-    as NumPy's from a faulty operation in skgap, is a bug.
+
+def _in_command_line_terms(message):
+    """A message of GapKMeans, with its parameters named as the options.
+
+    The parameters are those of the command's own table (PASS_THROUGH and
+    RENAMED): ``scan='forward'`` reads ``--scan forward``, ``n_refs`` reads
+    ``--n-refs``; a plain word (the metric, the method) is left alone. What
+    GapKMeans advises in Python (a StandardScaler) becomes the command's own
+    way (``--scale``).
     """
-    if isinstance(exc, ClustererFitError):
-        return isinstance(exc.original, ValueError)
-    if isinstance(exc, InvalidParameterError):
-        return True
-    tb = exc.__traceback__
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code
-    return tb.tb_frame.f_globals.get("__name__", "").startswith("skgap.") and (
-        code.co_code[tb.tb_lasti] == dis.opmap["RAISE_VARARGS"]
-    )
-
-
-def _in_command_line_terms(message, parser):
-    """An error message of GapKMeans, with parameters named as options."""
-    flags = {a.dest: a.option_strings[0] for a in parser._actions if a.option_strings}
+    message = " ".join(message.split())
+    params = sorted([*PASS_THROUGH, *RENAMED], key=len, reverse=True)
+    names = "|".join(map(re.escape, params))
+    # scikit-learn's InvalidParameterError: "The 'n_refs' parameter of ..."
     message = re.sub(
-        r"The '(\w+)' parameter of \w+ must be",
-        lambda match: f"{flags.get(match[1], match[1])}: must be",
-        " ".join(message.split()),
+        rf"The '({names})' parameter of \w+ must be",
+        lambda match: f"{_option_of(match[1])}: must be",
+        message,
     )
     message = re.sub(r", an instance of '[\w.]+'", "", message)
     message = re.sub(  # scan='forward' is --scan forward
-        r"\b(\w+)='([^']*)'",
-        lambda match: (
-            f"{flags[match[1]]} {match[2]}" if match[1] in flags else match[0]
-        ),
+        rf"\b({names})=(?:'([^']*)'|([\w.+-]+))",
+        lambda match: f"{_option_of(match[1])} {match[2] or match[3]}",
         message,
     )
-    message = message.replace("n_clusters_range", "--k")
-    return message.replace("sklearn.preprocessing.StandardScaler", "--scale")
+    names = "|".join(map(re.escape, (p for p in params if "_" in p)))
+    message = re.sub(rf"\b({names})\b", lambda match: _option_of(match[1]), message)
+    for advice, option in _REMEDIES.items():
+        message = message.replace(advice, option)
+    if "StandardScaler" in message:  # advice in words _REMEDIES does not know
+        message += " (here: --scale)"
+    return message
+
+
+def _advises_scaling(warning):
+    """Whether a warning of the fit says that the columns need standardising."""
+    return "StandardScaler" in str(warning.message)
+
+
+def _percent(share):
+    """A share as a percentage, never rounded to 0 % or 100 % when it is not."""
+    text = f"{share:.0%}"
+    if text in ("0%", "100%") and 0 < share < 1:
+        text = f"{share:.1%}"
+        if text in ("0.0%", "100.0%"):
+            text = "<0.1%" if share < 0.5 else ">99.9%"
+    return text
 
 
 def _format_column(values):
@@ -344,7 +483,7 @@ def format_table(results, chosen, statistic="gap"):
     # gap, se, diff, then gap* ..., then how often the resamples chose each k
     keys.sort(key=lambda key: (key == "selection_frequency", key.endswith("_star")))
     columns = [
-        [f"{v:.0%}" for v in results[key]]
+        [_percent(v) for v in results[key]]
         if key == "selection_frequency"
         else _format_column(np.asarray(results[key]))
         for key in keys
@@ -371,8 +510,12 @@ def _every_rule(choices):
     return "\n".join(lines)
 
 
-def _report(data, gap, args, estimator, elapsed):
-    """The JSON object of --json, or the text for a terminal."""
+def _report(data, gap, args, estimator, elapsed, warned=(), unscaled=False):
+    """The JSON object of --json, or the text for a terminal.
+
+    `warned` are the messages of the warnings of the fit; `unscaled` says that
+    one of them found the columns on scales too different for the result.
+    """
     results, ks, (n, p) = gap.gap_results_, gap.n_clusters_range, data.X.shape
     rule = RULES[args.method].__doc__.split("\n")[0]  # the rule's own words
     estimator = _default_estimator() if estimator is None else estimator
@@ -392,10 +535,13 @@ def _report(data, gap, args, estimator, elapsed):
         ]
         described = dict(source=data.source, n_samples=n, n_features=p)
         parameters = {param: getattr(args, param) for param in PASS_THROUGH}
+        parameters["n_jobs"] = args.n_jobs
         return json.dumps(
             dict(
                 n_clusters=int(gap.n_clusters_),
                 selection_frequency=float(frequency),
+                reliable=not unscaled,
+                warnings=list(warned),
                 method=args.method,
                 statistic=args.statistic,
                 rule=rule,
@@ -418,13 +564,20 @@ def _report(data, gap, args, estimator, elapsed):
         for name in (args.statistic, STATISTICS[args.statistic])
     )
     s = s if args.se_factor == 1 else f"{args.se_factor:g} x {s}"
+    unreliable = (  # the result line says so, under the warning that says why
+        " - UNRELIABLE: the columns are on very different scales (see the "
+        "warning);\n  run again with --scale. Chosen"
+        if unscaled
+        else ","
+    )
     return f"""\
 data: {data.source}: {n} samples x {p} feature{"s" * (p > 1)}\
 {" (standardised)" * args.scale}
 fit:  {clusterer} for k in {ks}, {refs} '{args.reference}' reference data \
 sets, seed {args.random_state}, {elapsed:.1f} s
 
-chosen k = {gap.n_clusters_}, in {frequency:.0%} of the reference resamples,
+chosen k = {gap.n_clusters_}{unreliable} in {_percent(frequency)} of the reference \
+resamples,
   by the rule '{args.method}' on the {f} statistic (f = {f}, s = {s}):
   {rule}
 
@@ -451,6 +604,8 @@ def _run(argv):
             seen.add(message)
             print(f"{PROG}: {kind}: {message}", file=sys.stderr)
 
+    if args.metric in _METRIC_NEEDS:
+        raise InputError(f"--metric {args.metric}: {_METRIC_NEEDS[args.metric]}")
     if args.plot_kind is not None and args.plot is None:
         raise InputError("--plot-kind chooses the figure of --plot; add --plot PATH")
     for path, option in ((args.labels, "--labels"), (args.plot, "--plot")):
@@ -465,28 +620,41 @@ def _run(argv):
         note(data.note)
     if data.X.shape[0] < 2:
         raise InputError(f"{data.source} has 1 sample; the gap statistic needs 2")
+    if args.metric == "haversine" and data.X.shape[1] != 2:
+        raise InputError(
+            f"--metric haversine: it takes exactly 2 columns, latitude and "
+            f"longitude in radians, and {data.source} has {data.X.shape[1]}; "
+            "choose them with --columns"
+        )
+    # GapKMeans' keyword arguments, by the table of which option sets which
+    params = {param: getattr(args, param) for param in PASS_THROUGH}
+    params.update(n_clusters_range=ks, random_state=args.random_state)
+    params.update(n_jobs=args.n_jobs)
     gap = GapKMeans(
         estimator,
-        n_clusters_range=ks,
-        random_state=args.random_state,
         verbose=int(args.progress or (not args.quiet and sys.stderr.isatty())),
-        **{param: getattr(args, param) for param in PASS_THROUGH},
+        **params,
     )
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             gap.fit(_standardise(data.X) if args.scale else data.X)
-        except (ValueError, TypeError, ClustererFitError) as exc:
-            if not _blames_the_input(exc):
+        except (InvalidInputError, InvalidParameterError) as exc:
+            raise InputError(_in_command_line_terms(str(exc))) from exc
+        except ClustererFitError as exc:  # the clusterer rejects the data
+            if not isinstance(exc.original, ValueError):
                 raise
-            raise InputError(_in_command_line_terms(str(exc), parser)) from exc
+            raise InputError(_in_command_line_terms(str(exc))) from exc
     elapsed = time.perf_counter() - start
-    for warning in caught:
-        message = " ".join(str(warning.message).split())
-        note(message if len(message) <= 240 else message[:237] + "...", "warning")
+    # The warnings, whole and before the result that they qualify
+    warned = list(dict.fromkeys(_in_command_line_terms(str(w.message)) for w in caught))
+    for message in warned:
+        note(message, "warning")
+    unscaled = not args.scale and any(map(_advises_scaling, caught))
 
-    print(_report(data, gap, args, estimator, elapsed))
+    sys.stderr.flush()
+    print(_report(data, gap, args, estimator, elapsed, warned, unscaled))
     if args.file is None and not args.quiet and not args.json:
         print(f"\n{data.note}.")
     try:

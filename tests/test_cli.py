@@ -1,11 +1,12 @@
 """Tests of the command line ``skgap`` / ``python -m skgap``."""
 
+import inspect
 import io
 import json
 import re
 import subprocess
 import sys
-import types
+import warnings
 import zipfile
 
 import numpy as np
@@ -20,7 +21,8 @@ from skgap import GapKMeans
 from skgap._cli import PASS_THROUGH, build_parser, format_table, main
 from skgap._reference import REFERENCES
 from skgap._selection import RULES, STATISTICS
-from skgap._utils import METRICS
+from skgap._utils import METRICS, InvalidParameterError
+from skgap.exceptions import ClustererFitError, InvalidInputError, SkgapWarning
 from skgap.plotting import KINDS
 
 # Small and fast: 3 blobs, k in 1..4, 3 references, one k-means start.
@@ -451,16 +453,28 @@ BAD_INPUTS = {
     "unknown reference": (["--reference", "gauss"], "invalid choice: 'gauss'"),
     "unknown clusterer": (["--clusterer", "dbscan"], "invalid choice: 'dbscan'"),
     "unknown option": (["--frobnicate"], "unrecognized arguments"),
-    "zero k": (["--k", "0,2"], "positive"),
+    "zero k": (["--k", "0,2"], "--k: every k must be at least 1, got '0'"),
     "bad k list": (["--k", "two"], "--k"),
-    "k-min > k-max": (["--k-min", "5", "--k-max", "3"], "--k is empty"),
+    "k-min > k-max": (
+        ["--k-min", "5", "--k-max", "3"],
+        "--k-min 5 is larger than --k-max 3: the candidates are the ks from --k-min "
+        "to --k-max, so --k-min must not exceed --k-max",
+    ),
+    "k-min > default k-max": (
+        ["--k-min", "12"],
+        "--k-min 12 is larger than --k-max (default 10)",
+    ),
     "k and k-min": (["--k", "2,3", "--k-min", "2"], "not allowed with"),
     "zero refs": (["--n-refs", "0"], "--n-refs: must be an int in the range [1, inf)"),
     "negative power": (["--power", "-1"], "--power"),
     "zero power": (["--power", "0"], "--power: must be a float in the range (0.0"),
     "negative se factor": (["--se-factor", "-1"], "--se-factor"),
-    "n-jobs zero": (["--n-jobs", "0"], "n_jobs == 0"),
-    "bad seed": (["--seed", "abc"], "--seed: must be an int"),
+    "n-jobs zero": (
+        ["--n-jobs", "0"],
+        "argument --n-jobs: must be a number of parallel jobs, 1, 2, ..., or -1 "
+        "for all processors (-2 for all but one, ...), got '0'",
+    ),
+    "bad seed": (["--seed", "abc"], "argument --seed: must be an int"),
     "n-init for birch": (["--clusterer", "birch", "--n-init", "3"], "does not apply"),
     "columns without file": (["--columns", "x"], "needs a data FILE"),
     "plot format": (["--plot", "{d}/out.xyz"], "image format"),
@@ -655,20 +669,23 @@ CLI_OPTION_ROWS = [
     (["--method", "elbow"], r"--method: invalid choice"),
     (["--statistic", "x"], r"--statistic: invalid choice"),
     (["--reference", "normal"], r"--reference: invalid choice"),
-    (["--k", "0,1"], r"--k must hold positive integers, got 0"),
+    (["--k", "0,1"], r"--k: every k must be at least 1, got '0'"),
     (["--k=-1,2"], r"--k: expected numbers or increasing ranges .* got '-1'"),
     (["--k", "1.5,2"], r"--k: expected numbers or increasing ranges"),
     (["--k", "5-2"], r"--k: expected numbers or increasing ranges .* got '5-2'"),
-    (["--k", "2,2"], r"--k must not repeat a k, got \[2\]"),
+    (["--k", "2,2"], r"--k: give each k once, got 2 more than once"),
+    (["--k", "1-4,3,8"], r"--k: give each k once, got 3 more than once"),
     (["--k", "1-1000000000"], r"--k: more than 10000 candidates"),
     (["--k-max", "1000000000"], r"--k: more than 10000 candidates"),
-    (["--k", ""], r"--k is empty"),
+    (["--k", ""], r"--k: no k given; e.g. --k 2,4,8 or --k 1-6"),
     (["--k", "70,80"], r"\[70, 80\] is larger than n_samples=60"),
-    (["--k-min", "5", "--k-max", "2"], r"--k is empty"),
-    (["--k-min", "0"], r"--k must hold positive integers, got 0"),
+    (["--k-min", "5", "--k-max", "2"], r"--k-min 5 is larger than --k-max 2"),
+    (["--k-min", "0"], r"argument --k-min: must be a positive integer, got '0'"),
+    (["--k-max", "two"], r"argument --k-max: must be a positive integer"),
     (["--se-factor", "-1"], r"--se-factor"),
     (["--se-factor", "inf"], r"--se-factor: must be a float"),
-    (["--n-jobs", "x"], r"--n-jobs: must be an instance of 'int' or None. Got 'x'"),
+    (["--n-jobs", "x"], r"argument --n-jobs: must be a number .* got 'x'"),
+    (["--n-jobs", "1.5"], r"argument --n-jobs: must be a number .* got '1.5'"),
     (["--n-refs", "2.5"], r"--n-refs: must be an int .* or a str among {'auto'}"),
     (["--max-n-refs", "1"], r"--max-n-refs: must be an int in the range \[2, inf\)"),
     (["--stability", "2"], r"--stability: must be a float in the range \(0.0, 1.0\]"),
@@ -681,7 +698,7 @@ CLI_OPTION_ROWS = [
     (["--columns", "0,0"], r"--columns must name each column once"),
     (["--columns", " , "], r"--columns must name each column once"),
     (["--seed", "-1"], r"--seed: must be an int in the range \[0, 4294967295\]"),
-    (["--seed", "1.5"], r"--seed: must be an int .* or None. Got 1.5 instead"),
+    (["--seed", "1.5"], r"--seed: must be an int .* or 'none', got '1.5'"),
     (["--n-init", "0"], r"--n-init: must be .*an int in the range \[1, inf\)"),
     (["--clusterer", "gmm", "--n-init", "0"], r"--n-init: must be an int"),
     (["--delimiter", "::"], r"--delimiter: expected one character"),
@@ -918,30 +935,55 @@ def test_a_bug_is_a_traceback_not_bad_input(tmp_path, blobs, monkeypatch):
         main([path, *FAST])
 
 
-_SKGAP_CODE = """
-import numpy as np
-def faulty(self, X, y=None):
-    return np.zeros(3) + np.zeros(4)  # a bug: NumPy's ValueError
-def deliberate(self, X, y=None):
-    raise ValueError("the data are\\n  bad")  # a message for the user
-"""
+def _raise(exc):
+    def fit(self, X, y=None):
+        raise exc
+
+    return fit
 
 
-@pytest.mark.parametrize("fit", ["faulty", "deliberate"])
-def test_only_skgap_s_own_errors_blame_the_input(
-    tmp_path, capsys, blobs, monkeypatch, fit
+USER_ERRORS = {
+    "skgap's input check": InvalidInputError("the data are\n  bad"),
+    "scikit-learn's parameter check": InvalidParameterError("the data are bad"),
+    "a clusterer's ValueError": ClustererFitError(
+        "the data are bad", k=2, dataset="the data", original=ValueError("bad")
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(USER_ERRORS), ids=list(USER_ERRORS))
+def test_the_user_s_errors_are_told_by_their_type(
+    tmp_path, capsys, blobs, monkeypatch, case
 ):
-    module = types.ModuleType("skgap._stand_in")  # code of skgap, as seen by main
-    exec(_SKGAP_CODE, module.__dict__)
-    monkeypatch.setattr(skgap._cli.GapKMeans, "fit", getattr(module, fit))
+    monkeypatch.setattr(skgap._cli.GapKMeans, "fit", _raise(USER_ERRORS[case]))
     path = _write_csv(tmp_path / "data.csv", blobs)
-    if fit == "faulty":
-        with pytest.raises(ValueError, match="could not be broadcast"):
-            main([path, *FAST])
-    else:
-        assert (
-            _one_error_line(capsys, [path, *FAST]) == "skgap: error: the data are bad"
-        )
+    line = _one_error_line(capsys, [path, *FAST])
+    assert line == "skgap: error: the data are bad"
+
+
+BUGS = {
+    # a message that reads like one for the user, raised by skgap's code
+    "plain ValueError": ValueError("the data are bad"),
+    "plain TypeError": TypeError("the data are bad"),
+    "a clusterer's bug": ClustererFitError(
+        "KMeans failed", k=2, dataset="the data", original=IndexError("oops")
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BUGS), ids=list(BUGS))
+def test_any_other_error_is_a_bug(tmp_path, capsys, blobs, monkeypatch, case):
+    monkeypatch.setattr(skgap._cli.GapKMeans, "fit", _raise(BUGS[case]))
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    with pytest.raises(type(BUGS[case]), match="the data are bad|KMeans failed"):
+        main([path, *FAST])
+    assert "error" not in capsys.readouterr().err
+
+
+def test_the_cli_reads_no_bytecode_nor_argparse_internals():
+    source = inspect.getsource(skgap._cli)
+    assert "import dis" not in source and "co_code" not in source
+    assert "_actions" not in source
 
 
 def test_a_bug_exits_1_with_traceback(tmp_path):
@@ -1053,7 +1095,7 @@ def test_n_refs_auto_metric_and_scan(tmp_path, capsys, blobs):
     assert (
         "--n-refs: must be an int in the range [1, inf) or a str among {'auto'}" in err
     )
-    assert "Got 'many' instead." in err
+    assert "got 'many'" in err
 
 
 def test_verbose_is_progress(tmp_path, blobs, spy):
@@ -1061,3 +1103,217 @@ def test_verbose_is_progress(tmp_path, blobs, spy):
     for flag in ("--verbose", "-v"):
         assert main([path, "--k", "1-3", "--n-refs", "2", "--n-init", "1", flag]) == 0
         assert spy.verbose == 1
+
+
+# --------------------------------------------------------------------------
+# Metrics that need what the command line cannot give: one line, before fitting
+
+
+@pytest.mark.parametrize(
+    "metric, match",
+    [
+        (
+            "seuclidean",
+            r"--metric seuclidean: it needs .* metric_params=\{'V': \.\.\.\}",
+        ),
+        ("mahalanobis", r"--metric mahalanobis: .* metric_params=\{'VI': \.\.\.\}"),
+        ("wminkowski", r"--metric wminkowski: SciPy no longer has this metric"),
+    ],
+)
+def test_metric_that_needs_metric_params(tmp_path, capsys, monkeypatch, metric, match):
+    def fail(self, X, y=None):
+        raise AssertionError("fitted before checking the metric")
+
+    monkeypatch.setattr(skgap._cli.GapKMeans, "fit", fail)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    path = _write_csv(tmp_path / "data.csv", X)
+    line = _one_error_line(capsys, [path, "--metric", metric, *FAST])
+    assert re.search(match, line), line
+
+
+def test_haversine_needs_two_columns(tmp_path, capsys, blobs):
+    X = np.column_stack([blobs, blobs[:, 0]]) / 100  # radians
+    path = _write_csv(tmp_path / "data.csv", X)
+    line = _one_error_line(capsys, [path, "--metric", "haversine", *FAST])
+    assert line == (
+        "skgap: error: --metric haversine: it takes exactly 2 columns, latitude and "
+        f"longitude in radians, and {path} has 3; choose them with --columns"
+    )
+    data, _ = _run_json(
+        capsys, [path, "--metric", "haversine", "--columns", "0,1", *FAST]
+    )
+    assert data["parameters"]["metric"] == "haversine"
+    assert data["data"]["n_features"] == 2
+
+
+# --------------------------------------------------------------------------
+# Options checked as they are read; GapKMeans' messages in the options' names
+
+
+def test_options_are_checked_before_reading_the_data(capsys):
+    # no such file: the option is reported first, as argparse reads it
+    line = _one_error_line(capsys, ["/no/such/file.csv", "--stability", "0"])
+    assert line.startswith(
+        "skgap: error: argument --stability: must be a float in the range "
+        "(0.0, 1.0], got '0'"
+    )
+
+
+def test_messages_name_the_options_from_the_command_s_table():
+    from skgap._cli import _in_command_line_terms
+
+    assert _in_command_line_terms(
+        "n_refs='auto' reached max_n_refs=100; raise max_n_refs, or look at "
+        "selection_frequencies_. Use scan='full' with the method and the metric."
+    ) == (
+        "--n-refs auto reached --max-n-refs 100; raise --max-n-refs, or look at "
+        "selection_frequencies_. Use --scan full with the method and the metric."
+    )
+    assert (
+        _in_command_line_terms(
+            "The 'se_factor' parameter of GapKMeans must be a float in the range "
+            "[0.0, inf). Got -1 instead."
+        )
+        == "--se-factor: must be a float in the range [0.0, inf). Got -1 instead."
+    )
+    assert _in_command_line_terms("Every k of n_clusters_range and n_jobs") == (
+        "Every k of --k and --n-jobs"
+    )
+
+
+def test_every_option_maps_to_the_parameter_it_sets(
+    tmp_path, capsys, blobs, monkeypatch
+):
+    seen = {}
+
+    class Recording(GapKMeans):
+        def fit(self, X, y=None):
+            seen.update(self.get_params(deep=False))
+            return super().fit(X)
+
+    monkeypatch.setattr(skgap._cli, "GapKMeans", Recording)
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    _run_json(capsys, [path, *FAST])
+    given = {*PASS_THROUGH, *skgap._cli.RENAMED}
+    assert given <= set(seen)
+    # the parameters the command does not set keep GapKMeans' defaults
+    defaults = GapKMeans().get_params(deep=False)
+    untouched = set(seen) - given - {"estimator", "verbose"}
+    assert {p: seen[p] for p in untouched} == {p: defaults[p] for p in untouched}
+
+
+# --------------------------------------------------------------------------
+# Unscaled data: the warning whole and first, the result marked, --scale named
+
+
+def _unscaled(tmp_path, blobs):
+    X = blobs.copy()
+    X[:, 0] *= 1000.0  # spreads a thousandfold apart
+    return _write_csv(tmp_path / "unscaled.csv", X)
+
+
+def test_unscaled_data_warns_before_the_result(tmp_path, capsys, blobs, monkeypatch):
+    path = _unscaled(tmp_path, blobs)
+    monkeypatch.setattr(sys, "stderr", sys.stdout)  # one stream, in order
+    assert main([path, "--k", "1-4", "--n-refs", "3", "--n-init", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    warning = next(i for i, line in enumerate(lines) if "warning" in line)
+    chosen = next(i for i, line in enumerate(lines) if line.startswith("chosen k"))
+    table = next(i for i, line in enumerate(lines) if line.split()[:1] == ["k"])
+    assert warning < chosen < table
+    assert lines[warning].startswith(
+        "skgap: warning: The spreads of the features of X differ by more than two "
+        "orders of magnitude"
+    )
+    # whole, and in the command's terms
+    assert lines[warning].endswith(
+        "the distance is dominated by the widest features. Standardise the columns "
+        "with --scale."
+    )
+    assert "StandardScaler" not in lines[warning]
+    assert "UNRELIABLE" in lines[chosen]
+    assert "run again with --scale" in lines[chosen + 1]
+
+
+def test_unscaled_data_marks_the_result_even_when_quiet(tmp_path, capsys, blobs):
+    path = _unscaled(tmp_path, blobs)
+    assert main([path, *FAST]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "UNRELIABLE" in captured.out
+    data, _ = _run_json(capsys, [path, *FAST])
+    assert data["reliable"] is False
+    assert len(data["warnings"]) == 1
+    assert data["warnings"][0].endswith("Standardise the columns with --scale.")
+
+
+def test_scaled_data_is_not_marked(tmp_path, capsys, blobs):
+    path = _unscaled(tmp_path, blobs)
+    assert main([path, *FAST, "--scale"]) == 0
+    assert "UNRELIABLE" not in capsys.readouterr().out
+    data, _ = _run_json(capsys, [path, *FAST, "--scale"])
+    assert data["reliable"] is True
+    assert data["warnings"] == []
+
+
+def test_long_warnings_are_not_cut(tmp_path, capsys, blobs, monkeypatch):
+    long = "word " * 100 + "the end."
+
+    class Warning(GapKMeans):
+        def fit(self, X, y=None):
+            warnings.warn(long, SkgapWarning, stacklevel=2)
+            return super().fit(X)
+
+    monkeypatch.setattr(skgap._cli, "GapKMeans", Warning)
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    assert main([path, "--k", "1-4", "--n-refs", "3", "--n-init", "1"]) == 0
+    err = capsys.readouterr().err
+    assert f"skgap: warning: {long.strip()}" in err.splitlines()
+
+
+# --------------------------------------------------------------------------
+# --n-jobs: the help's default is the JSON's value
+
+
+def test_n_jobs_default_agrees_with_json_and_help(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    data, _ = _run_json(capsys, [path, *FAST])
+    assert data["parameters"]["n_jobs"] == 1
+    data, _ = _run_json(capsys, [path, *FAST, "--n-jobs", "-1"])
+    assert data["parameters"]["n_jobs"] == -1
+    assert main(["--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "parallel jobs, -1 for all processors (default: 1)" in help_text
+
+
+# --------------------------------------------------------------------------
+# Shares: never rounded to 100 % (or 0 %) when they are not
+
+
+@pytest.mark.parametrize(
+    "share, text",
+    [
+        (1.0, "100%"),
+        (0.0, "0%"),
+        (0.998, "99.8%"),
+        (0.002, "0.2%"),
+        (0.9999, ">99.9%"),
+        (0.0001, "<0.1%"),
+        (0.954, "95%"),
+    ],
+)
+def test_percent(share, text):
+    from skgap._cli import _percent
+
+    assert _percent(share) == text
+
+
+def test_table_share_is_not_rounded_to_100(capsys):
+    results = {
+        "n_clusters": np.array([1, 2]),
+        "gap": np.array([0.1, 0.5]),
+        "selection_frequency": np.array([0.002, 0.998]),
+    }
+    lines = format_table(results, chosen=2).splitlines()
+    assert lines[1].split()[-1] == "0.2%"
+    assert lines[2].split()[-3] == "99.8%"
