@@ -67,7 +67,29 @@ class GapStatisticDisplay:
 
     method : str, default=None
         The rule that chose `n_clusters` (see :func:`skgap.select_k`), named
-        in the legend of the chosen k.
+        in the legend of the chosen k and in the title.
+
+    n_refs : int, default=None
+        The number B of reference data sets, named in the title.
+
+        .. versionadded:: 0.3
+
+    rule_choices : dict, default=None
+        :attr:`GapKMeans.rule_choices_ <skgap.GapKMeans>`: the k each rule
+        chooses on each statistic. With it, the Gap* plot of a gap-chosen
+        fit marks Gap*'s own choice by `method`, not the gap's.
+
+        .. versionadded:: 0.3
+
+    X : array-like of shape (n_samples, n_features), default=None
+        The clustered data, for ``kind="clusters"``.
+
+        .. versionadded:: 0.3
+
+    labels : array-like of shape (n_samples,), default=None
+        The cluster of each sample of `X`, for ``kind="clusters"``.
+
+        .. versionadded:: 0.3
 
     Attributes
     ----------
@@ -134,20 +156,46 @@ class GapStatisticDisplay:
     'Number of clusters k'
     """
 
-    def __init__(self, gap_results, *, n_clusters=None, statistic="gap", method=None):
+    def __init__(
+        self,
+        gap_results,
+        *,
+        n_clusters=None,
+        statistic="gap",
+        method=None,
+        n_refs=None,
+        rule_choices=None,
+        X=None,
+        labels=None,
+    ):
         self.gap_results = gap_results
         self.n_clusters = n_clusters
         self.statistic = statistic
         self.method = method
+        self.n_refs = n_refs
+        self.rule_choices = rule_choices
+        self.X = X
+        self.labels = labels
 
     @classmethod
-    def from_estimator(cls, estimator, *, kind="gap", ax=None, **kwargs):
+    def from_estimator(cls, estimator, X=None, *, kind="gap", ax=None, **kwargs):
         """Plot the gap statistic of a fitted :class:`~skgap.GapKMeans`.
 
         Parameters
         ----------
-        estimator : GapKMeans
-            A fitted estimator.
+        estimator : GapKMeans or Pipeline
+            A fitted estimator, or a fitted
+            :class:`~sklearn.pipeline.Pipeline` whose last step is one.
+
+            .. versionchanged:: 0.3
+               A Pipeline.
+
+        X : array-like of shape (n_samples, n_features), default=None
+            The data, needed by ``kind="clusters"`` only: the training data
+            (their ``labels_``) or new data (clustered by ``predict``). For a
+            Pipeline, its steps before the last transform X first.
+
+            .. versionadded:: 0.3
 
         kind : {'gap', 'log_w', 'diff', 'gap_star', 'frequency', 'all'}, \
 default='gap'
@@ -164,13 +212,19 @@ default='gap'
             - ``'frequency'``: the selection frequencies
               (`selection_frequencies_`) as bars on a 0-1 scale, the bar of
               the chosen k in green: how sure the choice is;
-            - ``'all'``: the five in one figure (a 3x2 grid whose bottom row
+            - ``'clusters'``: the chosen clustering of `X` in its first two
+              principal axes, a colour per cluster and a cross at each
+              cluster's mean (factoextra's ``fviz_cluster``);
+            - ``'all'``: the first five in one figure (a 3x2 grid whose bottom row
               is the frequency panel) that shares the k axis. An estimator
               fitted before skgap 0.2 has no selection frequencies: its
               ``'all'`` is the other four in a 2x2 grid.
 
             .. versionchanged:: 0.2
                ``'frequency'``, also in ``'all'``.
+
+            .. versionchanged:: 0.3
+               ``'clusters'``.
 
         ax : matplotlib Axes, default=None
             Axes to plot on. ``None`` creates a new figure. With
@@ -181,14 +235,20 @@ default='gap'
         **kwargs : dict
             Passed to the matplotlib call that draws the main curve
             (:meth:`~matplotlib.axes.Axes.errorbar`,
-            :meth:`~matplotlib.axes.Axes.plot` or
-            :meth:`~matplotlib.axes.Axes.bar`).
+            :meth:`~matplotlib.axes.Axes.plot`,
+            :meth:`~matplotlib.axes.Axes.bar` or
+            :meth:`~matplotlib.axes.Axes.scatter`).
 
         Returns
         -------
         display : GapStatisticDisplay
             The display, with `ax_` and `figure_` set.
         """
+        if hasattr(estimator, "steps"):  # a Pipeline: its last step is plotted
+            check_is_fitted(estimator.steps[-1][1], "gap_results_")
+            if X is not None and len(estimator.steps) > 1:
+                X = estimator[:-1].transform(X)
+            estimator = estimator.steps[-1][1]
         check_is_fitted(estimator, "gap_results_")
         gap_results = estimator.gap_results_
         frequencies = getattr(estimator, "selection_frequencies_", None)
@@ -201,11 +261,31 @@ default='gap'
                 "them. Fit it again to plot kind='frequency'; the other kinds "
                 "work as they are."
             )
+        labels = None
+        if kind == "clusters":
+            if X is None:
+                raise ValueError(
+                    "kind='clusters' plots the clustering of data: pass them, "
+                    "e.g. GapStatisticDisplay.from_estimator(estimator, X, "
+                    "kind='clusters')."
+                )
+            labels = estimator.labels_
+            if len(X) != len(labels):  # new data: clustered by predict
+                labels = estimator.predict(X)
+        reference_dispersions = getattr(estimator, "reference_dispersions_", None)
         display = cls(
             gap_results,
             n_clusters=estimator.n_clusters_,
             statistic=getattr(estimator, "statistic", "gap"),
             method=getattr(estimator, "method", None),
+            n_refs=getattr(
+                estimator,
+                "n_refs_",
+                None if reference_dispersions is None else len(reference_dispersions),
+            ),
+            rule_choices=getattr(estimator, "rule_choices_", None),
+            X=X,
+            labels=labels,
         )
         return display.plot(ax=ax, kind=kind, **kwargs)
 
@@ -232,17 +312,25 @@ default='gap'
         display : GapStatisticDisplay
             The display, with `ax_` and `figure_` set.
         """
-        if kind not in (*KINDS, "all"):
-            raise ValueError(
-                f"kind must be one of {', '.join(map(repr, (*KINDS, 'all')))}; "
-                f"got {kind!r}."
-            )
+        if kind not in (*KINDS, "clusters", "all"):
+            names = ", ".join(map(repr, (*KINDS, "clusters", "all")))
+            raise ValueError(f"kind must be one of {names}; got {kind!r}.")
         if self.statistic not in _DIFFS:
             raise ValueError(
                 f"statistic must be 'gap' or 'gap_star'; got {self.statistic!r}."
             )
         if "n_clusters" not in self.gap_results:
             raise ValueError("gap_results has no 'n_clusters' entry.")
+        if kind == "clusters":
+            _check_optional_dependency("matplotlib", "plot", "GapStatisticDisplay")
+            if ax is None:
+                _, ax = _import_pyplot().subplots()
+            self.chosen_line_ = None
+            self._plot_clusters(ax, **kwargs)
+            self.ax_ = ax
+            self.figure_ = ax.figure
+            self.kind_ = kind
+            return self
         if kind != "all":
             kinds = (kind,)
         elif "selection_frequency" in self.gap_results:
@@ -260,6 +348,7 @@ default='gap'
             raise ValueError(
                 f"gap_results lacks {missing}, needed for kind={kind!r}; {hint}."
             )
+        self._check_lengths(sorted(needed))
         _check_optional_dependency("matplotlib", "plot", "GapStatisticDisplay")
         if kind == "all":
             axes, panels, own_layout = self._grid(ax, len(kinds))
@@ -281,10 +370,19 @@ default='gap'
             self.ax_ = axes
             self.chosen_line_ = lines
             self.figure_ = panels[0].figure
+            summary = self._summary()
+            if summary:
+                if ax is None:  # the display's own figure
+                    self.figure_.suptitle(summary)
+                else:
+                    panels[0].set_title(f"{panels[0].get_title()}\n{summary}")
         else:
             if ax is None:
                 _, ax = _import_pyplot().subplots()
             self.chosen_line_ = getattr(self, f"_plot_{kind}")(ax, **kwargs)
+            summary = self._summary()
+            if summary:
+                ax.set_title(f"{ax.get_title()}\n{summary}")
             self.ax_ = ax
             self.figure_ = ax.figure
         self.kind_ = kind
@@ -344,22 +442,53 @@ default='gap'
             axes[row, col] = panels[-1]
         return axes, panels, True
 
+    def _check_lengths(self, keys):
+        """Every column drawn has one value per candidate k, or a clear error."""
+        n = len(self._ks())
+        wrong = {
+            key: len(self.gap_results[key])
+            for key in keys
+            if len(self.gap_results[key]) != n
+        }
+        if wrong:
+            shown = ", ".join(f"{key!r} has {length}" for key, length in wrong.items())
+            raise ValueError(
+                f"gap_results must hold one value per candidate k: 'n_clusters' "
+                f"has {n} values, but {shown}. Pass the columns of one table, "
+                "e.g. GapKMeans.gap_results_."
+            )
+
+    def _summary(self):
+        """What chose k, for the title: the rule, the statistic and B."""
+        statistic = "the gap" if self.statistic == "gap" else "Gap*"
+        parts = []
+        if self.n_clusters is not None:
+            how = f" by {self.method}" if self.method is not None else ""
+            parts.append(f"k = {self.n_clusters}{how} on {statistic}")
+        elif self.method is not None:
+            parts.append(f"{self.method} on {statistic}")
+        if self.n_refs is not None:
+            parts.append(f"B = {self.n_refs} references")
+        return ", ".join(parts)
+
     def _values(self, key):
         return np.asarray(self.gap_results[key], dtype=np.float64)
 
     def _ks(self):
         return np.asarray(self.gap_results["n_clusters"])
 
-    def _mark_chosen(self, ax, values=None):
+    def _mark_chosen(self, ax, values=None, k=None, label=None):
         """A dashed vertical line at the chosen k, and a dot on the curve."""
-        if self.n_clusters is None:
+        k = self.n_clusters if k is None else k
+        if k is None:
             return None
-        label = f"chosen k = {self.n_clusters}"
-        if self.method is not None:
-            statistic = "gap" if self.statistic == "gap" else "Gap*"
-            label += f" ({self.method} on {statistic})"
+        if label is None:
+            label = f"chosen k = {k}"
+            if self.method is not None:
+                statistic = "gap" if self.statistic == "gap" else "Gap*"
+                label += f" ({self.method} on {statistic})"
         line = ax.axvline(
-            self.n_clusters,
+            k,
             color=_CHOSEN_COLOR,
             linestyle="--",
             linewidth=1,
@@ -367,10 +496,10 @@ default='gap'
             zorder=1,
         )
         if values is not None:
-            position = np.flatnonzero(self._ks() == self.n_clusters)
+            position = np.flatnonzero(self._ks() == k)
             if position.size:
                 ax.plot(
-                    self.n_clusters,
+                    k,
                     values[position[0]],
                     "o",
                     color=_CHOSEN_COLOR,
@@ -466,7 +595,14 @@ default='gap'
             "color": "tab:purple",
         } | kwargs
         self.errorbar_star_ = ax.errorbar(self._ks(), gap_star, yerr=se_star, **style)
-        line = self._mark_chosen(ax, gap_star)
+        own = (self.rule_choices or {}).get("gap_star", {}).get(self.method)
+        if self.statistic == "gap" and own is not None:
+            # Gap*'s own choice by the same rule, not the gap's
+            line = self._mark_chosen(
+                ax, gap_star, k=own, label=f"Gap*'s k = {own} ({self.method} on Gap*)"
+            )
+        else:
+            line = self._mark_chosen(ax, gap_star)
         self._finish(ax, "Gap*(k) = E[W*] - W", "Gap* statistic")
         return line
 
@@ -510,3 +646,52 @@ default='gap'
             extra,
         )
         return line
+
+    def _plot_clusters(self, ax, **kwargs):
+        """The clustering of X in its first two principal axes (fviz_cluster)."""
+        if self.X is None or self.labels is None:
+            raise ValueError(
+                "kind='clusters' needs the data and their labels: pass X and "
+                "labels to GapStatisticDisplay, or X to from_estimator."
+            )
+        X = np.asarray(self.X, dtype=np.float64)
+        labels = np.asarray(self.labels)
+        if X.ndim != 2 or len(X) != len(labels):
+            raise ValueError(
+                f"X (shape {X.shape}) and labels ({len(labels)} values) must "
+                "describe the same samples: X of shape (n_samples, n_features), "
+                "one label per sample."
+            )
+        centred = X - X.mean(axis=0)
+        _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+        n_axes = min(2, axes.shape[0])
+        scores = centred @ axes[:n_axes].T
+        if n_axes == 1:  # one feature: the second axis is 0
+            scores = np.column_stack([scores, np.zeros(len(X))])
+        variance = singular**2 / max(np.sum(singular**2), np.finfo(float).tiny)
+        self.cluster_scatters_ = []
+        for i, cluster in enumerate(np.unique(labels)):
+            members = labels == cluster
+            style = {"s": 15, "alpha": 0.7, "color": f"C{i % 10}"} | kwargs
+            self.cluster_scatters_.append(
+                ax.scatter(
+                    scores[members, 0],
+                    scores[members, 1],
+                    label=f"cluster {cluster} ({members.sum()})",
+                    **style,
+                )
+            )
+            ax.plot(
+                *scores[members].mean(axis=0),
+                "X",
+                color=f"C{i % 10}",
+                markersize=12,
+                markeredgecolor="black",
+            )
+        ax.set_xlabel(f"Dim1 ({variance[0]:.1%} of the variance)")
+        ax.set_ylabel(
+            f"Dim2 ({variance[1]:.1%} of the variance)" if n_axes == 2 else "Dim2"
+        )
+        ax.set_title(f"Cluster plot: k = {np.unique(labels).size}")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize="small")

@@ -104,7 +104,7 @@ def test_gap_star_kind(pyplot, fitted):
     assert_allclose(
         [seg[1, 1] - seg[0, 1] for seg in segments], 2 * fitted.gap_results_["se_star"]
     )
-    assert disp.ax_.get_title() == "Gap* statistic"
+    assert disp.ax_.get_title().splitlines()[0] == "Gap* statistic"
 
 
 def test_frequency_kind(pyplot, fitted):
@@ -456,3 +456,139 @@ def test_png_has_the_picture(pyplot, fitted, tmp_path):
     assert image.shape[:2] == (550, 500)  # figsize (10, 11) at 50 dpi
     # not blank: many distinct colours
     assert len(np.unique(image.reshape(-1, image.shape[2]), axis=0)) > 50
+
+
+# ------------------------------------------- pipelines, lengths, titles, clusters
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, _ = make_blobs(n_samples=120, centers=3, cluster_std=0.6, random_state=0)
+    return X
+
+
+def test_from_estimator_takes_a_fitted_pipeline(pyplot, blobs):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(
+        StandardScaler(),
+        GapKMeans(
+            KMeans(n_init=1), n_clusters_range=range(1, 6), n_refs=5, random_state=0
+        ),
+    ).fit(blobs)
+    disp = GapStatisticDisplay.from_estimator(pipe, kind="gap")
+    line = disp.errorbar_.lines[0]
+    assert_allclose(line.get_ydata(), pipe[-1].gap_results_["gap"])
+    # kind="clusters" plots the data the last step clustered: scaled
+    disp = GapStatisticDisplay.from_estimator(pipe, blobs, kind="clusters")
+    scaled = StandardScaler().fit_transform(blobs)
+    points = np.vstack([c.get_offsets() for c in disp.cluster_scatters_])
+    centred = scaled - scaled.mean(0)
+    assert_allclose(
+        np.sort(np.abs(points[:, 0])),
+        np.sort(np.abs(centred @ np.linalg.svd(centred)[2][0])),
+    )
+
+
+def test_unfitted_pipeline_is_refused(pyplot, blobs):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), GapKMeans())
+    with pytest.raises(NotFittedError):
+        GapStatisticDisplay.from_estimator(pipe)
+
+
+def test_columns_of_different_lengths_are_named(pyplot, fitted):
+    results = dict(fitted.gap_results_)
+    results["se"] = results["se"][:-2]
+    with pytest.raises(ValueError) as info:
+        GapStatisticDisplay(results, n_clusters=3).plot(kind="gap")
+    message = str(info.value)
+    assert "'n_clusters' has 6 values" in message and "'se' has 4" in message
+    assert "same size" not in message
+
+
+def test_title_names_the_statistic_the_rule_and_b(pyplot, fitted, fitted_gap_star):
+    disp = GapStatisticDisplay.from_estimator(fitted, kind="gap")
+    assert disp.ax_.get_title() == (
+        "Gap statistic\nk = 3 by tibshirani on the gap, B = 5 references"
+    )
+    disp = GapStatisticDisplay.from_estimator(fitted_gap_star, kind="all")
+    suptitle = disp.figure_.get_suptitle()
+    k = fitted_gap_star.n_clusters_
+    assert suptitle == f"k = {k} by tibshirani on Gap*, B = 5 references"
+    # built by hand without B or a rule: only what is known
+    disp = GapStatisticDisplay(fitted.gap_results_, n_clusters=3).plot(kind="gap")
+    assert disp.ax_.get_title() == "Gap statistic\nk = 3 on the gap"
+
+
+def test_all_kind_marks_gap_stars_own_choice(pyplot, fitted):
+    choices = {
+        "gap": dict.fromkeys(("tibshirani", "global_max"), 3),
+        "gap_star": {"tibshirani": 1, "global_max": 6},
+    }
+    disp = GapStatisticDisplay(
+        fitted.gap_results_,
+        n_clusters=3,
+        method="tibshirani",
+        rule_choices=choices,
+    ).plot(kind="all")
+    gap_line, _, _, star_line, _ = disp.chosen_line_
+    assert_allclose(gap_line.get_xdata(), [3, 3])
+    assert_allclose(star_line.get_xdata(), [1, 1])
+    assert star_line.get_label() == "Gap*'s k = 1 (tibshirani on Gap*)"
+    # the circle on the Gap* curve is at Gap*'s k
+    circles = [
+        line
+        for line in disp.ax_[1, 1].get_lines()
+        if line.get_marker() == "o" and line.get_markerfacecolor() == "none"
+    ]
+    (circle,) = circles
+    assert_allclose(circle.get_xdata(), [1])
+    assert_allclose(circle.get_ydata(), [fitted.gap_results_["gap_star"][0]])
+
+
+def test_all_kind_from_estimator_uses_rule_choices(pyplot, fitted):
+    disp = GapStatisticDisplay.from_estimator(fitted, kind="all")
+    own = fitted.rule_choices_["gap_star"]["tibshirani"]
+    assert_allclose(disp.chosen_line_[3].get_xdata(), [own, own])
+
+
+def test_clusters_kind_is_the_first_two_principal_axes(pyplot, fitted, blobs):
+    from sklearn.decomposition import PCA
+
+    disp = GapStatisticDisplay.from_estimator(fitted, blobs, kind="clusters")
+    assert disp.kind_ == "clusters"
+    scatters = disp.cluster_scatters_
+    assert len(scatters) == fitted.n_clusters_ == 3
+    pca = PCA(2).fit(blobs)
+    expected = pca.transform(blobs)
+    for cluster, scatter in zip(np.unique(fitted.labels_), scatters, strict=True):
+        members = expected[fitted.labels_ == cluster]
+        offsets = scatter.get_offsets()
+        # principal axes are defined up to their sign
+        assert_allclose(np.abs(offsets), np.abs(members), atol=1e-9)
+    ratio = pca.explained_variance_ratio_
+    assert disp.ax_.get_xlabel() == f"Dim1 ({ratio[0]:.1%} of the variance)"
+    assert disp.ax_.get_ylabel() == f"Dim2 ({ratio[1]:.1%} of the variance)"
+    colors = {tuple(s.get_facecolor()[0]) for s in scatters}
+    assert len(colors) == 3
+    # one cross per cluster, at its mean
+    crosses = [line for line in disp.ax_.get_lines() if line.get_marker() == "X"]
+    assert len(crosses) == 3
+
+
+def test_clusters_kind_needs_the_data(pyplot, fitted):
+    with pytest.raises(ValueError, match="pass them"):
+        GapStatisticDisplay.from_estimator(fitted, kind="clusters")
+
+
+def test_clusters_kind_of_new_data_predicts(pyplot, fitted, blobs):
+    disp = GapStatisticDisplay.from_estimator(fitted, blobs[:30], kind="clusters")
+    n_points = sum(len(s.get_offsets()) for s in disp.cluster_scatters_)
+    assert n_points == 30
+    labels = fitted.predict(blobs[:30])
+    assert len(disp.cluster_scatters_) == np.unique(labels).size
