@@ -213,8 +213,8 @@ def _checked_callable(metric, check):
 def _check_distances(distances, metric, name):
     """Raise if a block of distances has NaN, infinite or negative values.
 
-    A string metric's rounding below 0 (e.g. 'correlation' of x and 2x) is
-    set to 0; a callable's negative distance is an error.
+    A string metric's distances are clipped at 0 (against rounding below
+    it); a callable's negative distance is an error.
     """
     if not np.all(np.isfinite(distances)):
         label = _metric_name(metric)
@@ -490,7 +490,11 @@ def within_cluster_dispersion(
 
     metric_params : dict, default=None
         Keyword arguments of the metric, e.g. ``{"p": 3}`` for
-        ``'minkowski'``.
+        ``'minkowski'``. SciPy's metrics take the weights ``w`` of the
+        features, ``'minkowski'`` also ``p``; ``'seuclidean'`` needs ``V``
+        (the variances of the features) and ``'mahalanobis'`` ``VI`` (the
+        inverse covariance matrix); scikit-learn's own metrics
+        (``'euclidean'``, ``'cityblock'``, ``'cosine'``, ...) take none.
 
         .. versionadded:: 0.2
 
@@ -511,9 +515,12 @@ def within_cluster_dispersion(
     ------
     ValueError
         If X has NaN or infinite values, if `labels` has the wrong length,
-        missing or negative values, if the weights are negative, not finite
-        or all zero, or if the dispersion overflows or underflows float64
-        (values near 1e+-150 and beyond: rescale X).
+        missing or negative values, if the weights are negative, not finite,
+        masked or all zero, if `metric_params` are not the metric's, if a
+        callable metric returns anything but a finite non-negative number,
+        or if the dispersion overflows or underflows float64 (values near
+        1e+-150 and beyond: rescale X; or weights whose product with W_k is
+        beyond float64: divide them by a common factor).
 
     TypeError
         If X is sparse, or `labels` are not numbers.
