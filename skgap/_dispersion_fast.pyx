@@ -12,6 +12,7 @@ weights non-negative. Sums are accumulated in double whatever the input dtype.
 import numpy as np
 
 from cython cimport floating
+from libc.math cimport frexp, ldexp
 from libc.string cimport memset
 
 
@@ -36,6 +37,12 @@ cdef void squared_dispersion(
     rows (a two-level sum) together with the plain deviations, whose square
     corrects the rounding of the mean (the "corrected two-pass" algorithm of
     Chan, Golub & LeVeque). O(n_samples * n_features), sequential in X.
+
+    The weights are divided by the power of two 2**e nearest above the largest
+    one and the sums multiplied back by it: exact in binary (the same bits as
+    without scaling), but no product of weights overflows (weights of 1e200
+    would give an infinite correction term). A cluster whose W_r exceeds the
+    largest double comes out as +inf.
     """
     cdef:
         double* centers = work
@@ -47,14 +54,25 @@ cdef void squared_dispersion(
         double* center
         double* residual
         Py_ssize_t i, j, r
-        double d, row, w = 1.0
+        double d, row, top = 0.0, w = 1.0, unit = 1.0
+        int exponent = 0
 
+    if weights != NULL:
+        for i in range(n_samples):
+            if weights[i] > top:
+                top = weights[i]
+        frexp(top, &exponent)
+        # 2**-exponent is a double down to exponent -1022 (subnormal weights
+        # are scaled up less, still exactly)
+        if exponent < -1022:
+            exponent = -1022
+        unit = ldexp(1.0, -exponent)
     memset(work, 0, (2 * n_clusters * n_features + 3 * n_clusters) * sizeof(double))
     memset(out, 0, n_clusters * sizeof(double))
     for i in range(n_samples):
         r = labels[i]
         if weights != NULL:
-            w = weights[i]
+            w = weights[i] * unit
         totals[r] += w
         x = X + i * n_features
         center = centers + r * n_features
@@ -68,7 +86,7 @@ cdef void squared_dispersion(
     for i in range(n_samples):
         r = labels[i]
         if weights != NULL:
-            w = weights[i]
+            w = weights[i] * unit
         x = X + i * n_features
         center = centers + r * n_features
         residual = residuals + r * n_features
@@ -93,6 +111,7 @@ cdef void squared_dispersion(
             out[r] = out[r] + partial[r] - row / totals[r]
             if out[r] < 0.0:
                 out[r] = 0.0
+            out[r] = ldexp(out[r], exponent)
         else:
             out[r] = 0.0
 
@@ -125,51 +144,67 @@ def _squared_dispersion(
         )
 
 
+# Pairs of a chunk of the pairwise sums, the work between two calls of `check`:
+# at most _PAIR_WORK distance terms (pairs times features), at least _MIN_PAIRS
+# pairs (the chunk's NumPy calls cost about as much as 2**10 pairs).
+_PAIR_WORK = 1 << 22
+_MAX_PAIRS = 1 << 16
+_MIN_PAIRS = 1 << 10
+
+
 def _pairwise_dispersion(
     const floating[:, ::1] X,       # IN, rows grouped by cluster
     const Py_ssize_t[::1] offsets,  # IN, (n_clusters + 1,): cluster r's rows start
     sample_weight,                  # IN, float64 (n_samples,) grouped as X, or None
     double power,                   # IN, > 0
     double[::1] out,                # OUT, (n_clusters,)
+    check=None,                     # IN, None or a callable of no argument
 ):
     """Per-cluster sum over unordered pairs of w_a w_b d ** power, over the weight.
 
     This equals 1/(2 w_r) times the sum over ordered pairs. O(sum n_r^2 p)
-    time and O(n_samples) memory: the squared distances of whole rows go into
-    a buffer of max(2**16, n_samples) values (GIL released, four pairs at a
-    time), which NumPy's vectorised ``sqrt`` (power 1) or ``power`` (any
-    other power but 2) raises to power / 2 and sums pairwise (weighted: a
-    dot product with the products of the pairs' weights).
+    time and O(p) memory: the squared distances of the pairs (a, b > a) of a
+    cluster, in row order, go a chunk at a time (at most ``2**22 / p`` pairs)
+    into a buffer (GIL released, four pairs at a time), which NumPy's
+    vectorised ``sqrt`` (power 1) or ``power`` (any other power but 2) raises
+    to power / 2 and sums pairwise (weighted: a dot product with the products
+    of the pairs' weights). ``check()`` is called after every chunk: it stops
+    the sum by raising (e.g. when the fit is cancelled).
     """
     cdef:
         Py_ssize_t n_clusters = out.shape[0]
-        Py_ssize_t r, a, start, stop, filled
+        Py_ssize_t n_features = X.shape[1]
+        Py_ssize_t r, a, b, start, stop, filled, size
         int mode = 2 if power == 2.0 else (1 if power == 1.0 else 0)
         double half_power = 0.5 * power
         double total, weight
         double[::1] buffer_view
         double[::1] pair_weights_view
-        const double[::1] weights
+        const double[::1] weights_view
+        const double* weights = NULL
+        double* pair_weights_data = NULL
 
-    size = max(1 << 16, X.shape[0])
+    size = max(_MIN_PAIRS, min(_MAX_PAIRS, _PAIR_WORK // max(n_features, 1)))
     buffer = np.empty(size)
     buffer_view = buffer
     pair_weights = None
     if sample_weight is not None:
-        weights = sample_weight
+        weights_view = sample_weight
+        if weights_view.shape[0]:
+            weights = &weights_view[0]
         pair_weights = np.empty(size)
         pair_weights_view = pair_weights
+        pair_weights_data = &pair_weights_view[0]
     for r in range(n_clusters):
         start = offsets[r]
         stop = offsets[r + 1]
         total = 0.0
         a = start
+        b = start + 1
         while a < stop - 1:
-            if pair_weights is None:
-                a, filled = _squared_distances_block(X, a, stop, buffer_view)
-            else:
-                a, filled = _weighted_squared_distances_block(
-                    X, weights, a, stop, buffer_view, pair_weights_view
+            with nogil:
+                filled = _fill_pairs(
+                    X, weights, &a, &b, stop, &buffer_view[0], pair_weights_data, size
                 )
             chunk = buffer[:filled]
             if mode == 1:
@@ -180,6 +215,8 @@ def _pairwise_dispersion(
                 total += chunk.sum()
             else:
                 total += float(np.dot(chunk, pair_weights[:filled]))
+            if check is not None:
+                check()
         if pair_weights is None:
             weight = stop - start
         else:
@@ -187,75 +224,69 @@ def _pairwise_dispersion(
         out[r] = total / weight if weight > 0 else 0.0
 
 
-cdef (Py_ssize_t, Py_ssize_t) _squared_distances_block(
+cdef Py_ssize_t _fill_pairs(
     const floating[:, ::1] X,   # IN, rows grouped by cluster
-    Py_ssize_t a,               # IN, first row of the block
+    const double* weights,      # IN, grouped as X, or NULL
+    Py_ssize_t* a,              # IN/OUT, the next pair (a, b) of the cluster
+    Py_ssize_t* b,              # IN/OUT
     Py_ssize_t stop,            # IN, end of the cluster
-    double[::1] buffer,         # OUT, squared distances of the pairs (a, b > a), ...
-):
-    """Fill `buffer` with the squared distances of whole rows a, a+1, ...
+    double* buffer,             # OUT, (size,): squared distances of the pairs
+    double* pair_weights,       # OUT, (size,): w_a * w_b of the same pairs, or NULL
+    Py_ssize_t size,            # IN, room in the buffers
+) noexcept nogil:
+    """Write the squared distances of the pairs (a, b), (a, b + 1), ... in order.
 
-    A row a contributes its pairs (a, b) for a < b < stop; rows are added while
-    they fit (the buffer holds at least n_samples values, so one always does).
-    Returns the next row and the number of values written.
+    The pairs of a cluster run row by row: (a, a + 1), ..., (a, stop - 1), then
+    (a + 1, a + 2), ... Stops when the buffer is full (possibly within a row)
+    or the cluster's pairs are done; `a` and `b` then name the next pair.
+    Returns the number of pairs written.
     """
     cdef:
-        Py_ssize_t size = buffer.shape[0]
         Py_ssize_t n_features = X.shape[1]
         Py_ssize_t filled = 0
-        Py_ssize_t b, j
+        Py_ssize_t row = a[0]
+        Py_ssize_t col = b[0]
+        Py_ssize_t end, j, first
         double x, t0, t1, t2, t3, s0, s1, s2, s3
-    with nogil:
-        while a < stop - 1 and filled + (stop - a - 1) <= size:
-            b = a + 1
-            # four rows b at a time: independent sums keep the FPU busy
-            while b + 3 < stop:
-                s0 = s1 = s2 = s3 = 0.0
-                for j in range(n_features):
-                    x = X[a, j]
-                    t0 = x - X[b, j]
-                    t1 = x - X[b + 1, j]
-                    t2 = x - X[b + 2, j]
-                    t3 = x - X[b + 3, j]
-                    s0 += t0 * t0
-                    s1 += t1 * t1
-                    s2 += t2 * t2
-                    s3 += t3 * t3
-                buffer[filled] = s0
-                buffer[filled + 1] = s1
-                buffer[filled + 2] = s2
-                buffer[filled + 3] = s3
-                filled += 4
-                b += 4
-            while b < stop:
-                s0 = 0.0
-                for j in range(n_features):
-                    t0 = <double> X[a, j] - X[b, j]
-                    s0 += t0 * t0
-                buffer[filled] = s0
-                filled += 1
-                b += 1
-            a += 1
-    return a, filled
-
-
-cdef (Py_ssize_t, Py_ssize_t) _weighted_squared_distances_block(
-    const floating[:, ::1] X,       # IN, rows grouped by cluster
-    const double[::1] weights,      # IN, grouped as X
-    Py_ssize_t a,                   # IN, first row of the block
-    Py_ssize_t stop,                # IN, end of the cluster
-    double[::1] buffer,             # OUT, squared distances of the pairs (a, b > a)
-    double[::1] pair_weights,       # OUT, w_a * w_b of the same pairs
-):
-    """`_squared_distances_block` that also writes the products of the weights."""
-    cdef:
-        Py_ssize_t start = a
-        Py_ssize_t filled, b, position = 0
-    a, filled = _squared_distances_block(X, a, stop, buffer)
-    with nogil:
-        while start < a:
-            for b in range(start + 1, stop):
-                pair_weights[position] = weights[start] * weights[b]
-                position += 1
-            start += 1
-    return a, filled
+    while row < stop - 1 and filled < size:
+        end = min(stop, col + (size - filled))
+        first = filled
+        # four columns at a time: independent sums keep the FPU busy
+        while col + 3 < end:
+            s0 = s1 = s2 = s3 = 0.0
+            for j in range(n_features):
+                x = X[row, j]
+                t0 = x - X[col, j]
+                t1 = x - X[col + 1, j]
+                t2 = x - X[col + 2, j]
+                t3 = x - X[col + 3, j]
+                s0 += t0 * t0
+                s1 += t1 * t1
+                s2 += t2 * t2
+                s3 += t3 * t3
+            buffer[filled] = s0
+            buffer[filled + 1] = s1
+            buffer[filled + 2] = s2
+            buffer[filled + 3] = s3
+            filled += 4
+            col += 4
+        while col < end:
+            s0 = 0.0
+            for j in range(n_features):
+                t0 = <double> X[row, j] - X[col, j]
+                s0 += t0 * t0
+            buffer[filled] = s0
+            filled += 1
+            col += 1
+        if pair_weights != NULL:
+            col -= filled - first
+            while col < end:
+                pair_weights[first] = weights[row] * weights[col]
+                first += 1
+                col += 1
+        if col == stop:
+            row += 1
+            col = row + 1
+    a[0] = row
+    b[0] = col
+    return filled

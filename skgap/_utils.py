@@ -34,8 +34,9 @@ from sklearn.utils.validation import (  # noqa: F401  (re-exported)
 from .exceptions import InvalidInputError
 
 #: The metrics of W_k: those of sklearn.metrics.pairwise_distances (but
-#: "precomputed": W_k needs the samples' coordinates for the references).
-METRICS = tuple(sorted(set(_VALID_METRICS) - {"precomputed"}))
+#: "precomputed": W_k needs the samples' coordinates for the references; and
+#: "wminkowski", which SciPy 1.8 removed: minkowski takes the weights `w`).
+METRICS = tuple(sorted(set(_VALID_METRICS) - {"precomputed", "wminkowski"}))
 
 # Parameters through which scikit-learn clusterers take their number of clusters,
 # in order of preference.

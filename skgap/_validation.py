@@ -172,17 +172,26 @@ def _check_power(X, power):
         )
 
 
-def check_sample_weight(sample_weight, n_samples):
+def check_sample_weight(sample_weight, n_samples, *, min_positive=1):
     """Sample weights as a float64 array of n_samples non-negative values, or None.
 
     A number weighs every sample alike (as scikit-learn accepts it). Raises a
     ValueError that says what is wrong: the shape, NaN or infinite, negative
-    or all-zero weights; a TypeError for non-numeric weights.
+    weights, a masked array with masked values, or fewer than `min_positive`
+    positive weights (1: not all zero; GapKMeans asks for 2, as one sample
+    has no spread); a TypeError for non-numeric weights.
     """
     if sample_weight is None:
         return None
     if isinstance(sample_weight, Real) and not isinstance(sample_weight, bool):
         sample_weight = np.full(n_samples, float(sample_weight))
+    if np.ma.isMaskedArray(sample_weight) and np.ma.count_masked(sample_weight):
+        raise InvalidInputError(
+            f"sample_weight is a masked array with "
+            f"{np.ma.count_masked(sample_weight)} masked values, and skgap would "
+            "use the values under the mask. Give those samples a weight, e.g. "
+            "sample_weight.filled(0) to leave them out."
+        )
     try:
         weights = np.asarray(sample_weight)
         if weights.dtype.kind not in "biuf":
@@ -208,10 +217,22 @@ def check_sample_weight(sample_weight, n_samples):
             f"sample_weight must be non-negative, got {weights[bad]} at sample "
             f"{bad}; a weight of 0 leaves a sample out."
         )
-    if not weights.sum() > 0:
+    # (a count, not the sum: weights of 1e306 would overflow it)
+    n_positive = int(np.count_nonzero(weights))
+    if n_positive == 0:
         raise InvalidInputError(
             "sample_weight is zero for every sample: at least one weight must be "
             "positive."
+        )
+    if n_positive < min_positive:
+        raise InvalidInputError(
+            f"Only one sample has a positive weight (sample "
+            f"{int(np.flatnonzero(weights)[0])}): the weighted data have no spread, "
+            f"so no number of clusters can be chosen. At least {min_positive} "
+            "samples must have a positive weight."
+            if n_positive == 1
+            else f"Only {n_positive} samples have a positive weight: at least "
+            f"{min_positive} must."
         )
     return np.ascontiguousarray(weights)
 

@@ -7,6 +7,7 @@ from the SPEC table with plain Python loops.
 
 import math
 from collections import defaultdict
+from fractions import Fraction
 
 import numpy as np
 
@@ -28,6 +29,49 @@ def dispersion(X, labels, power=2.0):
         distances = np.sqrt((differences**2).sum(axis=-1))
         total += (distances**power).sum() / (2.0 * n_r)
     return float(total)
+
+
+def weighted_dispersion(X, labels, sample_weight=None, power=2.0, metric=None):
+    """W_k = sum_r 1/(2 w_r) sum_{i, j in C_r} w_i w_j d(x_i, x_j) ** power, exactly.
+
+    Summed in rational arithmetic (fractions.Fraction), so that no product of
+    weights overflows or underflows: with the Euclidean distance (`metric`
+    None) and power 2 every term is exact; otherwise each d ** power is a
+    float (`metric` a callable of two 1-D arrays, e.g. from scipy). Returns
+    the float nearest to W_k, or inf beyond the largest float.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    n = X.shape[0]
+    w = np.ones(n) if sample_weight is None else np.broadcast_to(sample_weight, n)
+    weights = [Fraction(float(v)) for v in w]
+    rows = [[Fraction(float(v)) for v in x] for x in X]
+
+    def term(i, j):
+        if metric is None:
+            squared = sum((a - b) ** 2 for a, b in zip(rows[i], rows[j], strict=True))
+            if power == 2.0:
+                return squared
+            return Fraction(math.sqrt(squared) ** power)
+        return Fraction(float(metric(X[i], X[j])) ** power)
+
+    total = Fraction(0)
+    for r in np.unique(labels):
+        members = np.flatnonzero(labels == r)
+        w_r = sum(weights[i] for i in members)
+        if w_r == 0:
+            continue
+        pairs = sum(
+            weights[i] * weights[j] * term(i, j)
+            for i in members
+            for j in members
+            if i != j and weights[i] and weights[j]
+        )
+        total += pairs / (2 * w_r)
+    try:
+        return float(total)
+    except OverflowError:
+        return math.inf
 
 
 def r_dispersion(X, labels, power=1.0):

@@ -708,3 +708,258 @@ def test_metric_peak_memory_is_a_block_not_n_squared():
         tracemalloc.stop()
     assert W > 0
     assert peak < 3000 * 3000 * 8 / 3
+
+
+# --- cancellation: `check` between the blocks of the pairwise sums ---------------
+
+
+class _Stop(Exception):
+    pass
+
+
+class _Check:
+    """A `check` that counts its calls and raises at call `stop_at` (if any)."""
+
+    def __init__(self, stop_at=None):
+        self.calls = 0
+        self.stop_at = stop_at
+
+    def __call__(self):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise _Stop
+
+
+def _sqrt_cityblock_slow(u, v):
+    return float(np.sqrt(np.abs(u - v).sum()))
+
+
+# (metric, power, n, p, weighted): one cluster of n samples
+CANCELLABLE = [
+    ("euclidean", 1.0, 3000, 2, False),
+    ("euclidean", 0.5, 3000, 2, True),
+    ("euclidean", 3.0, 400, 3000, False),  # wide: chunks of 1398 pairs
+    ("cityblock", 1.0, 3000, 2, False),
+    ("cosine", 2.0, 3000, 2, True),
+    ("cityblock", 1.0, 100, 20_000, False),  # wide: tiles of 8 rows
+    (_sqrt_cityblock_slow, 1.0, 200, 2, False),
+]
+
+
+@pytest.mark.parametrize(
+    "metric, power, n, p, weighted",
+    CANCELLABLE,
+    ids=[
+        f"{getattr(c[0], '__name__', c[0])}-{c[1]}-{c[2]}x{c[3]}" for c in CANCELLABLE
+    ],
+)
+def test_check_is_called_between_blocks_and_stops_the_sums(
+    metric, power, n, p, weighted
+):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(1.0, 2.0, size=(n, p))
+    labels = np.zeros(n, dtype=np.intp)
+    sample_weight = rng.uniform(0.5, 2.0, size=n) if weighted else None
+    args = (X, labels, power, sample_weight, "X", metric, None)
+    # a check that never stops: called often, the result unchanged
+    full = _Check()
+    assert _dispersion(*args, check=full) == _dispersion(*args)
+    pairs = n * (n - 1) // 2
+    if callable(metric):
+        # every 128 calls of the metric (each ordered pair once)
+        assert full.calls >= 2 * pairs // 128
+    else:
+        # at most 2**24 distance terms (pairs x features, ordered pairs for
+        # the metrics of pairwise_distances) between two calls
+        assert full.calls >= 2 * pairs * p // (1 << 24)
+    assert full.calls >= 5
+    # a check that raises at its third call stops the computation there
+    stopping = _Check(stop_at=3)
+    with pytest.raises(_Stop):
+        _dispersion(*args, check=stopping)
+    assert stopping.calls == 3
+
+
+def test_check_keyword_of_within_the_fit_loop_entry_is_optional():
+    X, labels = _data(0)
+    # the positional signature of the fit loop, with and without `check`
+    for power, metric in [(2.0, "euclidean"), (1.0, "euclidean"), (1.0, "cityblock")]:
+        expected = within_cluster_dispersion(X, labels, power=power, metric=metric)
+        assert _dispersion(X, labels, power, None, "X", metric, None) == expected
+        assert (
+            _dispersion(X, labels, power, None, "X", metric, None, check=_Check())
+            == expected
+        )
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 64])
+@pytest.mark.parametrize("power", [1.0, 0.5, 3.0])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pairwise_chunks_ending_within_a_row_sum_every_pair_once(
+    monkeypatch, size, power, weighted
+):
+    from skgap import _dispersion_fast
+
+    monkeypatch.setattr(_dispersion_fast, "_MIN_PAIRS", size)
+    monkeypatch.setattr(_dispersion_fast, "_MAX_PAIRS", size)
+    X, labels = _data(4, n=23, k=3)
+    weights = np.random.RandomState(5).uniform(0.0, 2.0, size=23) if weighted else None
+    got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
+    expected = _oracle.weighted_dispersion(X, labels, weights, power)
+    assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_metric_tiles_ending_within_a_row_sum_every_pair_once(monkeypatch):
+    from skgap import _dispersion as module
+
+    X, labels, weights = _metric_data()
+    reference = within_cluster_dispersion(
+        X, labels, metric="cityblock", power=1.5, sample_weight=weights
+    )
+    shapes = []
+    original = module.pairwise_distances
+
+    def recording(A, B, **kwargs):
+        shapes.append((A.shape[0], B.shape[0]))
+        return original(A, B, **kwargs)
+
+    monkeypatch.setattr(module, "pairwise_distances", recording)
+    # 4 features: 5 distances of work per tile
+    monkeypatch.setattr(module, "_BLOCK_WORK", 20)
+    got = within_cluster_dispersion(
+        X, labels, metric="cityblock", power=1.5, sample_weight=weights
+    )
+    assert_allclose(got, reference, rtol=1e-12)
+    assert max(rows * cols for rows, cols in shapes) <= 5
+    sizes = np.bincount(labels)
+    assert sum(rows * cols for rows, cols in shapes) == (sizes[sizes >= 2] ** 2).sum()
+
+
+# --- huge and tiny weights: W_k is homogeneous of degree 1 in the weights --------
+
+
+FOUR_POINTS = [[0.3, 0.3], [1.3, 0.3], [10.3, 0.3], [11.3, 0.3]]
+
+
+@pytest.mark.parametrize(
+    "power, metric",
+    [
+        (2.0, "euclidean"),
+        (1.0, "euclidean"),
+        (1.5, "euclidean"),
+        (1.0, "cityblock"),
+        (2.0, _sqrt_cityblock),
+    ],
+)
+def test_huge_weights_against_exact_oracle(power, metric):
+    # the correction term of the two-pass sum overflowed: W_k was 0.5
+    weights = [1e200, 1e200, 1.0, 1.0]
+    got = within_cluster_dispersion(
+        FOUR_POINTS, [0, 0, 1, 1], power=power, metric=metric, sample_weight=weights
+    )
+    oracle_metric = (
+        None
+        if metric == "euclidean"
+        else (metric if callable(metric) else lambda u, v: pdist([u, v], metric)[0])
+    )
+    expected = _oracle.weighted_dispersion(
+        FOUR_POINTS, [0, 0, 1, 1], weights, power, oracle_metric
+    )
+    assert expected == pytest.approx(5e199, rel=1e-12)
+    assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0])
+def test_a_few_huge_weights_among_ones_against_exact_oracle(power):
+    # eight weights of 1e170 among ones: W_1 was 190.6 (NaN and -inf in the gap)
+    X, y = make_blobs(80, centers=4, random_state=1)
+    weights = np.ones(80)
+    weights[np.random.RandomState(0).choice(80, 8, replace=False)] = 1e170
+    for labels in (np.zeros(80, dtype=int), y):
+        got = within_cluster_dispersion(X, labels, power=power, sample_weight=weights)
+        expected = _oracle.weighted_dispersion(X, labels, weights, power)
+        assert expected > 1e170
+        assert_allclose(got, expected, rtol=1e-11)
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0])
+@pytest.mark.parametrize("metric", ["euclidean", "cityblock"])
+@pytest.mark.parametrize("factor", [1e300, 1e-300, 2.0**1000, 2.0**-1000])
+def test_uniform_weights_scale_the_dispersion_by_their_value(power, metric, factor):
+    X, y = make_blobs(120, centers=4, random_state=1)
+    W = within_cluster_dispersion(X, y, power=power, metric=metric)
+    got = within_cluster_dispersion(
+        X, y, power=power, metric=metric, sample_weight=factor
+    )
+    # sum w_i w_j d / (2 sum w) = c W: exact for a power of two
+    if math.frexp(factor)[0] == 0.5:
+        assert got == factor * W
+    else:
+        assert got == pytest.approx(factor * W, rel=1e-12)
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0, 1.5])
+@pytest.mark.parametrize("metric", ["euclidean", "cityblock"])
+def test_scaling_by_a_power_of_two_gives_the_same_bits(power, metric):
+    X, labels, weights = _metric_data()
+    W = within_cluster_dispersion(
+        X, labels, power=power, metric=metric, sample_weight=weights
+    )
+    for e in (-900, -40, 40, 900):
+        scaled = within_cluster_dispersion(
+            X, labels, power=power, metric=metric, sample_weight=weights * 2.0**e
+        )
+        assert scaled == math.ldexp(W, e)
+
+
+def test_a_light_cluster_beside_a_heavy_one_keeps_its_digits():
+    # the heavy cluster is one point (W_0 = 0); the light one's weights are
+    # 1e-600 times as large: scaled together, they would vanish
+    X = [[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [3.0, 0.0]]
+    weights = [1e300, 1e300, 1e-300, 1e-300]
+    for power in (2.0, 1.0):
+        got = within_cluster_dispersion(
+            X, [0, 0, 1, 1], power=power, sample_weight=weights
+        )
+        expected = _oracle.weighted_dispersion(X, [0, 0, 1, 1], weights, power)
+        assert expected == pytest.approx(1e-300 * 2.0**power / 2, rel=1e-12)
+        assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_the_squared_kernel_scales_weights_itself():
+    # the compiled engine calls it directly, with the caller's weights
+    from skgap._dispersion_fast import _squared_dispersion
+
+    weights = np.array([1e200, 1e200, 1.0, 1.0])
+    out = np.zeros(2)
+    _squared_dispersion(
+        np.array(FOUR_POINTS), np.array([0, 0, 1, 1], dtype=np.intc), weights, out
+    )
+    expected = _oracle.weighted_dispersion(FOUR_POINTS, [0, 0, 1, 1], weights)
+    assert_allclose(out.sum(), expected, rtol=1e-12)
+    assert out[1] == pytest.approx(0.5 * (1.3 - 0.3) ** 2, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "power, metric", [(2.0, "euclidean"), (1.0, "euclidean"), (1.0, "cityblock")]
+)
+def test_a_dispersion_beyond_float64_is_refused_naming_the_weights(power, metric):
+    X, y = make_blobs(120, centers=4, random_state=1)
+    W = within_cluster_dispersion(X, y, power=power, metric=metric)
+    assert W > 10
+    # 1e307 W > 1.8e308; 1e306 W fits only for the smaller W
+    with pytest.raises(ValueError, match=r"exceeds the largest float64.*sample_weight"):
+        within_cluster_dispersion(X, y, power=power, metric=metric, sample_weight=1e307)
+    assert within_cluster_dispersion(
+        X, y, power=power, metric=metric, sample_weight=1e300
+    ) == pytest.approx(1e300 * W, rel=1e-12)
+
+
+@pytest.mark.parametrize("power, metric", [(2.0, "euclidean"), (1.0, "cityblock")])
+def test_a_dispersion_below_normal_float64_is_refused_naming_the_weights(power, metric):
+    X, y = make_blobs(120, centers=4, random_state=1)
+    # 5e-324 W is a subnormal (a few digits) or 0
+    with pytest.raises(ValueError, match=r"below the smallest normal.*sample_weight"):
+        within_cluster_dispersion(
+            X, y, power=power, metric=metric, sample_weight=5e-324
+        )

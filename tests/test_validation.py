@@ -968,3 +968,207 @@ def test_a_huge_candidate_range_gives_a_short_warning():
     with pytest.warns(SkgapWarning) as caught:
         _gap(n_clusters_range=range(1, 1_000_000), n_refs=2).fit(_blobs(n=8))
     assert max(len(str(w.message)) for w in caught) < 500
+
+
+# -- metrics and weights of W_k: checked before any distance (issue 17) ----------------
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "l2", "cityblock", "cosine"])
+def test_metric_params_of_a_metric_without_parameters_raise(metric):
+    # scikit-learn's pairwise_distances raises a TypeError; skgap ignored them
+    with pytest.raises(
+        TypeError, match=rf"metric_params has 'p', not a parameter of metric='{metric}'"
+    ):
+        within_cluster_dispersion(
+            _blobs(), np.arange(60) % 2, metric=metric, metric_params={"p": 3}
+        )
+    # an empty dict is no parameter
+    assert within_cluster_dispersion(
+        _blobs(), np.arange(60) % 2, metric=metric, metric_params={}
+    ) == within_cluster_dispersion(_blobs(), np.arange(60) % 2, metric=metric)
+
+
+_BAD_METRIC_PARAMS = [
+    ("minkowski", {"q": 3}, r"metric_params has 'q'.*parameters are 'p', 'w'"),
+    ("minkowski", {"p": 0}, r"metric_params\['p'\] .* must be a number > 0"),
+    ("minkowski", {"p": "3"}, r"metric_params\['p'\] .* must be a number > 0"),
+    ("minkowski", {"w": [1.0, -1.0]}, r"metric_params\['w'\] .* non-negative"),
+    ("minkowski", {"w": [1.0, 1.0, 1.0]}, r"metric_params\['w'\] .* shape \(2,\)"),
+    ("seuclidean", None, r"metric='seuclidean' needs metric_params\['V'\]"),
+    ("seuclidean", {"V": [1.0]}, r"metric_params\['V'\] .* shape \(2,\)"),
+    ("seuclidean", {"V": [1.0, 0.0]}, r"metric_params\['V'\] .* must be positive"),
+    ("seuclidean", {"VI": np.eye(2)}, r"has 'VI', not a parameter.*are 'V'"),
+    ("mahalanobis", None, r"metric='mahalanobis' needs metric_params\['VI'\]"),
+    ("mahalanobis", {"VI": np.eye(3)}, r"metric_params\['VI'\] .* shape \(2, 2\)"),
+    (
+        "mahalanobis",
+        {"VI": [[1.0, 0.0], [0.0, -1.0]]},
+        r"metric_params\['VI'\] .* positive semi-definite",
+    ),
+    ("cityblock", {"w": [1.0, 1.0]}, r"has 'w', not a parameter.*takes none"),
+    ("braycurtis", {"p": 2}, r"has 'p', not a parameter.*are 'w'"),
+]
+
+
+@pytest.mark.parametrize(
+    "metric, params, match",
+    _BAD_METRIC_PARAMS,
+    ids=[
+        f"{m}-{sorted(p or {})}-{i}" for i, (m, p, _) in enumerate(_BAD_METRIC_PARAMS)
+    ],
+)
+def test_bad_metric_params_are_named_before_any_distance(metric, params, match):
+    X = _blobs()
+    with pytest.raises(ValueError, match=match) as caught:
+        within_cluster_dispersion(
+            X, np.arange(60) % 2, metric=metric, metric_params=params
+        )
+    # the message names the parameters, never dumps the data
+    assert len(str(caught.value)) < 400
+    assert "array(" not in str(caught.value)
+
+
+def test_check_metric_runs_before_the_data_are_known():
+    from skgap._dispersion import check_metric
+
+    # what GapKMeans can check before any fit (n_features None: no shapes)
+    with pytest.raises(ValueError, match=r"metric='seuclidean' needs"):
+        check_metric("seuclidean", None)
+    with pytest.raises(ValueError, match=r"metric_params has 'q'"):
+        check_metric("minkowski", {"q": 3})
+    with pytest.raises(ValueError, match=r"Unknown metric 'wminkowski'"):
+        check_metric("wminkowski", {"p": 2, "w": [1.0, 1.0]})
+    params = check_metric("seuclidean", {"V": [1, 2, 3]})
+    assert params["V"].dtype == np.float64
+    assert check_metric("minkowski", None) == {}
+    # a callable's parameters are its own
+    assert check_metric(lambda u, v, scale: 0.0, {"scale": 2}) == {"scale": 2}
+    # haversine: latitude and longitude
+    with pytest.raises(ValueError, match=r"'haversine' needs exactly 2 features.* 3"):
+        check_metric("haversine", None, 3)
+    assert check_metric("haversine", None, 2) == {}
+
+
+def test_wminkowski_is_not_a_metric_any_more():
+    # SciPy 1.8 removed it; metric='minkowski' takes the weights w
+    with pytest.raises(ValueError, match=r"'metric' parameter"):
+        within_cluster_dispersion(_blobs(), np.arange(60) % 2, metric="wminkowski")
+
+
+def test_haversine_with_more_than_two_features_raises():
+    X = _blobs(n_features=3)
+    with pytest.raises(ValueError, match=r"'haversine' needs exactly 2 features"):
+        within_cluster_dispersion(X, np.arange(60) % 2, metric="haversine")
+
+
+def test_seuclidean_and_mahalanobis_with_their_parameters_equal_scipy():
+    from scipy.spatial.distance import mahalanobis, seuclidean
+
+    X = _blobs(n=20, n_features=3)
+    labels = np.arange(20) % 3
+    V = X.var(axis=0, ddof=1)
+    VI = np.linalg.inv(np.cov(X, rowvar=False))
+    for metric, params, distance in [
+        ("seuclidean", {"V": V}, lambda u, v: seuclidean(u, v, V)),
+        ("mahalanobis", {"VI": VI}, lambda u, v: mahalanobis(u, v, VI)),
+    ]:
+        got = within_cluster_dispersion(
+            X, labels, metric=metric, metric_params=params, power=1.0
+        )
+        expected = _oracle.weighted_dispersion(X, labels, None, 1.0, distance)
+        assert got == pytest.approx(expected, rel=1e-10)
+
+
+def _negative_cityblock(u, v):
+    return -float(np.abs(u - v).sum())
+
+
+def _infinite(u, v):
+    return np.inf
+
+
+def _difference(u, v):
+    return u - v
+
+
+def _text(u, v):
+    return "1.0"
+
+
+@pytest.mark.parametrize(
+    "metric, match",
+    [
+        (_negative_cityblock, r"'_negative_cityblock' returned a negative distance"),
+        (_infinite, r"'_infinite' returned an infinite distance"),
+        (
+            _difference,
+            r"'_difference' returned ndarray of shape \(2,\).*return a float",
+        ),
+        (_text, r"'_text' returned str.*return a float"),
+    ],
+    ids=["negative", "inf", "array", "text"],
+)
+@pytest.mark.parametrize("power", [1.0, 2.0])
+def test_a_callable_metric_returning_no_distance_is_named(metric, match, power):
+    # negative with power=1 gave W_k = -55.3, squared away with power 2
+    with pytest.raises(ValueError, match=match):
+        within_cluster_dispersion(
+            _blobs(), np.arange(60) % 2, metric=metric, power=power
+        )
+
+
+def test_a_callable_metric_may_return_numpy_numbers():
+    X, labels = _blobs(n=20).round(), np.arange(20) % 2
+    expected = within_cluster_dispersion(X, labels, metric="cityblock")
+    assert expected > 0
+    for convert in (np.float32, np.float64, np.asarray, int, float):
+        got = within_cluster_dispersion(
+            X, labels, metric=lambda u, v, c=convert: c(np.abs(u - v).sum())
+        )
+        assert got == expected
+
+
+def test_masked_sample_weight_raises():
+    X = _blobs(n=30)
+    weights = np.ma.masked_array(np.ones(30), mask=False)
+    weights[4] = np.ma.masked
+    with pytest.raises(ValueError, match=r"sample_weight is a masked array with 1 "):
+        within_cluster_dispersion(X, np.arange(30) % 2, sample_weight=weights)
+    with pytest.raises(ValueError, match=r"sample_weight is a masked array with 1 "):
+        _gap().fit(X, sample_weight=weights)
+    # without masked values it is an array like any other
+    unmasked = np.ma.masked_array(np.arange(30.0) % 3, mask=False)
+    assert within_cluster_dispersion(
+        X, np.arange(30) % 2, sample_weight=unmasked
+    ) == within_cluster_dispersion(
+        X, np.arange(30) % 2, sample_weight=np.arange(30) % 3
+    )
+
+
+def test_one_positive_weight():
+    from skgap._validation import check_sample_weight
+
+    weights = np.zeros(30)
+    weights[7] = 2.5
+    # W_k: no spread, 0; GapKMeans asks for two positive weights
+    assert (
+        within_cluster_dispersion(
+            _blobs(n=30), np.arange(30) % 2, sample_weight=weights
+        )
+        == 0.0
+    )
+    with pytest.raises(
+        ValueError, match=r"Only one sample has a positive weight \(sample 7\)"
+    ):
+        check_sample_weight(weights, 30, min_positive=2)
+    weights[9] = 1.0
+    assert_array_equal(check_sample_weight(weights, 30, min_positive=2), weights)
+
+
+def test_huge_weights_do_not_overflow_the_validation():
+    from skgap._validation import check_sample_weight
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        weights = check_sample_weight(np.full(300, 1e306), 300)
+    assert np.all(weights == 1e306)
