@@ -379,7 +379,9 @@ class _NestedBirch:
         # labels_ of the tree are the nearest subclusters (subcluster_labels_
         # is arange): a fit at k relabels them by its global clustering.
         nearest = tree.labels_
-        fitted = [k for k in ks if k <= n_subclusters]
+        # k=1: one cluster, as skgap's tasks take it without a fit (a fit at
+        # k=1 on a tree of one subcluster fails in the global step).
+        fitted = [k for k in ks if 1 < k <= n_subclusters]
         subcluster_labels = {}
         if fitted:
             global_tree = self._global.fit_tree(centers)
@@ -388,7 +390,9 @@ class _NestedBirch:
             )
         labels = []
         for k in ks:
-            if k in subcluster_labels:
+            if k == 1:
+                labels.append(np.zeros(nearest.shape[0], dtype=np.intp))
+            elif k in subcluster_labels:
                 labels.append(subcluster_labels[k][nearest])
             else:
                 warnings.warn(
@@ -419,7 +423,8 @@ class _NestedBirch:
         -------
         labels : list of ndarray of shape (n_samples,), dtype intp
             ``labels[i]`` is the ``labels_`` of
-            ``clone(estimator).set_params(n_clusters=ks[i]).fit(X)``.
+            ``clone(estimator).set_params(n_clusters=ks[i]).fit(X)`` (at
+            k=1, zeros, also where that fit fails on a single subcluster).
         """
         return self.labels(self.fit_tree(X, sample_weight), ks)
 
