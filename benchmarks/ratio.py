@@ -15,7 +15,21 @@ in turn (so that a noisy neighbour hits all of them alike):
   ``OptimalK`` (joblib backend) with a clusterer on scikit-learn's ``KMeans``
   and with its default (scipy ``kmeans2``);
 - ``R clusGap``: ``cluster::clusGap(x, kmeans, K.max=10, B, nstart,
-  d.power=2, spaceH0="scaledPCA")``, timed inside R (no start-up, no I/O).
+  d.power=2, spaceH0="scaledPCA")``, timed inside R (no start-up, no I/O);
+- ``sklearnex KMeans``: the floor's loop on Intel's oneDAL
+  (``sklearnex.cluster.KMeans``, Lloyd), on the W workloads, if installed.
+
+The hierarchical workloads H1 (n=1,000) and H3 (n=3,000), make_blobs with 4
+centres and 10 features, k = 1..10, B=20 uniform references, Ward linkage:
+
+- ``one-tree floor``: scipy's Ward linkage once per data set (the data and
+  the B references, drawn beforehand), ``fcluster(maxclust=k)`` at every k and
+  W_k from the labels, one thread;
+- ``skgap n_jobs=1`` / ``n_jobs=2``: ``GapKMeans(AgglomerativeClustering())``,
+  ``reference="uniform"``;
+- ``R clusGap hclust``: ``clusGap(x, FUNcluster=function(x, k)
+  list(cluster=cutree(hclust(dist(x), "ward.D2"), k)), K.max=10, B=20,
+  d.power=2, spaceH0="original")`` (factoextra's ``hcut``: a tree per k).
 
 Workloads: W1 n=1,000 p=2 B=10; W2 n=20,000 p=10 B=10; W3 n=200,000 p=10
 B=5 (make_blobs, 4 centres), n_init=1; the paper's five scenarios (one
@@ -30,7 +44,7 @@ issue's targets are checked on the medians.
 Usage::
 
     python benchmarks/ratio.py                  # the full profile (~15 min on 2 cores)
-    python benchmarks/ratio.py --quick          # W1, scenario (b), early-stop: < 1 min
+    python benchmarks/ratio.py --quick          # W1, H1, scenario (b), early-stop
     python benchmarks/ratio.py --workloads W2 W3 --repeat 5 --no-r
     python benchmarks/ratio.py --write-readme   # also update benchmarks/README.md
 
@@ -62,7 +76,7 @@ from _scenarios import (  # noqa: E402
     scenario,
     workload,
 )
-from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.cluster import AgglomerativeClustering, KMeans  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
@@ -85,6 +99,22 @@ t <- system.time(g <- suppressWarnings(clusGap(
   d.power = 2, spaceH0 = "scaledPCA", nstart = as.integer(a[4]), verbose = FALSE)))
 cat(t[["elapsed"]], "\n")
 """
+
+
+R_HCLUST_SCRIPT = r"""
+suppressPackageStartupMessages(library(cluster))
+a <- commandArgs(trailingOnly = TRUE)
+x <- as.matrix(read.csv(a[1], header = FALSE))
+hcut <- function(x, k) list(cluster = cutree(hclust(dist(x), "ward.D2"), k))
+set.seed(0)
+t <- system.time(g <- suppressWarnings(clusGap(
+  x, FUNcluster = hcut, K.max = as.integer(a[2]), B = as.integer(a[3]),
+  d.power = 2, spaceH0 = "original", verbose = FALSE)))
+cat(t[["elapsed"]], "\n")
+"""
+
+# Hierarchical workloads: (n_samples, n_features, B), make_blobs with 4 centres.
+HIERARCHICAL = {"H1": (1_000, 10, 20), "H3": (3_000, 10, 20)}
 
 
 def sklearn_kmeans_clusterer(X, k, n_init=1):
@@ -181,6 +211,89 @@ class Case:
         return float(out.stdout.split()[-1])
 
 
+class HierarchicalCase(Case):
+    """A hierarchical workload: Ward trees, uniform references."""
+
+    def __init__(self, name):
+        n_samples, n_features, n_refs = HIERARCHICAL[name]
+        X, _ = make_blobs(
+            n_samples=n_samples, n_features=n_features, centers=4, random_state=0
+        )
+        self.name, self.X, self.n_refs, self.n_init = name, X, n_refs, 1
+        rng = np.random.default_rng(0)
+        low, high = X.min(axis=0), X.max(axis=0)
+        self.datasets = [X] + [
+            rng.uniform(low, high, size=X.shape) for _ in range(n_refs)
+        ]
+        self.csv = None
+
+    def floor(self):
+        """One scipy Ward tree per data set, cut at every k, W_k of each cut."""
+        from scipy.cluster.hierarchy import fcluster, ward
+
+        with threadpool_limits(limits=1):
+            for data in self.datasets:
+                tree = ward(data)
+                for k in KS:
+                    labels = fcluster(tree, k, criterion="maxclust") - 1
+                    skgap.within_cluster_dispersion(data, labels)
+
+    def skgap(self, n_jobs, **params):
+        return GapKMeans(
+            AgglomerativeClustering(linkage="ward"),
+            n_clusters_range=KS,
+            n_refs=self.n_refs,
+            reference="uniform",
+            n_jobs=n_jobs,
+            random_state=0,
+            **params,
+        ).fit(self.X)
+
+    def r_clusgap(self, tmp):
+        if self.csv is None:
+            self.csv = Path(tmp) / f"{self.name}.csv"
+            np.savetxt(self.csv, self.X, delimiter=",", fmt="%.17g")
+            (Path(tmp) / "clusgap_hclust.R").write_text(R_HCLUST_SCRIPT)
+        out = subprocess.run(
+            [
+                "Rscript",
+                str(Path(tmp) / "clusgap_hclust.R"),
+                str(self.csv),
+                str(max(KS)),
+                str(self.n_refs),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return float(out.stdout.split()[-1])
+
+
+def sklearnex_kmeans():
+    """sklearnex's KMeans class, or None if scikit-learn-intelex is not installed."""
+    try:
+        from sklearnex.cluster import KMeans as IntelKMeans
+    except ImportError:
+        return None
+    return IntelKMeans
+
+
+def _sklearnex_floor(case, IntelKMeans):
+    """The floor's fits on oneDAL's Lloyd k-means, one thread."""
+
+    def run():
+        with threadpool_limits(limits=1):
+            for seed, (k, data) in enumerate(case._fits()):
+                IntelKMeans(
+                    n_clusters=k,
+                    n_init=case.n_init,
+                    algorithm="lloyd",
+                    random_state=seed,
+                ).fit(data)
+
+    return run
+
+
 def _timed(func):
     def run():
         start = time.perf_counter()
@@ -192,6 +305,15 @@ def _timed(func):
 
 def _systems(case, args, have_gapstat, have_r, tmp):
     """(label, callable returning elapsed seconds)."""
+    if isinstance(case, HierarchicalCase):
+        systems = [
+            ("one-tree floor (scipy Ward + fcluster, 1 thread)", _timed(case.floor)),
+            ("skgap n_jobs=1", _timed(lambda: case.skgap(1))),
+            ("skgap n_jobs=2", _timed(lambda: case.skgap(2))),
+        ]
+        if have_r:
+            systems.append(("R clusGap hclust", lambda: case.r_clusgap(tmp)))
+        return systems
     if case.name == "early-stop":
         return [
             ("skgap full scan", _timed(lambda: GapKMeans(random_state=0).fit(case.X))),
@@ -227,10 +349,17 @@ def _systems(case, args, have_gapstat, have_r, tmp):
                 )
     if have_r and n <= R_MAX_N:
         systems.append(("R clusGap", lambda: case.r_clusgap(tmp)))
+    IntelKMeans = sklearnex_kmeans()
+    if IntelKMeans is not None and case.name in WORKLOADS:
+        systems.append(
+            ("sklearnex KMeans (1 thread)", _timed(_sklearnex_floor(case, IntelKMeans)))
+        )
     return systems
 
 
 def _case(name):
+    if name in HIERARCHICAL:
+        return HierarchicalCase(name)
     if name in WORKLOADS:
         return Case(name, workload(name), WORKLOADS[name][2], n_init=1)
     if name.startswith("scenario-"):
@@ -295,6 +424,24 @@ def _targets(medians):
                     "n_jobs=2 (target >= 5x)"
                 )
             lines.append(text)
+    for w in ("W2", "W3"):
+        one, intel = get(w, "skgap n_jobs=1"), get(w, "sklearnex KMeans (1 thread)")
+        if one and intel:
+            lines.append(
+                f"- {w}: skgap n_jobs=1 {intel / one:.1f}x faster than sklearnex "
+                "KMeans doing the same fits (target >= 1.5x)"
+            )
+    for w in HIERARCHICAL:
+        one, two = get(w, "skgap n_jobs=1"), get(w, "skgap n_jobs=2")
+        if one:
+            text = f"- {w} (Ward): skgap n_jobs=1 {one:.2f} x the one-tree floor"
+            text += " (target <= 1.3)"
+            r = get(w, "R clusGap hclust")
+            if r:
+                text += f", {r / one:.1f}x faster than R clusGap hclust (target >= 5x)"
+            if two:
+                text += f", n_jobs=2 / n_jobs=1 = {two / one:.2f} (target <= 0.6)"
+            lines.append(text)
     full, forward = (
         get("early-stop", "skgap full scan"),
         get("early-stop", "skgap scan=forward"),
@@ -318,9 +465,10 @@ def main(argv=None):
             "wine",
             "digits",
             *WORKLOADS,
+            *HIERARCHICAL,
             "early-stop",
         ],
-        help="W1 W2 W3 scenario-a ... scenario-e iris wine digits early-stop",
+        help="W1 W2 W3 H1 H3 scenario-a ... scenario-e iris wine digits early-stop",
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--repeat-large", type=int, default=3, help="repetitions of W3")
@@ -329,14 +477,14 @@ def main(argv=None):
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="W1, scenario-b and early-stop, 2 repetitions",
+        help="W1, H1, scenario-b and early-stop, 2 repetitions",
     )
     parser.add_argument(
         "--write-readme", action="store_true", help="update benchmarks/README.md"
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.workloads, args.repeat = ["W1", "scenario-b", "early-stop"], 2
+        args.workloads, args.repeat = ["W1", "H1", "scenario-b", "early-stop"], 2
 
     try:
         import gap_statistic  # noqa: F401
@@ -346,6 +494,8 @@ def main(argv=None):
         have_gapstat = False
         print("gap-stat is not installed: skipped (see benchmarks/README.md)")
     have_r = shutil.which("Rscript") is not None and not args.no_r
+    if sklearnex_kmeans() is None:
+        print("scikit-learn-intelex is not installed: sklearnex KMeans skipped")
 
     rows, medians = [], {"workloads": args.workloads}
     with tempfile.TemporaryDirectory() as tmp:
