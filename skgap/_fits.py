@@ -192,6 +192,7 @@ class FitSpec:
     estimator: object  # the clusterer (unfitted)
     n_clusters_param: str
     engine: EngineSettings | None  # the engine's settings, if it runs the fits
+    nested: object  # the one-tree fitter of a clusterer nested over k, or None
     sampler: object  # draws reference data set b from its seed
     power: float
     metric: object  # the distance of W_k: a name or a callable
@@ -268,6 +269,16 @@ def fit_task(spec, b, ks, X, running):
                     ks, fit.centers, fit.inertia, fit.n_iter, seeds, strict=True
                 )
             }
+    elif spec.nested is not None:
+        # one tree of data set b, cut at every k (skgap/_nested.py)
+        with recording(result.warnings, b, ks[-1], spec.parent_pid):
+            try:
+                labels_per_k = spec.nested.fit_labels(X, ks)
+            except Exception as exc:
+                raise clusterer_error(
+                    spec.estimator, _dataset_name(b), ks, exc
+                ) from exc
+        n_found = [np.unique(labels).shape[0] for labels in labels_per_k]
     else:
         labels_per_k, n_found = [], []
         for k, seed in zip(ks, seeds, strict=True):
@@ -310,6 +321,7 @@ def fit_task(spec, b, ks, X, running):
                 _dataset_name(b),
                 spec.metric,
                 spec.metric_params,
+                check=running.check,
             )
     result.short_ks = [k for k, n in zip(ks, n_found, strict=True) if n < k]
     return result
@@ -372,7 +384,9 @@ def run_fits(X, spec, ks, store, n_refs, *, n_jobs, verbose):
     if engine and not worth_threads(X.size, ks, spec.engine.n_init, len(todo)):
         n_jobs = 1  # a few ms of work: threads would cost more
     n_workers = effective_n_jobs(n_jobs)
-    n_chunks = 1 if n_workers == 1 else -(-TASKS_PER_WORKER * n_workers // len(todo))
+    n_chunks = -(-TASKS_PER_WORKER * n_workers // len(todo))
+    if n_workers == 1 or spec.nested is not None:
+        n_chunks = 1  # a tree is fitted once per data set, for all its ks
     tasks = [
         (b, [todo_ks[i] for i in group])
         for b, todo_ks in todo
@@ -447,6 +461,12 @@ def _fit_best(X, spec, store, k):
             n_iter=n_iter,
             seed=seed,
         )
+        return estimator, estimator.labels_
+    if spec.nested is not None:
+        try:
+            estimator = spec.nested.best_estimator(read_only(X), k)
+        except Exception as exc:
+            raise clusterer_error(spec.estimator, "the data", k, exc) from exc
         return estimator, estimator.labels_
     user_copy_x = {
         name: spec.estimator.get_params()[name]

@@ -18,10 +18,12 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._dispersion import check_metric
 from ._docstrings import fill_doc
 from ._engine import engine_settings
 from ._execution import TASKS_PER_WORKER, single_threaded
 from ._fits import FitSpec, FitStore, bootstrap_seed, configure, fit_best, run_fits
+from ._nested import check_tree_memory, nested_fitter
 from ._reference import REFERENCES, make_reference_sampler
 from ._selection import (
     FORWARD_RULES,
@@ -451,6 +453,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         X, sample_weight = self._validate_fit_data(X, sample_weight)
         estimator, n_clusters_param, engine = self._clusterer()
         fit_weight = self._fit_weight(estimator, sample_weight)
+        metric_params = check_metric(self.metric, self.metric_params, X.shape[1])
+        nested = (
+            None if engine else nested_fitter(estimator, n_clusters_param, fit_weight)
+        )
+        check_tree_memory(X.shape[0], estimator, effective_n_jobs(self.n_jobs))
         candidates = self._candidate_ks(X.shape[0])
         _warn_distinct(X, candidates)
         store = self._store(X, sample_weight, fit_weight, estimator)
@@ -458,10 +465,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             estimator=estimator,
             n_clusters_param=n_clusters_param,
             engine=engine,
+            nested=nested,
             sampler=make_reference_sampler(self.reference, X, sample_weight),
             power=float(self.power),
             metric=self.metric,
-            metric_params=self.metric_params or {},
+            metric_params=metric_params,
             sample_weight=sample_weight,
             fit_weight=fit_weight,
             entropy=store.entropy,
@@ -527,7 +535,14 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         _check_magnitude(X)
         _check_power(X, float(self.power))
         _warn_feature_spreads(X, getattr(self, "feature_names_in_", None))
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], min_positive=2)
+        if sample_weight is not None:
+            largest = sample_weight.max()
+            if not 2.0**-300 < largest < 2.0**300:
+                # The gap and the clusterings do not change with a common factor
+                # of the weights; W_k of weights near the float limits would
+                # overflow or underflow: a power of two brings them near 1.
+                sample_weight = np.ldexp(sample_weight, -np.frexp(largest)[1])
         if not np.any(np.ptp(X, axis=0)):
             # every statistic is degenerate (the gap is NaN, Gap* is 0)
             raise InvalidInputError(
@@ -775,7 +790,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         if self.n_refs == "auto" and frequency < self.stability:
             warn_caller(
                 f"n_refs='auto' reached max_n_refs={self.max_n_refs} with the "
-                f"chosen k={n_clusters} in {frequency:.0%} of the reference "
+                f"chosen k={n_clusters} in {frequency:.1%} of the reference "
                 f"resamples, short of stability={self.stability}: the choice is "
                 "not settled. Raise max_n_refs, or look at selection_frequencies_ "
                 "for the candidates the choice hesitates between.",
