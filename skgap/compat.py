@@ -19,12 +19,11 @@ import numpy as np
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._faults import warn_caller
 from ._fits import _fit_seeds, reference_draw_seed
 from ._gap import GapKMeans
 from ._reference import make_reference_sampler
 from ._selection import RULES, select_k
-from ._utils import _check_optional_dependency
+from ._utils import _check_optional_dependency, warn_caller
 from ._validation import _explain_input_errors
 from .exceptions import InvalidInputError, SkgapWarning
 

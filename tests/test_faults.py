@@ -1,4 +1,4 @@
-"""Faults inside ``GapKMeans.fit`` (skgap/_faults.py): failing, collapsing and
+"""Faults inside ``GapKMeans.fit`` (skgap/_fits.py, skgap/_execution.py): failing, collapsing and
 misbehaving clusterers, dying workers, the warnings raised in the workers.
 
 Guarantees tested here, under n_jobs=1 and n_jobs=2 with the loky and the
