@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._fits import _fit_seeds, reference_draw_seed
+from ._fits import fit_seeds, reference_draw_seed
 from ._gap import GapKMeans
 from ._reference import make_reference_sampler
 from ._selection import RULES, select_k
@@ -187,11 +187,11 @@ def _gap_stat_fits(func, kwargs, X, sampler, entropy, k, n_refs):
     reference_dispersions = np.empty(n_refs)
     for b in range(n_refs):
         reference = sampler.sample(reference_draw_seed(entropy, b))
-        seed = _fit_seeds(entropy, b, [k])[0]
+        seed = fit_seeds(entropy, b, [k])[0]
         reference_dispersions[b] = _call_clusterer(
             func, reference, k, kwargs, seed_name, seed
         )
-    seed = _fit_seeds(entropy, -1, [k])[0]
+    seed = fit_seeds(entropy, -1, [k])[0]
     dispersion = _call_clusterer(func, X.copy(), k, kwargs, seed_name, seed)
     return dispersion, reference_dispersions
 
