@@ -81,9 +81,6 @@ _METRIC_NEEDS = {
     "mahalanobis": "it needs the inverse covariance matrix of the columns, "
     "metric_params={'VI': ...}, which the command line cannot pass; call "
     "GapKMeans(metric='mahalanobis', metric_params={'VI': ...}) in Python",
-    "wminkowski": "SciPy no longer has this metric (SciPy 1.8 removed it); use "
-    "--metric minkowski, or for weights GapKMeans(metric='minkowski', "
-    "metric_params={'w': ...}) in Python",
 }
 
 # What a message of GapKMeans advises, and the command's own way to do it.

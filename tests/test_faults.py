@@ -1,5 +1,6 @@
 """Faults inside ``GapKMeans.fit`` (skgap/_fits.py, skgap/_execution.py):
-failing, collapsing and misbehaving clusterers, dying workers, the warnings raised in the workers.
+failing, collapsing and misbehaving clusterers, dying workers, the warnings
+raised in the workers.
 
 Guarantees tested here, under n_jobs=1 and n_jobs=2 with the loky and the
 threading backends (and Dask where said):
