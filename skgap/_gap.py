@@ -608,6 +608,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             requested = routed.estimator.fit.get("sample_weight")
             return None if requested is None else sample_weight
         if sample_weight is not None and not _accepts_sample_weight(estimator):
+            if np.all(sample_weight == sample_weight[0]):
+                # equal weights change neither the clusterings nor the gap
+                return None
             raise InvalidInputError(
                 f"{type(estimator).__name__}.fit does not accept sample_weight, "
                 "and GapKMeans passes the sample weights to every fit of the "

@@ -435,9 +435,15 @@ class _NestedBirch:
         clustering step at k (``partial_fit()`` without X); otherwise it is
         fitted at k.
         """
+        if tree is None and k == 1:
+            tree = self.fit_tree(X, sample_weight)
         if tree is None:
             estimator = clone(self.estimator).set_params(n_clusters=k)
             return estimator.fit(X, **_fit_kwargs(sample_weight))
+        if k == 1 and tree.subcluster_centers_.shape[0] == 1:
+            # scikit-learn's global step cannot cluster a single subcluster:
+            # the tree is the one cluster already
+            return tree.set_params(n_clusters=1)
         estimator = copy.deepcopy(tree)
         estimator.set_params(n_clusters=k)
         estimator.partial_fit()  # the global clustering step alone

@@ -857,8 +857,14 @@ def test_clusterer_without_sample_weight_is_named(estimator, name):
     weights = np.arange(30) % 4
     with pytest.raises(TypeError, match=rf"{name}\.fit does not accept sample_weight"):
         _gap(estimator=estimator).fit(X, sample_weight=weights)
-    # without weights it fits
-    _gap(estimator=estimator).fit(X)
+    # without weights, or with equal ones (which change nothing), it fits
+    unweighted = _gap(estimator=estimator).fit(X)
+    for equal in (np.ones(30), np.full(30, 7.5)):
+        gap = _gap(estimator=estimator).fit(X, sample_weight=equal)
+        assert gap.n_clusters_ == unweighted.n_clusters_
+        np.testing.assert_allclose(
+            gap.gap_results_["gap"], unweighted.gap_results_["gap"], rtol=1e-12
+        )
 
 
 # --------------------------------------------------------------------------- select_k
