@@ -69,7 +69,12 @@ PASS_THROUGH = {
 #: The GapKMeans parameters set by an option of another name. With
 #: PASS_THROUGH, the command's table of which option sets which parameter:
 #: GapKMeans' messages name its parameters, the command's name the options.
-RENAMED = {"n_clusters_range": "--k", "random_state": "--seed", "n_jobs": "--n-jobs"}
+RENAMED = {
+    "n_clusters_range": "--k",
+    "random_state": "--seed",
+    "n_jobs": "--n-jobs",
+    "n_bootstrap": "--bootstrap",
+}
 
 #: What the metrics that cannot run from the command line need.
 _METRIC_NEEDS = {
@@ -252,6 +257,17 @@ def build_parser():
         default=1,  # GapKMeans' n_jobs=None: 1 outside a joblib.parallel_config
         metavar="N",
         help="parallel jobs, -1 for all processors (default: %(default)s)",
+    )
+    add(
+        "--bootstrap",
+        dest="n_bootstrap",
+        metavar="N",
+        **_pass_through(
+            "n_bootstrap",
+            "resamples of the data rows that the chosen k's frequency covers; "
+            "0: the references only",
+            defaults["n_bootstrap"],
+        ),
     )
     add(
         "--clusterer",
@@ -537,6 +553,7 @@ def _report(data, gap, args, estimator, elapsed, warned=(), unscaled=False):
             dict(
                 n_clusters=int(gap.n_clusters_),
                 selection_frequency=float(frequency),
+                selection_resamples=gap.selection_resamples_,
                 reliable=not unscaled,
                 warnings=list(warned),
                 method=args.method,
@@ -561,6 +578,11 @@ def _report(data, gap, args, estimator, elapsed, warned=(), unscaled=False):
         for name in (args.statistic, STATISTICS[args.statistic])
     )
     s = s if args.se_factor == 1 else f"{args.se_factor:g} x {s}"
+    resamples = (
+        f"{args.n_bootstrap} resamples of the data rows and the references"
+        if args.n_bootstrap
+        else "500 resamples of the references (--bootstrap N: of the data too)"
+    )
     unreliable = (  # the result line says so, under the warning that says why
         " - UNRELIABLE: the columns are on very different scales (see the "
         "warning);\n  run again with --scale. Chosen"
@@ -573,8 +595,8 @@ data: {data.source}: {n} samples x {p} feature{"s" * (p > 1)}\
 fit:  {clusterer} for k in {ks}, {refs} '{args.reference}' reference data \
 sets, seed {args.random_state}, {elapsed:.1f} s
 
-chosen k = {gap.n_clusters_}{unreliable} in {_percent(frequency)} of the reference \
-resamples,
+chosen k = {gap.n_clusters_}{unreliable} in {_percent(frequency)} of the resamples \
+of {gap.selection_resamples_},
   by the rule '{args.method}' on the {f} statistic (f = {f}, s = {s}):
   {rule}
 
@@ -585,7 +607,7 @@ resamples,
   log W: log of the within-cluster dispersion W_k of the data;
   E[log W*]: its mean over the reference data sets; gap = E[log W*] - log W;
   diff = gap(k) - gap(k+1) + se(k+1); gap* = E[W*] - W (Mohajer et al.);
-  chosen: how often the rule chooses k over 500 resamples of the references"""
+  chosen: how often the rule chooses k over {resamples}"""
 
 
 def _run(argv):
@@ -626,7 +648,7 @@ def _run(argv):
     # GapKMeans' keyword arguments, by the table of which option sets which
     params = {param: getattr(args, param) for param in PASS_THROUGH}
     params.update(n_clusters_range=ks, random_state=args.random_state)
-    params.update(n_jobs=args.n_jobs)
+    params.update(n_jobs=args.n_jobs, n_bootstrap=args.n_bootstrap)
     gap = GapKMeans(
         estimator,
         verbose=int(args.progress or (not args.quiet and sys.stderr.isatty())),

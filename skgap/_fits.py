@@ -40,6 +40,16 @@ __all__ = ["FitSpec", "FitStore", "fit_best", "fit_task", "run_fits"]
 # Seed streams: one seed per (stream, reference b, k), independent of how many
 # references and candidates there are, so results never depend on n_jobs.
 _DATA_FIT, _REFERENCE_DRAW, _REFERENCE_FIT, _BOOTSTRAP = 0, 1, 2, 3
+_RESAMPLE_ROWS, _RESAMPLE_FIT = 4, 5
+
+# Data sets are numbered: reference data set b >= 0, the data -1, and
+# resample r of the data rows -2 - r (see `resample_number`).
+DATA = -1
+
+
+def resample_number(b):
+    """The resample r of data set number b (b <= -2), else None."""
+    return -2 - b if b <= -2 else None
 
 
 # -------------------------------------------------------------------------------- seeds
@@ -56,10 +66,18 @@ def _seeds(entropy, stream, b, ks):
 
 
 def fit_seeds(entropy, b, ks):
-    """The seeds of the fits of data set b (the data if b < 0) at the ks."""
-    if b < 0:
+    """The seeds of the fits of data set b at the ks."""
+    if b == DATA:
         return _seeds(entropy, _DATA_FIT, 0, ks)
+    if b < 0:
+        return _seeds(entropy, _RESAMPLE_FIT, resample_number(b), ks)
     return _seeds(entropy, _REFERENCE_FIT, b, ks)
+
+
+def resample_rows(entropy, r, n_samples):
+    """The rows of resample r of the data: n_samples drawn with replacement."""
+    seed = _seeds(entropy, _RESAMPLE_ROWS, r, [0])[0]
+    return np.random.default_rng(seed).integers(0, n_samples, size=n_samples)
 
 
 def reference_draw_seed(entropy, b):
@@ -166,14 +184,38 @@ def _centres_in_place(estimator, sampler):
 
 
 def _dataset_name(b):
-    return "the data" if b < 0 else f"reference data set b={b}"
+    if b == DATA:
+        return "the data"
+    if b < 0:
+        return f"resample r={resample_number(b)} of the data"
+    return f"reference data set b={b}"
 
 
-def _fit_checked(estimator, spec, X, k, seed, dataset, when="", copy_x=True):
+def _dataset(spec, b, X):
+    """Data set b, its weights in W_k and its weights in the fits."""
+    sample_weight, fit_weight = spec.sample_weight, spec.fit_weight
+    if b >= 0:
+        return spec.sampler.sample(reference_draw_seed(spec.entropy, b)), *(
+            sample_weight,
+            fit_weight,
+        )
+    if b == DATA:
+        return X, sample_weight, fit_weight
+    rows = resample_rows(spec.entropy, resample_number(b), X.shape[0])
+    return (
+        X[rows],
+        None if sample_weight is None else sample_weight[rows],
+        None if fit_weight is None else fit_weight[rows],
+    )
+
+
+def _fit_checked(
+    estimator, spec, X, fit_weight, k, seed, dataset, when="", copy_x=True
+):
     """Fit a configured clone of the clusterer at k; its checked labels."""
     clusterer = configure(estimator, spec.n_clusters_param, k, seed, copy_x)
     try:
-        labels = fit_labels(clusterer, X, spec.fit_weight)
+        labels = fit_labels(clusterer, X, fit_weight)
         labels = check_labels(
             labels, X.shape[0], what="the clusterer's labels", given=False
         )
@@ -222,8 +264,9 @@ class TaskResult:
 def fit_task(spec, b, ks, X, running):
     """The joblib task: cluster data set b at every k of `ks`; its W_k.
 
-    Data set b is the data X if b < 0, else reference data set b, drawn here
-    from its seed (no reference data are shipped or kept). The engine fits
+    Data set b is reference data set b if b >= 0, drawn here from its seed
+    (no reference data are shipped or kept), the data X if b is `DATA`, or a
+    resample of its rows (with their weights) if b < -1. The engine fits
     every k in one call; any other clusterer is fitted once per k. It runs
     single-threaded and stops with `Cancelled` soon after `running` is
     cancelled.
@@ -231,8 +274,7 @@ def fit_task(spec, b, ks, X, running):
     seeds = fit_seeds(spec.entropy, b, ks)
     redraw = spec.engine is None and b >= 0
     redraw = redraw and _centres_in_place(spec.estimator, spec.sampler)
-    if b >= 0:
-        X = spec.sampler.sample(reference_draw_seed(spec.entropy, b))
+    X, sample_weight, fit_weight = _dataset(spec, b, X)
     if not redraw:
         # Read-only: a clusterer that modified its input would change the
         # caller's X or the data of the next k.
@@ -248,7 +290,7 @@ def fit_task(spec, b, ks, X, running):
     if spec.engine is not None:
         fit = engine_fit(
             X,
-            spec.fit_weight,
+            fit_weight,
             ks,
             seeds,
             spec.engine,
@@ -262,7 +304,7 @@ def fit_task(spec, b, ks, X, running):
         n_found = fit.n_distinct
         if squared:
             result.dispersions[:] = fit.dispersion
-        if b < 0:
+        if b == DATA:
             result.kept = {
                 k: (centers, float(inertia), int(n_iter), seed)
                 for k, centers, inertia, n_iter, seed in zip(
@@ -291,6 +333,7 @@ def fit_task(spec, b, ks, X, running):
                         spec.estimator,
                         spec,
                         X,
+                        fit_weight,
                         k,
                         seed,
                         _dataset_name(b),
@@ -317,7 +360,7 @@ def fit_task(spec, b, ks, X, running):
                 X,
                 labels,
                 spec.power,
-                spec.sample_weight,
+                sample_weight,
                 _dataset_name(b),
                 spec.metric,
                 spec.metric_params,
@@ -340,29 +383,32 @@ class FitStore:
     def __init__(self, key, entropy):
         self.key = key
         self.entropy = entropy
-        self.data = {}  # k -> W_k
-        self.reference = {}  # (b, k) -> W*_kb
-        self.short = set()  # (b, k) with fewer distinct clusters than k; b=-1: X
+        self.w = {}  # (b, k) -> W_k of data set b (see `DATA`)
+        self.short = set()  # (b, k) with fewer distinct clusters than k
         self.kept = {}  # k -> the engine's clustering of X (centres, ...)
         self.best = {}  # k -> (best_estimator_, labels_), never handed out
 
-    def arrays(self, ks, n_refs):
-        """W_k (m,) and the W*_kb (n_refs, m) of the candidates `ks`."""
-        dispersions = np.array([self.data[k] for k in ks])
-        reference_dispersions = np.array(
-            [[self.reference[b, k] for k in ks] for b in range(n_refs)]
+    def arrays(self, ks, datasets):
+        """W_k of each data set of `datasets` (rows) at each k of `ks`."""
+        return np.array([[self.w[b, k] for k in ks] for b in datasets]).reshape(
+            len(datasets), len(ks)
         )
-        return dispersions, reference_dispersions
 
     def copy(self):
         new = FitStore(self.key, self.entropy)
-        for name in ("data", "reference", "short", "kept", "best"):
+        for name in ("w", "short", "kept", "best"):
             setattr(new, name, getattr(self, name).copy())
         return new
 
 
-def run_fits(X, spec, ks, store, n_refs, *, n_jobs, verbose):
-    """Run the fits that `store` lacks for `ks` and the first n_refs draws.
+def datasets(n_refs, n_resamples=0):
+    """The numbers of the data sets of a fit: the data, references, resamples."""
+    return [DATA, *range(n_refs), *(-2 - r for r in range(n_resamples))]
+
+
+def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
+    """Run the fits that `store` lacks for `ks` on the data, the first n_refs
+    references and the first n_resamples resamples of the data rows.
 
     Tasks are (data set, group of ks): one per data set with one worker; with
     several, the ks of each data set are split into groups of about equal
@@ -370,14 +416,11 @@ def run_fits(X, spec, ks, store, n_refs, *, n_jobs, verbose):
     """
     from joblib import effective_n_jobs
 
-    todo = []  # (b, ks to fit), b = -1 for X
-    data_ks = [k for k in ks if k not in store.data]
-    if data_ks:
-        todo.append((-1, data_ks))
-    for b in range(n_refs):
-        ref_ks = [k for k in ks if (b, k) not in store.reference]
-        if ref_ks:
-            todo.append((b, ref_ks))
+    todo = []  # (b, ks to fit)
+    for b in datasets(n_refs, n_resamples):
+        todo_ks = [k for k in ks if (b, k) not in store.w]
+        if todo_ks:
+            todo.append((b, todo_ks))
     if not todo:
         return
     engine = spec.engine is not None
@@ -395,7 +438,7 @@ def run_fits(X, spec, ks, store, n_refs, *, n_jobs, verbose):
     if n_workers > 1:
         tasks.sort(key=lambda task: -sum(task[1]))  # longest first
 
-    total = (n_refs + 1) * len(ks)
+    total = len(datasets(n_refs, n_resamples)) * len(ks)
     progress = Progress(
         total, enabled=bool(verbose), done=total - sum(len(t) for _, t in tasks)
     )
@@ -412,13 +455,10 @@ def run_fits(X, spec, ks, store, n_refs, *, n_jobs, verbose):
         ),
     )
     for (b, task_ks), result in zip(tasks, results, strict=True):
-        if b < 0:
-            store.data.update(zip(task_ks, result.dispersions, strict=True))
-            store.kept.update(result.kept)
-        else:
-            store.reference.update(
-                ((b, k), w) for k, w in zip(task_ks, result.dispersions, strict=True)
-            )
+        store.w.update(
+            ((b, k), w) for k, w in zip(task_ks, result.dispersions, strict=True)
+        )
+        store.kept.update(result.kept)
         store.short.update((b, k) for k in result.short_ks)
         records.extend(result.warnings)
         progress.update(len(task_ks))
@@ -476,6 +516,7 @@ def _fit_best(X, spec, store, k):
         spec.estimator,
         spec,
         read_only(X),
+        spec.fit_weight,
         k,
         seed,
         "the data",
@@ -491,7 +532,7 @@ def _fit_best(X, spec, store, k):
         spec.metric,
         spec.metric_params,
     )
-    if k > 1 and refit != store.data[k]:
+    if k > 1 and refit != store.w[DATA, k]:
         warn_caller(
             f"{type(spec.estimator).__name__} clustered the data at k={k} "
             "differently when fitted again with the same seed (it is not "

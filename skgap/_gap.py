@@ -22,7 +22,16 @@ from ._dispersion import check_metric
 from ._docstrings import fill_doc
 from ._engine import engine_settings
 from ._execution import TASKS_PER_WORKER, single_threaded
-from ._fits import FitSpec, FitStore, bootstrap_seed, configure, fit_best, run_fits
+from ._fits import (
+    DATA,
+    FitSpec,
+    FitStore,
+    bootstrap_seed,
+    configure,
+    datasets,
+    fit_best,
+    run_fits,
+)
 from ._nested import check_tree_memory, nested_fitter
 from ._reference import REFERENCES, make_reference_sampler
 from ._selection import (
@@ -237,6 +246,20 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
         .. versionadded:: 0.2
 
+    n_bootstrap : int, default=0
+        How many resamples of the data rows `selection_frequencies_` covers.
+        0 resamples only the reference data sets (their Monte Carlo noise).
+        With N > 0, the data rows are drawn with replacement N times (n_samples
+        rows each, with their weights), the clusterer is fitted on each at
+        every candidate k, and each resample meets a resample of the
+        reference data sets (their rows of `reference_dispersions_`): the
+        frequencies then cover the sampling of the data too. The references
+        are reused, not redrawn: the null is that of the data (a box redrawn
+        around a resample shrinks with the extremes it lacks, which biases
+        towards k = 1), and the cost is that of N / (`n_refs` + 1) more fits.
+
+        .. versionadded:: 0.3
+
     Attributes
     ----------
     n_clusters_ : int
@@ -257,13 +280,23 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         ``se_star``, ``diff``, ``diff_star`` and ``selection_frequency``.
 
     selection_frequencies_ : ndarray of shape (n_candidates,)
-        How sure the choice is: the fraction of 500 bootstrap resamples of
-        the reference data sets (the rows of `reference_dispersions_`, drawn
-        with replacement; no new fit) under which the same rule, on the same
-        statistic, chooses each candidate. It sums to 1; on well separated
-        clusters the chosen k has 1.0, on a flat gap curve the mass spreads.
+        How sure the choice is: the fraction of resamples under which the
+        same rule, on the same statistic, chooses each candidate. With
+        ``n_bootstrap=0``, 500 bootstrap resamples of the reference data sets
+        (the rows of `reference_dispersions_`; no new fit): the Monte Carlo
+        noise of the references only. With ``n_bootstrap=N``, N resamples of
+        the data rows, each with a resample of the references: the sampling
+        of the data too (`selection_resamples_` says which). It sums to 1;
+        on well separated clusters the chosen k has 1.0, on a flat gap curve
+        or on data that hesitate between two ks the mass spreads.
 
         .. versionadded:: 0.2
+
+    selection_resamples_ : str
+        What `selection_frequencies_` resamples: ``"the references"`` or
+        ``"the data and the references"`` (with `n_bootstrap` > 0).
+
+        .. versionadded:: 0.3
 
     n_refs_ : int
         The number of reference data sets used (`n_refs`, or the number
@@ -355,6 +388,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "kmeans_engine": [StrOptions({"skgap", "sklearn"})],
         "scan": [StrOptions({"full", "forward"})],
+        "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
     }
 
     # transform's output follows set_output (read by scikit-learn's
@@ -389,6 +423,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         warm_start=False,
         kmeans_engine="skgap",
         scan="full",
+        n_bootstrap=0,
     ):
         self.estimator = estimator
         self.n_clusters_range = n_clusters_range
@@ -408,6 +443,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         self.warm_start = warm_start
         self.kmeans_engine = kmeans_engine
         self.scan = scan
+        self.n_bootstrap = n_bootstrap
 
     @_fit_context(
         # GapKMeans.estimator is not validated yet
@@ -483,11 +519,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         )
         while True:
             ks = self._scan(X, spec, candidates, store, n_refs)
-            dispersions, reference_dispersions = store.arrays(ks, n_refs)
+            dispersions = store.arrays(ks, [DATA])[0]
+            reference_dispersions = store.arrays(ks, range(n_refs))
             gap_results = gap_table(ks, dispersions, reference_dispersions)
             best = self._select(X, gap_results)
+            resamples = datasets(0, self.n_bootstrap)[1:]
             frequencies = selection_frequencies(
-                dispersions,
+                store.arrays(ks, resamples) if resamples else dispersions,
                 reference_dispersions,
                 statistic=self.statistic,
                 method=self.method,
@@ -503,6 +541,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             n_refs = min(n_refs + _AUTO_BATCH_REFS, self.max_n_refs)
         gap_results["selection_frequency"] = frequencies
         n_clusters = ks[best]
+        self.selection_resamples_ = (
+            "the data and the references" if self.n_bootstrap else "the references"
+        )
         self._warn_result(store, ks, candidates, n_refs, n_clusters, frequencies[best])
         best_estimator, labels = fit_best(
             X, spec, store, n_clusters, keep=self.warm_start
@@ -734,11 +775,14 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         return FitStore(key, entropy)
 
     def _scan(self, X, spec, ks, store, n_refs):
-        """Run the fits the candidates need; return the candidates computed."""
+        """Run the fits the candidates need; return the candidates computed.
+
+        The resamples of the data (`n_bootstrap`) are fitted at the same
+        candidates: with the others in a full scan, after a forward one.
+        """
+        fits = dict(n_jobs=self.n_jobs, verbose=self.verbose)
         if self.scan == "full":
-            run_fits(
-                X, spec, ks, store, n_refs, n_jobs=self.n_jobs, verbose=self.verbose
-            )
+            run_fits(X, spec, ks, store, n_refs, self.n_bootstrap, **fits)
             return ks
         # Waves of candidates in increasing k, wide enough that every worker
         # has several tasks, until the rule's choice is final.
@@ -748,11 +792,11 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         done = []
         while len(done) < len(ks):
             wave = ks[len(done) : len(done) + max(per_wave, 2 - len(done))]
-            run_fits(
-                X, spec, wave, store, n_refs, n_jobs=self.n_jobs, verbose=self.verbose
-            )
+            run_fits(X, spec, wave, store, n_refs, **fits)
             done += wave
-            table = gap_table(done, *store.arrays(done, n_refs))
+            table = gap_table(
+                done, store.arrays(done, [DATA])[0], store.arrays(done, range(n_refs))
+            )
             chosen = forward_choice(
                 table[values_key],
                 table[se_key],
@@ -761,11 +805,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             )
             if chosen is not None:
                 break
+        if self.n_bootstrap:
+            run_fits(X, spec, done, store, n_refs, self.n_bootstrap, **fits)
         return done
 
     def _warn_result(self, store, ks, candidates, n_refs, n_clusters, frequency):
         """Warn about what the user should check in the result."""
-        short_ks = [k for k in ks if (-1, k) in store.short]
+        short_ks = [k for k in ks if (DATA, k) in store.short]
         short_refs = sorted(
             (b, k) for b, k in store.short if 0 <= b < n_refs and k in ks
         )
@@ -793,8 +839,9 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
         if self.n_refs == "auto" and frequency < self.stability:
             warn_caller(
                 f"n_refs='auto' reached max_n_refs={self.max_n_refs} with the "
-                f"chosen k={n_clusters} in {frequency:.1%} of the reference "
-                f"resamples, short of stability={self.stability}: the choice is "
+                f"chosen k={n_clusters} in {frequency:.1%} of the resamples of "
+                f"{self.selection_resamples_}, short of stability={self.stability}: "
+                "the choice is "
                 "not settled. Raise max_n_refs, or look at selection_frequencies_ "
                 "for the candidates the choice hesitates between.",
                 SkgapWarning,

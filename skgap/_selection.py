@@ -354,18 +354,21 @@ N_RESAMPLES = 500
 def selection_frequencies(
     dispersions, reference_dispersions, *, statistic, method, se_factor, seed
 ):
-    """How often the rule chooses each candidate over resamples of the references.
+    """How often the rule chooses each candidate over resamples.
 
     The B rows of `reference_dispersions` (the reference data sets) are
-    resampled with replacement `N_RESAMPLES` times; each resample gives the
-    statistic and its standard errors again (W_k stays), and the rule its
-    choice. No clusterer is fitted. Returns the fraction of resamples that
-    choose each candidate (it sums to 1; resamples whose values are all NaN
-    choose nothing and are left out).
+    resampled with replacement; each resample gives the statistic and its
+    standard errors again, and the rule its choice. With `dispersions` of
+    shape (m,), W_k of the data, there are `N_RESAMPLES` resamples and no
+    clusterer is fitted; with shape (R, m), W_k of R resamples of the data
+    rows, resample r of the data meets resample r of the references. Returns
+    the fraction of resamples that choose each candidate (it sums to 1;
+    resamples whose values are all NaN choose nothing and are left out).
     """
     n_refs, m = reference_dispersions.shape
+    n_resamples = N_RESAMPLES if np.ndim(dispersions) == 1 else len(dispersions)
     rng = np.random.default_rng(seed)
-    rows = rng.integers(0, n_refs, size=(N_RESAMPLES, n_refs))
+    rows = rng.integers(0, n_refs, size=(n_resamples, n_refs))
     if statistic == "gap":
         _, values, _, errors = _gap(
             _log(dispersions), _log(reference_dispersions)[rows]

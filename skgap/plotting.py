@@ -91,6 +91,13 @@ class GapStatisticDisplay:
 
         .. versionadded:: 0.3
 
+    selection_resamples : str, default=None
+        What the selection frequencies resample, named in the frequency
+        panel: ``"the references"`` or ``"the data and the references"``
+        (``GapKMeans.selection_resamples_``).
+
+        .. versionadded:: 0.3
+
     Attributes
     ----------
     ax_ : matplotlib Axes or ndarray of Axes
@@ -167,6 +174,7 @@ class GapStatisticDisplay:
         rule_choices=None,
         X=None,
         labels=None,
+        selection_resamples=None,
     ):
         self.gap_results = gap_results
         self.n_clusters = n_clusters
@@ -176,6 +184,7 @@ class GapStatisticDisplay:
         self.rule_choices = rule_choices
         self.X = X
         self.labels = labels
+        self.selection_resamples = selection_resamples
 
     @classmethod
     def from_estimator(cls, estimator, X=None, *, kind="gap", ax=None, **kwargs):
@@ -286,6 +295,7 @@ default='gap'
             rule_choices=getattr(estimator, "rule_choices_", None),
             X=X,
             labels=labels,
+            selection_resamples=getattr(estimator, "selection_resamples_", None),
         )
         return display.plot(ax=ax, kind=kind, **kwargs)
 
@@ -622,7 +632,12 @@ default='gap'
                 Patch(
                     color="tab:green",
                     label=f"k = {self.n_clusters} in "
-                    f"{frequency[position[0]]:.0%} of the resamples",
+                    f"{frequency[position[0]]:.0%} of the resamples"
+                    + (
+                        f" of {self.selection_resamples}"
+                        if self.selection_resamples
+                        else ""
+                    ),
                 )
             )
         style = {"width": width, "color": colors} | kwargs

@@ -87,7 +87,7 @@ def test_builtin_example(capsys):
         "gap*",
         "chosen",
     ]
-    assert "chosen k = 4, in 100% of the reference resamples" in out
+    assert "chosen k = 4, in 100% of the resamples of the references" in out
     assert "every rule: they disagree ([2, 4])" in out  # Gap* prefers 2
     rows = [
         line for line in out.splitlines() if line.split()[:1] in (["1"], ["4"], ["10"])
@@ -1317,3 +1317,16 @@ def test_table_share_is_not_rounded_to_100(capsys):
     lines = format_table(results, chosen=2).splitlines()
     assert lines[1].split()[-1] == "0.2%"
     assert lines[2].split()[-3] == "99.8%"
+
+
+def test_bootstrap_option_says_what_the_frequency_covers(tmp_path, capsys, blobs):
+    path = _write_csv(tmp_path / "data.csv", blobs)
+    assert main([path, "--bootstrap", "8", "--json", *FAST]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["selection_resamples"] == "the data and the references"
+    assert main([path, *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "of the resamples of the references" in out
+    assert "--bootstrap N: of the data too" in out
+    assert main([path, "--bootstrap", "-1", *FAST]) == 2
+    assert "--bootstrap" in capsys.readouterr().err

@@ -777,7 +777,7 @@ def test_auto_n_refs_hesitant_data_stop_at_max_and_warn():
     with pytest.warns(
         SkgapWarning,
         match=r"n_refs='auto' reached max_n_refs=20 with the chosen k=1 in 90\.6% "
-        r"of the reference resamples, short of stability=0\.95",
+        r"of the resamples of the references, short of stability=0\.95",
     ):
         gap = _fast(n_refs="auto", max_n_refs=20).fit(X)
     assert gap.n_refs_ == 20
@@ -1828,3 +1828,101 @@ def test_rule_choices_after_a_forward_scan(data, method, statistic):
     # the estimator's own rule is settled
     assert forward.rule_choices_[statistic][method] == forward.n_clusters_
     assert forward.n_clusters_ == full.n_clusters_
+
+
+# --- resamples of the data (n_bootstrap) -------------------------------------------
+
+
+def _table_data():
+    """The data sets of issue #19's table, where the data's sampling matters."""
+    from sklearn.datasets import load_iris, load_wine
+
+    return {
+        "blobs-std-2.5": make_blobs(300, centers=3, cluster_std=2.5, random_state=2)[0],
+        "iris": StandardScaler().fit_transform(load_iris().data),
+        "wine": StandardScaler().fit_transform(load_wine().data),
+        "4-blobs": make_blobs(400, centers=4, random_state=1)[0],
+    }
+
+
+@pytest.mark.parametrize("name", list(_table_data()))
+def test_bootstrap_frequencies_match_brute_force_resampling(name):
+    # Brute force: GapKMeans refitted from scratch on 40 resamples of the data
+    # rows, the references drawn anew from the data's own null (that of the
+    # resample would shrink with the extremes it lacks).
+    from skgap._reference import make_reference_sampler
+
+    X = _table_data()[name]
+    n_resamples = 40
+    gap = GapKMeans(random_state=0, n_bootstrap=n_resamples).fit(X)
+    sampler = make_reference_sampler("pca", X)
+    rng = np.random.default_rng(0)
+    brute = np.zeros(len(gap.gap_results_["n_clusters"]))
+    for r in range(n_resamples):
+        rows = rng.integers(0, len(X), len(X))
+        refit = GapKMeans(random_state=r, reference=lambda _, s: sampler.sample(s))
+        brute[refit.fit(X[rows]).n_clusters_ - 1] += 1 / n_resamples
+    frequencies = gap.selection_frequencies_
+    assert np.argmax(frequencies) == np.argmax(brute)
+    assert 0.5 * np.abs(frequencies - brute).sum() <= 0.25, (frequencies, brute)
+    assert gap.selection_resamples_ == "the data and the references"
+
+
+def test_bootstrap_sees_what_reference_resamples_miss():
+    # Issue #19's blobs: the references alone say k=2 always; the data hesitate
+    X = _table_data()["blobs-std-2.5"]
+    alone = GapKMeans(random_state=0).fit(X)
+    assert alone.selection_frequencies_[1] == 1.0
+    assert alone.selection_resamples_ == "the references"
+    both = GapKMeans(random_state=0, n_bootstrap=40).fit(X)
+    assert both.n_clusters_ == alone.n_clusters_ == 2  # the choice itself stays
+    assert 0 < both.selection_frequencies_[0] < both.selection_frequencies_[1] < 1
+    assert both.selection_frequencies_.sum() == pytest.approx(1.0)
+    assert_array_equal(both.gap_results_["gap"], alone.gap_results_["gap"])
+
+
+def test_bootstrap_costs_one_data_set_of_fits_per_resample(fits):
+    X, _ = _blobs()
+    params = dict(n_clusters_range=range(1, 5), n_refs=5, random_state=0)
+    GapKMeans(RecordingKMeans(n_init=1), n_bootstrap=7, **params).fit(X)
+    # (1 data + 5 references + 7 resamples) x the 3 ks that need a fit, + the
+    # chosen k fitted again
+    assert len(fits) == (1 + 5 + 7) * 3 + 1
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_bootstrap_is_reproducible_for_every_n_jobs(
+    n_jobs, threads_even_for_small_data
+):
+    X = _table_data()["iris"]
+    serial = GapKMeans(random_state=3, n_bootstrap=20).fit(X)
+    gap = GapKMeans(random_state=3, n_bootstrap=20, n_jobs=n_jobs).fit(X)
+    assert_array_equal(gap.selection_frequencies_, serial.selection_frequencies_)
+    assert_array_equal(
+        gap.gap_results_["selection_frequency"], serial.selection_frequencies_
+    )
+
+
+def test_bootstrap_warm_start_adds_resamples_only(fits):
+    X, _ = _blobs()
+    gap = GapKMeans(
+        RecordingKMeans(n_init=1),
+        n_clusters_range=range(1, 4),
+        n_refs=4,
+        random_state=0,
+        warm_start=True,
+        n_bootstrap=2,
+    ).fit(X)
+    fits.clear()
+    gap.set_params(n_bootstrap=5).fit(X)
+    assert len(fits) == 3 * 2  # 3 new resamples x the 2 ks that need a fit
+    cold = clone(gap).set_params(warm_start=False).fit(X)
+    assert_array_equal(gap.selection_frequencies_, cold.selection_frequencies_)
+
+
+def test_bootstrap_with_a_forward_scan_covers_the_candidates_computed():
+    X, _ = _blobs()
+    gap = GapKMeans(random_state=0, scan="forward", n_bootstrap=10).fit(X)
+    computed = len(gap.gap_results_["n_clusters"])
+    assert gap.selection_frequencies_.shape == (computed,)
+    assert gap.selection_frequencies_.sum() == pytest.approx(1.0)

@@ -132,7 +132,7 @@ def test_frequency_kind(pyplot, fitted):
     assert_allclose(disp.ax_.get_yticks(), [0, 0.25, 0.5, 0.75, 1])
     assert [t.get_text() for t in disp.ax_.get_yticklabels()][-1] == "100%"
     labels = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
-    assert f"k = 3 in {frequencies[2]:.0%} of the resamples" in labels
+    assert f"k = 3 in {frequencies[2]:.0%} of the resamples of the references" in labels
     assert disp.ax_.get_xlabel() == "Number of clusters k"
 
 
