@@ -698,7 +698,8 @@ cdef list _allocate(
     w.upper = <double*> _new(arrays, n_samples, np.float64)
     w.lower = <float*> _new(arrays, n_samples, np.float32)
     w.X_block = <double*> _new(arrays, n_features * w.stride, np.float64)
-    w.distances = <double*> _new(arrays, max(max_clusters, n_trials) * w.stride, float)
+    w.distances = <double*> _new(arrays, max(max_clusters, n_trials) * w.stride,
+                                 np.float64)
     w.nearest = <double*> _new(arrays, w.stride, np.float64)
     w.nearest_distance = <double*> _new(arrays, w.stride, np.float64)
     w.second_distance = <double*> _new(arrays, w.stride, np.float64)
