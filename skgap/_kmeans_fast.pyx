@@ -4,37 +4,25 @@
 # cython: cdivision=True, initializedcheck=False
 """skgap's compiled k-means engine.
 
-The algorithm of scikit-learn's ``KMeans(algorithm="lloyd")``: greedy
-k-means++ seeding (2 + log k local trials), Lloyd iterations stopped when
-the labels no longer change or when the squared centre shift falls to
-``tol`` times the mean feature variance, empty clusters relocated to the
-samples farthest from their centres, labels consistent with the final
-centres, and the best of ``n_init`` starts by inertia. One call clusters one
-data set for every k, without the GIL and without returning to Python.
-
-What differs from scikit-learn, none of it in the result of a start given its
-initial centres:
-
-- the random stream: a splitmix64 generator seeded from skgap's per-fit seed,
-  so that a fit's starts depend on that seed alone (any thread, process or
-  machine);
-- the assignment step skips the samples whose nearest centre provably did not
-  change (Hamerly's bounds: one upper bound per sample on the distance to its
-  centre, one lower bound on the distance to the others);
-- distances are sums of squared differences in double whatever the input
-  dtype (never the expanded ||x||^2 - 2 x.c + ||c||^2), computed by the
-  vector kernels of _kmeans_simd.h on blocks of samples;
-- the centres' sums are updated by the samples that change cluster rather
-  than summed again at each iteration (unless ``tol == 0``).
-
-Python validates every input (see ``skgap/_engine.py``); bounds checks are off.
+The algorithm of scikit-learn's ``KMeans(algorithm="lloyd")`` (k-means++ with
+2 + log k local trials, Lloyd's iterations, empty clusters relocated to the
+farthest samples, the best of ``n_init`` starts by inertia) for every k of one
+data set in one call, without the GIL. What differs, none of it in the result
+of a start given its initial centres: a splitmix64 random stream seeded per k
+(the starts depend on the seed alone); Hamerly's bounds, which skip the
+samples whose nearest centre provably did not change; distances summed in
+double as squared differences by the vector kernels of _kmeans_simd.h, on
+blocks of samples; the clusters' sums updated by the samples that change
+cluster (unless ``tol == 0``). Python validates every input (``_engine.py``)
+and allocates the work arrays (`_allocate`); bounds checks are off.
 """
+
+import numpy as np
 
 from cython cimport floating
 from libc.float cimport FLT_MAX
 from libc.math cimport INFINITY, log, sqrt
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from ._dispersion_fast cimport squared_dispersion
@@ -52,24 +40,28 @@ cdef extern from *:
 
 
 cdef extern from "_kmeans_simd.h" nogil:
+    # X_block: (n_features, stride) samples feature by feature; distances:
+    # (n_centers, stride) squared distances of the samples to the centres
     const int SKGAP_LANES
     const char* skgap_simd_name
     void skgap_simd_init()
     int skgap_simd_select(const char* name)
-    void skgap_load_f64(const double* X, Py_ssize_t p, const Py_ssize_t* rows,
-                        Py_ssize_t start, Py_ssize_t nb, Py_ssize_t stride,
-                        double* XT)
-    void skgap_load_f32(const float* X, Py_ssize_t p, const Py_ssize_t* rows,
-                        Py_ssize_t start, Py_ssize_t nb, Py_ssize_t stride,
-                        double* XT)
-    void skgap_sq_dists(const double* XT, Py_ssize_t p, Py_ssize_t nb,
-                        Py_ssize_t stride, const double* C, Py_ssize_t m,
-                        double* out)
-    void skgap_nearest_two(const double* D, Py_ssize_t m, Py_ssize_t nb,
-                           Py_ssize_t stride, double* best, double* d1, double* d2)
-    void skgap_potentials(const double* D, Py_ssize_t m, Py_ssize_t nb,
-                          Py_ssize_t stride, const double* closest,
-                          const double* w, double* pot)
+    void skgap_load_f64(const double* X, Py_ssize_t n_features, const Py_ssize_t* rows,
+                        Py_ssize_t start, Py_ssize_t n_block, Py_ssize_t stride,
+                        double* X_block)
+    void skgap_load_f32(const float* X, Py_ssize_t n_features, const Py_ssize_t* rows,
+                        Py_ssize_t start, Py_ssize_t n_block, Py_ssize_t stride,
+                        double* X_block)
+    void skgap_sq_dists(const double* X_block, Py_ssize_t n_features,
+                        Py_ssize_t n_block, Py_ssize_t stride, const double* centers,
+                        Py_ssize_t n_centers, double* distances)
+    void skgap_nearest_two(const double* distances, Py_ssize_t n_centers,
+                           Py_ssize_t n_block, Py_ssize_t stride, double* nearest,
+                           double* nearest_distance, double* second_distance)
+    void skgap_potentials(const double* distances, Py_ssize_t n_centers,
+                          Py_ssize_t n_block, Py_ssize_t stride,
+                          const double* closest, const double* weights,
+                          double* potentials)
 
 
 skgap_simd_init()
@@ -83,13 +75,54 @@ def simd():
 def _use_simd(name):
     """Switch to the kernels of instruction set `name`, for testing purpose.
 
-    Returns whether this build and CPU have them. Not thread-safe: only for
-    tests that compare the results of the instruction sets.
+    Returns whether this build and CPU have them. Not thread-safe.
     """
     return skgap_simd_select(name.encode()) == 0
 
 
-# -- Random numbers -------------------------------------------------------
+cdef struct Work:
+    # The settings of a call and its work arrays, each a NumPy array of its own
+    # (`_allocate`) sized for the largest k. upper and lower (*) are squared
+    # exact distances in k-means++ and after the final assignment, and bounds
+    # of the distances in Lloyd's iterations.
+    Py_ssize_t n_samples, n_features
+    Py_ssize_t n_clusters           # of the clustering under way
+    const double* weights           # (n_samples,), or NULL for unit weights
+    const int* cancel               # set by another thread to stop, or NULL
+    Py_ssize_t block                # samples per block, a multiple of SKGAP_LANES
+    Py_ssize_t stride               # distance between the rows of the block arrays
+    bint tighten                    # recompute the upper bound before a rescan
+    int* labels                     # (n_samples,) of the start under way
+    int* best_labels                # (n_samples,) of the best (`labels` if n_init=1)
+    double* upper                   # (n_samples,) to the sample's centre (*)
+    float* lower                    # (n_samples,) to the others (*), rounded down
+    double* X_block                 # (n_features, stride) a block of samples
+    double* distances               # (max(n_clusters, n_trials), stride)
+    double* nearest                 # (stride,) each sample's nearest centre,
+    double* nearest_distance        # (stride,) its squared distance
+    double* second_distance         # (stride,) that of the second nearest
+    Py_ssize_t* rows                # (block,) the samples of a gathered block
+    double* centers                 # (n_clusters, n_features)
+    double* new_centers             # (n_clusters, n_features)
+    double* best_centers            # (n_clusters, n_features) of the best start
+    double* sums                    # (n_clusters, n_features) weighted sums
+    double* weight_in_clusters      # (n_clusters,)
+    double* relocated_sums          # (n_clusters, n_features) after a relocation
+    double* relocated_weights       # (n_clusters,) after a relocation
+    Py_ssize_t* relocated_samples   # (n_clusters,) the samples relocated
+    double* half_gap                # (n_clusters,) to the nearest other centre
+    double* shift                   # (n_clusters,) since the last assignment
+    double* drop                    # (n_clusters,) the others' largest shift
+    int* relabelling                # (n_clusters,) best label -> a start's label
+    int* has_samples                # (n_clusters,) flags
+    double* dispersion_work         # (2 n_clusters n_features + 3 n_clusters,)
+    double* cluster_dispersion      # (n_clusters,)
+    double* feature_means           # (n_features,)
+    double* candidates              # (n_trials, n_features) k-means++ candidates
+    double* potentials              # (n_trials,) the potential with each
+    Py_ssize_t* candidate_samples   # (n_trials,)
+    Py_ssize_t* target_order        # (n_trials,)
+
 
 cdef inline uint64_t _next(uint64_t* state) noexcept nogil:
     """splitmix64: a counter passed through a 64-bit mixing function."""
@@ -105,816 +138,666 @@ cdef inline double _uniform(uint64_t* state) noexcept nogil:
     return (_next(state) >> 11) * (1.0 / 9007199254740992.0)
 
 
-# -- Distances ------------------------------------------------------------
-
 cdef inline double _sq_dist(
-    const floating* x, const double* c, Py_ssize_t p
+    const floating* x, const double* center, Py_ssize_t n_features
 ) noexcept nogil:
-    cdef double d, s = 0.0
+    """The squared Euclidean distance, summed in double."""
+    cdef double difference, total = 0.0
     cdef Py_ssize_t j
-    for j in range(p):
-        d = x[j] - c[j]
-        s += d * d
-    return s
-
-
-# -- The work arrays of one call -------------------------------------------
-
-cdef struct Work:
-    const int* cancel     # a flag that another thread sets to stop the call, or NULL
-    Py_ssize_t block      # samples per block (a multiple of SKGAP_LANES)
-    Py_ssize_t stride     # distance between the rows of w.XT and w.D
-    bint tighten          # recompute the distance to a sample's centre before a rescan
-    # per sample
-    double* upper         # Hamerly: >= distance to the sample's centre
-    float* lower          # Hamerly: <= distance to every other centre (rounded down)
-    int* labels
-    int* best_labels      # the labels of the best start (w.labels with one start)
-    # per block of samples
-    double* XT            # (p, block) the block, feature by feature
-    double* D             # (max(k, trials), block) squared distances
-    double* nearest       # (3, block) nearest centre, its and the second distance
-    Py_ssize_t* rows      # (block,) the samples of a gathered block
-    # per centre
-    double* centers       # (k, p)
-    double* new_centers
-    double* best_centers
-    double* sums          # (k, p) weighted sums of the samples of each cluster
-    double* weight_in     # (k,)
-    double* half_gap      # (k,) half the distance to the nearest other centre
-    double* shift         # (k,) distance each centre moved since the last assignment
-    double* drop          # (k,) the largest of the other centres' shifts
-    double* spare         # (k, p) + (k,) scratch: relocation
-    double* candidates    # (trials, p) k-means++ candidates
-    double* potentials    # (trials,)
-    Py_ssize_t* picks     # (trials,)
-    int* mapping          # (k,) scratch: same clustering test
-    double* dispersion    # 2 k p + 4 k, and p: W_k of squared_dispersion
-
-
-cdef Py_ssize_t _n_trials(Py_ssize_t k) noexcept nogil:
-    """scikit-learn's number of k-means++ local trials, 2 + int(log(k))."""
-    return 2 + <Py_ssize_t> log(<double> k)
-
-
-cdef int _alloc(
-    Work* w, Py_ssize_t n, Py_ssize_t p, Py_ssize_t k, bint several_starts
-) noexcept nogil:
-    cdef Py_ssize_t kp = k * p, trials = _n_trials(k), block, m
-    # A block's features and distances stay within a few tens of KiB.
-    block = 8192 // p
-    if 65536 // k < block:
-        block = 65536 // k
-    block = block - block % SKGAP_LANES
-    if block > 256:
-        block = 256
-    if block < SKGAP_LANES:
-        block = SKGAP_LANES
-    w.block = block
-    # one cache line more than a block, so that the rows of a block do not
-    # all fall in the same cache sets
-    w.stride = block + 8
-    # Hamerly's tightening of the upper bound saves a rescan only where a
-    # rescan costs much more than one distance: narrow data.
-    w.tighten = p <= 3
-    m = k if k > trials else trials
-    w.upper = <double*> malloc(n * sizeof(double))
-    w.lower = <float*> malloc(n * sizeof(float))
-    w.labels = <int*> malloc(n * sizeof(int))
-    # with one start, its labels are the best: no second array of n labels
-    w.best_labels = <int*> malloc(n * sizeof(int)) if several_starts else w.labels
-    w.XT = <double*> malloc((p + m + 3) * (block + 8) * sizeof(double))
-    w.rows = <Py_ssize_t*> malloc((block + trials) * sizeof(Py_ssize_t))
-    w.centers = <double*> malloc(
-        (7 * kp + 10 * k + (p + 1) * trials + p + 8) * sizeof(double))
-    w.mapping = <int*> malloc((k + 1) * sizeof(int))
-    if (w.upper == NULL or w.lower == NULL or w.labels == NULL
-            or w.best_labels == NULL or w.XT == NULL or w.rows == NULL
-            or w.centers == NULL or w.mapping == NULL):
-        return -1
-    w.D = w.XT + p * w.stride
-    w.nearest = w.D + m * w.stride
-    w.picks = w.rows + block
-    w.new_centers = w.centers + kp
-    w.best_centers = w.new_centers + kp
-    w.sums = w.best_centers + kp
-    w.spare = w.sums + kp               # (k, p) + (k,)
-    w.weight_in = w.spare + kp + k
-    w.half_gap = w.weight_in + k
-    w.shift = w.half_gap + k
-    w.drop = w.shift + k
-    w.candidates = w.drop + k           # (trials, p)
-    w.potentials = w.candidates + trials * p
-    w.dispersion = w.potentials + trials  # 2 k p + 4 k, or the mean of X (p)
-    return 0
-
-
-cdef void _free(Work* w) noexcept nogil:
-    free(w.upper)
-    free(w.lower)
-    if w.best_labels != w.labels:
-        free(w.best_labels)
-    free(w.labels)
-    free(w.XT)
-    free(w.rows)
-    # w.centers and w.new_centers swap places: free the start of their block
-    if w.centers != NULL and w.new_centers != NULL:
-        free(w.centers if w.centers < w.new_centers else w.new_centers)
-    else:
-        free(w.centers)
-    free(w.mapping)
-
-
-cdef inline Py_ssize_t _load_block(
-    const floating* X, Py_ssize_t p, Py_ssize_t start, Py_ssize_t stop,
-    const Py_ssize_t* rows, Work* w,
-) noexcept nogil:
-    """Transpose samples start..stop (of `rows` if not NULL) into w.XT.
-
-    The lanes past the last sample, up to a multiple of SKGAP_LANES, are
-    zero. Returns the number of samples.
-    """
-    if floating is double:
-        skgap_load_f64(X, p, rows, start, stop - start, w.stride, w.XT)
-    else:
-        skgap_load_f32(X, p, rows, start, stop - start, w.stride, w.XT)
-    return stop - start
+    for j in range(n_features):
+        difference = x[j] - center[j]
+        total += difference * difference
+    return total
 
 
 cdef inline float _below(double x) noexcept nogil:
-    """A float at most x, or at most 0 if x < 0 (a lower bound of a distance).
+    """A float <= x, or <= 0 if x < 0: x lowered by more than a rounding up.
 
-    x is lowered by more than the conversion can round it up: relative
-    2**-24, or 2**-150 among the subnormal floats. Without a branch on the
-    sign, which is unpredictable in the bounds' updates.
+    (Relative 2**-24, or 2**-150 among subnormals; no branch on the sign.)
     """
     if x > FLT_MAX:
         return FLT_MAX
     return <float> (x * 0.99999988079071044921875 - 1.401298464324817e-45)
 
 
-cdef inline bint _taken(
-    const int* taken, Py_ssize_t n_taken, Py_ssize_t i
-) noexcept nogil:
-    cdef Py_ssize_t t
-    for t in range(n_taken):
-        if taken[t] == i:
-            return True
-    return False
+cdef inline double _weight(const Work* w, Py_ssize_t i) noexcept nogil:
+    """The weight of sample i."""
+    return 1.0 if w.weights == NULL else w.weights[i]
 
 
-cdef void _nearest_all(
-    const floating* X, Py_ssize_t n, Py_ssize_t p, Py_ssize_t k, Work* w,
+cdef Py_ssize_t _n_trials(Py_ssize_t n_clusters) noexcept nogil:
+    """scikit-learn's number of k-means++ local trials, 2 + int(log(k))."""
+    return 2 + <Py_ssize_t> log(<double> n_clusters)
+
+
+cdef void _block_distances(
+    const floating* X, const Py_ssize_t* rows, Py_ssize_t start, Py_ssize_t n_block,
+    const double* centers, Py_ssize_t n_centers, Work* w,
 ) noexcept nogil:
-    """Each sample's nearest of the k centres w.centers (w.labels) and its
-    squared distances to it (w.upper) and to the second nearest (w.lower)."""
-    cdef Py_ssize_t start, nb, b, i
-    cdef double* nearest = w.nearest
-    start = 0
-    while start < n:
-        nb = _load_block(X, p, start, min(start + w.block, n), NULL, w)
-        skgap_sq_dists(w.XT, p, nb, w.stride, w.centers, k, w.D)
-        skgap_nearest_two(w.D, k, nb, w.stride, nearest, nearest + w.stride,
-                          nearest + 2 * w.stride)
-        for b in range(nb):
-            i = start + b
-            w.labels[i] = <int> nearest[b]
-            w.upper[i] = nearest[w.stride + b]
-            w.lower[i] = _below(nearest[2 * w.stride + b])
+    """Squared distances of samples start..start+n_block (of `rows` if not NULL)."""
+    if floating is double:
+        skgap_load_f64(X, w.n_features, rows, start, n_block, w.stride, w.X_block)
+    else:
+        skgap_load_f32(X, w.n_features, rows, start, n_block, w.stride, w.X_block)
+    skgap_sq_dists(w.X_block, w.n_features, n_block, w.stride, centers, n_centers,
+                   w.distances)
+
+
+cdef void _assign_all(const floating* X, Work* w) noexcept nogil:
+    """Nearest centres (first if tied); squared distances to it and the second."""
+    cdef Py_ssize_t start = 0, n_block, position, i
+    while start < w.n_samples:
+        n_block = min(w.block, w.n_samples - start)
+        _block_distances(X, NULL, start, n_block, w.centers, w.n_clusters, w)
+        skgap_nearest_two(w.distances, w.n_clusters, n_block, w.stride, w.nearest,
+                          w.nearest_distance, w.second_distance)
+        for position in range(n_block):
+            i = start + position
+            w.labels[i] = <int> w.nearest[position]
+            w.upper[i] = w.nearest_distance[position]
+            w.lower[i] = _below(w.second_distance[position])
         start += w.block
 
 
 # -- k-means++ ---------------------------------------------------------------
 
-cdef void _pick(
-    const double* weights, const double* closest, Py_ssize_t n,
-    const double* targets, Py_ssize_t m, Py_ssize_t* picks, Py_ssize_t* order,
+cdef void _search_cumulative(
+    const double* weights, const double* closest, Py_ssize_t n_samples,
+    const double* targets, Py_ssize_t n_targets, Py_ssize_t* found,
+    Py_ssize_t* order,
 ) noexcept nogil:
-    """For each target r: the first sample whose cumulative potential is >= r.
+    """numpy.searchsorted(cumsum(weights * closest), targets), clipped, in one pass.
 
-    numpy.searchsorted(cumsum(w * closest), targets), clipped to the last
-    sample, in one pass (targets visited in increasing order); with `closest`
-    NULL, the cumulative weight alone.
+    The targets are sorted into `order`; with `closest` NULL, cumsum(weights).
     """
-    cdef double acc = 0.0
-    cdef Py_ssize_t i, t, a, tmp
-    for t in range(m):  # insertion sort of the targets (m is small)
+    cdef double total = 0.0
+    cdef Py_ssize_t i, t, a, swap
+    for t in range(n_targets):  # an insertion sort (a few targets)
         order[t] = t
         a = t
         while a > 0 and targets[order[a - 1]] > targets[order[a]]:
-            tmp = order[a - 1]
+            swap = order[a - 1]
             order[a - 1] = order[a]
-            order[a] = tmp
+            order[a] = swap
             a -= 1
     t = 0
-    for i in range(n):
+    for i in range(n_samples):
         if closest == NULL:
-            acc += weights[i]
+            total += weights[i]
         elif weights == NULL:
-            acc += closest[i]
+            total += closest[i]
         else:
-            acc += weights[i] * closest[i]
-        while t < m and acc >= targets[order[t]]:
-            picks[order[t]] = i
+            total += weights[i] * closest[i]
+        while t < n_targets and total >= targets[order[t]]:
+            found[order[t]] = i
             t += 1
-        if t == m:
+        if t == n_targets:
             return
-    while t < m:
-        picks[order[t]] = n - 1
+    while t < n_targets:
+        found[order[t]] = n_samples - 1
         t += 1
 
 
-cdef double _add_center(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    Py_ssize_t c, Work* w,
-) noexcept nogil:
-    """Update each sample's nearest and second nearest of the chosen centres
-    with centre c (w.upper: squared distance to the nearest, w.labels: which,
-    w.lower: squared distance to the second); returns the potential."""
-    cdef Py_ssize_t start, nb, b, i
-    cdef double d, pot = 0.0
-    start = 0
-    while start < n:
-        nb = _load_block(X, p, start, min(start + w.block, n), NULL, w)
-        skgap_sq_dists(w.XT, p, nb, w.stride, w.centers + c * p, 1, w.D)
-        for b in range(nb):
-            i = start + b
-            d = w.D[b]
+cdef double _add_center(const floating* X, Py_ssize_t c, Work* w) noexcept nogil:
+    """Take centre c: each sample's nearest and second nearest; the potential."""
+    cdef Py_ssize_t start = 0, n_block, position, i
+    cdef double distance, potential = 0.0
+    while start < w.n_samples:
+        n_block = min(w.block, w.n_samples - start)
+        _block_distances(X, NULL, start, n_block, w.centers + c * w.n_features, 1, w)
+        for position in range(n_block):
+            i = start + position
+            distance = w.distances[position]
             if c == 0:
-                w.upper[i] = d
+                w.upper[i] = distance
                 w.lower[i] = INFINITY
                 w.labels[i] = 0
-            elif d < w.upper[i]:
+            elif distance < w.upper[i]:
                 w.lower[i] = _below(w.upper[i])
-                w.upper[i] = d
+                w.upper[i] = distance
                 w.labels[i] = <int> c
-            elif d < w.lower[i]:
-                w.lower[i] = _below(d)
-            pot += w.upper[i] if weights == NULL else weights[i] * w.upper[i]
+            elif distance < w.lower[i]:
+                w.lower[i] = _below(distance)
+            potential += w.upper[i] if w.weights == NULL else w.weights[i] * w.upper[i]
         start += w.block
-    return pot
+    return potential
 
 
 cdef void _kmeans_plusplus(
-    const floating* X, const double* weights, double total_weight,
-    Py_ssize_t n, Py_ssize_t p, Py_ssize_t k, uint64_t* rng, Work* w,
+    const floating* X, double total_weight, uint64_t* rng, Work* w,
 ) noexcept nogil:
-    """Greedy k-means++ into w.centers.
-
-    Leaves, for the first assignment of Lloyd's iterations, each sample's
-    nearest centre in w.labels and its squared distances to it and to the
-    second nearest in w.upper and w.lower.
-    """
-    cdef Py_ssize_t trials = _n_trials(k), c, t, j, best, start, nb
-    cdef double pot, r
-    cdef Py_ssize_t* order = w.rows
-
-    r = _uniform(rng) * (n if weights == NULL else total_weight)
-    if weights == NULL:
-        best = <Py_ssize_t> r
-        if best >= n:
-            best = n - 1
+    """Greedy k-means++ into w.centers; w.labels, w.upper, w.lower as `_assign_all`."""
+    cdef Py_ssize_t n_samples = w.n_samples, n_features = w.n_features
+    cdef Py_ssize_t n_trials = _n_trials(w.n_clusters), c, t, j, best, start, n_block
+    cdef double potential, target
+    target = _uniform(rng) * (n_samples if w.weights == NULL else total_weight)
+    if w.weights == NULL:
+        best = min(<Py_ssize_t> target, n_samples - 1)
     else:
-        _pick(weights, NULL, n, &r, 1, &best, order)
-    for j in range(p):
-        w.centers[j] = X[best * p + j]
-    pot = _add_center(X, weights, n, p, 0, w)
-
-    for c in range(1, k):
+        _search_cumulative(w.weights, NULL, n_samples, &target, 1, &best,
+                           w.target_order)
+    for j in range(n_features):
+        w.centers[j] = X[best * n_features + j]
+    potential = _add_center(X, 0, w)
+    for c in range(1, w.n_clusters):
         if skgap_cancelled(w.cancel):
             return
-        for t in range(trials):
-            w.potentials[t] = _uniform(rng) * pot
-        _pick(weights, w.upper, n, w.potentials, trials, w.picks, order)
-        for t in range(trials):
-            for j in range(p):
-                w.candidates[t * p + j] = X[w.picks[t] * p + j]
+        for t in range(n_trials):
+            w.potentials[t] = _uniform(rng) * potential
+        _search_cumulative(w.weights, w.upper, n_samples, w.potentials, n_trials,
+                           w.candidate_samples, w.target_order)
+        for t in range(n_trials):
+            for j in range(n_features):
+                w.candidates[t * n_features + j] = X[
+                    w.candidate_samples[t] * n_features + j]
             w.potentials[t] = 0.0
         start = 0
-        while start < n:
-            nb = _load_block(X, p, start, min(start + w.block, n), NULL, w)
-            skgap_sq_dists(w.XT, p, nb, w.stride, w.candidates, trials, w.D)
-            skgap_potentials(w.D, trials, nb, w.stride, w.upper + start,
-                             NULL if weights == NULL else weights + start,
+        while start < n_samples:
+            n_block = min(w.block, n_samples - start)
+            _block_distances(X, NULL, start, n_block, w.candidates, n_trials, w)
+            skgap_potentials(w.distances, n_trials, n_block, w.stride, w.upper + start,
+                             NULL if w.weights == NULL else w.weights + start,
                              w.potentials)
             start += w.block
         best = 0
-        for t in range(1, trials):
+        for t in range(1, n_trials):
             if w.potentials[t] < w.potentials[best]:
                 best = t
-        for j in range(p):
-            w.centers[c * p + j] = w.candidates[best * p + j]
-        pot = _add_center(X, weights, n, p, c, w)
+        for j in range(n_features):
+            w.centers[c * n_features + j] = w.candidates[best * n_features + j]
+        potential = _add_center(X, c, w)
 
 
-# -- Lloyd with Hamerly's bounds ------------------------------------------------
+# -- Lloyd's iterations with Hamerly's bounds ----------------------------------
 
-cdef void _half_gaps(const double* centers, Py_ssize_t k, Py_ssize_t p,
-                     double* half_gap) noexcept nogil:
+cdef void _half_gaps(Work* w) noexcept nogil:
     """Half the distance from each centre to the nearest other one."""
-    cdef Py_ssize_t a, b
-    cdef double d
-    for a in range(k):
-        half_gap[a] = INFINITY
-    for a in range(k):
-        for b in range(a + 1, k):
-            d = 0.5 * sqrt(_sq_dist(centers + a * p, centers + b * p, p))
-            if d < half_gap[a]:
-                half_gap[a] = d
-            if d < half_gap[b]:
-                half_gap[b] = d
+    cdef Py_ssize_t a, c, n_features = w.n_features
+    cdef double half
+    for a in range(w.n_clusters):
+        w.half_gap[a] = INFINITY
+    for a in range(w.n_clusters):
+        for c in range(a + 1, w.n_clusters):
+            half = 0.5 * sqrt(_sq_dist(w.centers + a * n_features,
+                                       w.centers + c * n_features, n_features))
+            w.half_gap[a] = min(w.half_gap[a], half)
+            w.half_gap[c] = min(w.half_gap[c], half)
 
 
 cdef Py_ssize_t _rescan(
-    const floating* X, const double* weights, Py_ssize_t p, Py_ssize_t k,
-    Py_ssize_t nb, Work* w, bint update_sums,
+    const floating* X, Py_ssize_t n_block, bint update_sums, Work* w,
 ) noexcept nogil:
-    """Assign the w.rows[:nb] samples to their nearest centre from scratch."""
-    cdef Py_ssize_t b, i, j, a, best, n_changed = 0
-    cdef double wi = 1.0
-    cdef double* nearest = w.nearest
+    """Assign w.rows[:n_block] from scratch; returns how many changed cluster."""
+    cdef Py_ssize_t position, i, j, old, new, n_changed = 0
+    cdef Py_ssize_t n_features = w.n_features
+    cdef double weight
     cdef const floating* x
-    _load_block(X, p, 0, nb, w.rows, w)
-    skgap_sq_dists(w.XT, p, nb, w.stride, w.centers, k, w.D)
-    skgap_nearest_two(w.D, k, nb, w.stride, nearest, nearest + w.stride,
-                      nearest + 2 * w.stride)
-    for b in range(nb):
-        i = w.rows[b]
-        best = <Py_ssize_t> nearest[b]
-        w.upper[i] = sqrt(nearest[w.stride + b])
-        w.lower[i] = _below(sqrt(nearest[2 * w.stride + b]))
-        a = w.labels[i]
-        if best != a:
-            w.labels[i] = <int> best
-            n_changed += 1
-            if update_sums:
-                if weights != NULL:
-                    wi = weights[i]
-                x = X + i * p
-                w.weight_in[a] -= wi
-                w.weight_in[best] += wi
-                for j in range(p):
-                    w.sums[a * p + j] -= wi * x[j]
-                    w.sums[best * p + j] += wi * x[j]
+    _block_distances(X, w.rows, 0, n_block, w.centers, w.n_clusters, w)
+    skgap_nearest_two(w.distances, w.n_clusters, n_block, w.stride, w.nearest,
+                      w.nearest_distance, w.second_distance)
+    for position in range(n_block):
+        i = w.rows[position]
+        new = <Py_ssize_t> w.nearest[position]
+        w.upper[i] = sqrt(w.nearest_distance[position])
+        w.lower[i] = _below(sqrt(w.second_distance[position]))
+        old = w.labels[i]
+        if new == old:
+            continue
+        w.labels[i] = <int> new
+        n_changed += 1
+        if update_sums:
+            weight = _weight(w, i)
+            x = X + i * n_features
+            w.weight_in_clusters[old] -= weight
+            w.weight_in_clusters[new] += weight
+            for j in range(n_features):
+                w.sums[old * n_features + j] -= weight * x[j]
+                w.sums[new * n_features + j] += weight * x[j]
     return n_changed
 
 
-cdef Py_ssize_t _assign(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    Py_ssize_t k, Work* w, bint update_sums,
-) noexcept nogil:
-    """One assignment step: every sample to its nearest centre.
+cdef Py_ssize_t _assign(const floating* X, bint update_sums, Work* w) noexcept nogil:
+    """Every sample to its nearest centre; returns how many changed cluster.
 
-    First moves each sample's bounds by how far the centres moved since the
-    last step (w.shift, w.drop); skips the samples whose bounds prove that
-    their centre is still the nearest, and rescans the others a block at a
-    time; moves their weighted sums (if `update_sums`). Returns the number of
-    samples that changed cluster.
+    Skips the samples whose bounds prove it; rescans the others by blocks.
     """
-    cdef Py_ssize_t i, a, n_changed = 0, nb = 0
+    cdef Py_ssize_t i, label, n_changed = 0, n_block = 0
     cdef double bound, upper, lower
-    _half_gaps(w.centers, k, p, w.half_gap)
-    for i in range(n):
-        a = w.labels[i]
-        upper = w.upper[i] + w.shift[a]
-        lower = w.lower[i] - w.drop[a]
+    _half_gaps(w)
+    for i in range(w.n_samples):
+        label = w.labels[i]
+        upper = w.upper[i] + w.shift[label]
+        lower = w.lower[i] - w.drop[label]
         w.upper[i] = upper
         w.lower[i] = _below(lower)
-        bound = w.half_gap[a]
-        if lower > bound:
-            bound = lower
+        bound = max(w.half_gap[label], lower)
         if upper <= bound:
             continue
         if w.tighten:
-            upper = sqrt(_sq_dist(X + i * p, w.centers + a * p, p))
+            upper = sqrt(_sq_dist(X + i * w.n_features,
+                                  w.centers + label * w.n_features, w.n_features))
             w.upper[i] = upper
             if upper <= bound:
                 continue
-        w.rows[nb] = i
-        nb += 1
-        if nb == w.block:
-            n_changed += _rescan(X, weights, p, k, nb, w, update_sums)
-            nb = 0
-    if nb:
-        n_changed += _rescan(X, weights, p, k, nb, w, update_sums)
-    # the bounds are up to date with the centres
-    memset(w.shift, 0, k * sizeof(double))
-    memset(w.drop, 0, k * sizeof(double))
+        w.rows[n_block] = i
+        n_block += 1
+        if n_block == w.block:
+            n_changed += _rescan(X, n_block, update_sums, w)
+            n_block = 0
+    if n_block:
+        n_changed += _rescan(X, n_block, update_sums, w)
+    memset(w.shift, 0, w.n_clusters * sizeof(double))  # the bounds are up to date
+    memset(w.drop, 0, w.n_clusters * sizeof(double))
     return n_changed
 
 
-cdef void _sum_clusters(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    Py_ssize_t k, Work* w,
-) noexcept nogil:
-    """The weighted sums and weights of the clusters, from scratch."""
-    cdef Py_ssize_t i, j, a
-    cdef double wi = 1.0
-    memset(w.sums, 0, k * p * sizeof(double))
-    memset(w.weight_in, 0, k * sizeof(double))
-    for i in range(n):
-        a = w.labels[i]
-        if weights != NULL:
-            wi = weights[i]
-        w.weight_in[a] += wi
-        for j in range(p):
-            w.sums[a * p + j] += wi * X[i * p + j]
+cdef void _sum_clusters(const floating* X, Work* w) noexcept nogil:
+    """The weighted sums and the weights of the clusters, from scratch."""
+    cdef Py_ssize_t i, j, label, n_features = w.n_features
+    cdef double weight
+    memset(w.sums, 0, w.n_clusters * n_features * sizeof(double))
+    memset(w.weight_in_clusters, 0, w.n_clusters * sizeof(double))
+    for i in range(w.n_samples):
+        label = w.labels[i]
+        weight = _weight(w, i)
+        w.weight_in_clusters[label] += weight
+        for j in range(n_features):
+            w.sums[label * n_features + j] += weight * X[i * n_features + j]
 
 
-cdef void _new_centers(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    Py_ssize_t k, Work* w,
-) noexcept nogil:
-    """The means of the clusters into w.new_centers, empty clusters relocated.
+cdef bint _relocate_empty_clusters(const floating* X, Work* w) noexcept nogil:
+    """Give each empty cluster a sample, as scikit-learn; returns whether any.
 
-    As scikit-learn: each empty cluster takes one of the samples farthest from
-    their centres (farthest first), unless every sample sits on its centre;
-    the sample stays labelled as before until the next assignment. An empty
-    cluster that is not relocated sits on the heaviest cluster's mean.
+    The farthest samples from their centres, farthest first (none if all sit
+    on their centres), keeping their labels until the next assignment; into
+    w.relocated_sums and w.relocated_weights, since w.sums follow the labels.
     """
-    cdef Py_ssize_t i, j, c, a, n_empty = 0, far, heaviest = 0, n_taken
-    cdef double farthest, wi, d
-    cdef double* sums = w.sums
-    cdef double* weight_in = w.weight_in
-    for c in range(k):
-        if weight_in[c] <= 0.0:
-            n_empty += 1
-    if n_empty:
-        # relocate on copies: w.sums and w.weight_in follow the labels
-        sums = w.spare
-        weight_in = w.spare + k * p
-        memcpy(sums, w.sums, k * p * sizeof(double))
-        memcpy(weight_in, w.weight_in, k * sizeof(double))
-        n_taken = 0
-        for c in range(k):
-            if weight_in[c] > 0.0:
-                continue
-            # the farthest sample from its centre not taken yet (the first if
-            # tied); recomputed per empty cluster, which is rare, rather than
-            # kept: the bounds have no room for exact distances
-            far = -1
-            farthest = 0.0
-            for i in range(n):
-                d = _sq_dist(X + i * p, w.centers + w.labels[i] * p, p)
-                if d > farthest and not _taken(w.mapping, n_taken, i):
-                    farthest = d
+    cdef Py_ssize_t i, j, c, r, old, far, n_relocated = 0
+    cdef Py_ssize_t n_features = w.n_features, n_clusters = w.n_clusters
+    cdef double farthest, weight, distance
+    for c in range(n_clusters):
+        if w.weight_in_clusters[c] <= 0.0:
+            break
+    else:
+        return False
+    memcpy(w.relocated_sums, w.sums, n_clusters * n_features * sizeof(double))
+    memcpy(w.relocated_weights, w.weight_in_clusters, n_clusters * sizeof(double))
+    for c in range(n_clusters):
+        if w.relocated_weights[c] > 0.0:
+            continue
+        far = -1  # recomputed per empty cluster, which is rare
+        farthest = 0.0
+        for i in range(w.n_samples):
+            distance = _sq_dist(X + i * n_features,
+                                w.centers + w.labels[i] * n_features, n_features)
+            if distance > farthest:
+                for r in range(n_relocated):
+                    if w.relocated_samples[r] == i:
+                        break  # relocated already
+                else:
+                    farthest = distance
                     far = i
-            if far < 0:
-                break  # every sample sits on its centre
-            w.mapping[n_taken] = <int> far
-            n_taken += 1
-            a = w.labels[far]
-            wi = 1.0 if weights == NULL else weights[far]
-            for j in range(p):
-                sums[a * p + j] -= wi * X[far * p + j]
-                sums[c * p + j] = wi * X[far * p + j]
-            weight_in[a] -= wi
-            weight_in[c] = wi
-        for i in range(n):
-            w.lower[i] = 0.0  # the centres jump: no bound is known
-    for c in range(k):
-        if weight_in[c] > weight_in[heaviest]:
+        if far < 0:
+            break  # every sample sits on its centre
+        w.relocated_samples[n_relocated] = far
+        n_relocated += 1
+        old = w.labels[far]
+        weight = _weight(w, far)
+        for j in range(n_features):
+            w.relocated_sums[old * n_features + j] -= weight * X[far * n_features + j]
+            w.relocated_sums[c * n_features + j] = weight * X[far * n_features + j]
+        w.relocated_weights[old] -= weight
+        w.relocated_weights[c] = weight
+    for i in range(w.n_samples):
+        w.lower[i] = 0.0  # the centres jump: no bound is known
+    return True
+
+
+cdef void _average_centers(const double* sums, const double* weights, Work* w
+                           ) noexcept nogil:
+    """The clusters' means into w.new_centers; the heaviest's if no weight."""
+    cdef Py_ssize_t c, j, heaviest = 0, n_features = w.n_features
+    for c in range(w.n_clusters):
+        if weights[c] > weights[heaviest]:
             heaviest = c
-    for c in range(k):
-        if weight_in[c] > 0.0:
-            for j in range(p):
-                w.new_centers[c * p + j] = sums[c * p + j] / weight_in[c]
-    for c in range(k):
-        if not weight_in[c] > 0.0:
-            for j in range(p):
-                w.new_centers[c * p + j] = w.new_centers[heaviest * p + j]
+    for c in range(w.n_clusters):
+        if weights[c] > 0.0:
+            for j in range(n_features):
+                w.new_centers[c * n_features + j] = (
+                    sums[c * n_features + j] / weights[c])
+    for c in range(w.n_clusters):
+        if not weights[c] > 0.0:
+            for j in range(n_features):
+                w.new_centers[c * n_features + j] = w.new_centers[
+                    heaviest * n_features + j]
 
 
-cdef double _inertia(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    const double* centers, const int* labels,
-) noexcept nogil:
-    cdef double total = 0.0, d
-    cdef Py_ssize_t i
-    for i in range(n):
-        d = _sq_dist(X + i * p, centers + labels[i] * p, p)
-        total += d if weights == NULL else weights[i] * d
+cdef double _center_shift(Work* w) noexcept nogil:
+    """Sum of the squared shifts to w.new_centers; w.shift, w.drop for the bounds."""
+    cdef Py_ssize_t c, n_features = w.n_features
+    cdef double total = 0.0, largest = 0.0, second = 0.0, squared, shift
+    for c in range(w.n_clusters):
+        squared = _sq_dist(w.new_centers + c * n_features,
+                           w.centers + c * n_features, n_features)
+        total += squared
+        shift = sqrt(squared)
+        w.shift[c] = shift
+        if shift > largest:
+            second = largest
+            largest = shift
+        elif shift > second:
+            second = shift
+    for c in range(w.n_clusters):
+        w.drop[c] = second if w.shift[c] == largest else largest
     return total
 
 
-cdef int _lloyd(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    Py_ssize_t k, int max_iter, double tol, Work* w,
-) noexcept nogil:
-    """Lloyd's iterations from w.centers.
+cdef int _lloyd(const floating* X, int max_iter, double tol, Work* w) noexcept nogil:
+    """Lloyd's iterations from w.centers; the number run, or -1 if cancelled.
 
-    On entry w.labels holds each sample's nearest centre and w.upper, w.lower
-    its squared distances to it and to the second nearest (as k-means++
-    leaves them): the first assignment is already done. Returns the number
-    of iterations run (-1 if cancelled); w.centers and w.labels hold the
-    result, w.upper the squared distance of each sample to its centre.
+    Starts and ends with w.labels, w.upper, w.lower as `_assign_all` sets them.
     """
-    cdef Py_ssize_t i, c, n_changed = 0
-    cdef double shift_total, largest, second, d
+    cdef Py_ssize_t i, n_changed = 0
     cdef int iteration = 0
-    # The sums follow the samples that change cluster, except with tol = 0,
-    # where a zero shift must be exactly zero, as scikit-learn's fresh sums.
+    # With tol = 0, a zero shift must be exactly zero: fresh sums.
     cdef bint update_sums = tol > 0
     cdef double* swap
-
-    for i in range(n):
+    for i in range(w.n_samples):
         w.upper[i] = sqrt(w.upper[i])
         w.lower[i] = _below(sqrt(w.lower[i]))
-    memset(w.shift, 0, k * sizeof(double))
-    memset(w.drop, 0, k * sizeof(double))
+    memset(w.shift, 0, w.n_clusters * sizeof(double))
+    memset(w.drop, 0, w.n_clusters * sizeof(double))
     for iteration in range(max_iter):
         if skgap_cancelled(w.cancel):
             return -1
         if iteration > 0:
-            n_changed = _assign(X, weights, n, p, k, w, update_sums)
+            n_changed = _assign(X, update_sums, w)
         if iteration == 0 or not update_sums:
-            _sum_clusters(X, weights, n, p, k, w)
-        _new_centers(X, weights, n, p, k, w)
-        shift_total = 0.0
-        largest = second = 0.0
-        for c in range(k):
-            d = _sq_dist(w.new_centers + c * p, w.centers + c * p, p)
-            shift_total += d
-            d = sqrt(d)
-            w.shift[c] = d
-            if d > largest:
-                second = largest
-                largest = d
-            elif d > second:
-                second = d
-        # the bounds follow the centres at the next assignment
-        for c in range(k):
-            w.drop[c] = second if w.shift[c] == largest else largest
+            _sum_clusters(X, w)
+        if _relocate_empty_clusters(X, w):
+            _average_centers(w.relocated_sums, w.relocated_weights, w)
+        else:
+            _average_centers(w.sums, w.weight_in_clusters, w)
+        shift = _center_shift(w)
         swap = w.centers
         w.centers = w.new_centers
         w.new_centers = swap
-        if iteration > 0 and n_changed == 0:
-            break  # strict convergence
-        if shift_total <= tol:
+        if (iteration > 0 and n_changed == 0) or shift <= tol:
             break
-    # Labels consistent with the final centres, from scratch: the same
-    # computation as `assign`, so that the centres alone give back the labels.
-    _nearest_all(X, n, p, k, w)
+    _assign_all(X, w)  # as `assign`: the centres alone give back the labels
     return iteration + 1
 
 
-cdef bint _same_clustering(const int* a, const int* b, Py_ssize_t n, Py_ssize_t k,
-                           int* mapping) noexcept nogil:
+# -- The best start of every k ---------------------------------------------------
+
+cdef double _tolerance(const floating* X, double tol, Work* w) noexcept nogil:
+    """`tol` times the mean of the (unweighted) feature variances, in two passes."""
+    cdef Py_ssize_t i, j, n_samples = w.n_samples, n_features = w.n_features
+    cdef double difference, total = 0.0
+    if tol <= 0:
+        return 0.0
+    memset(w.feature_means, 0, n_features * sizeof(double))
+    for i in range(n_samples):
+        for j in range(n_features):
+            w.feature_means[j] += X[i * n_features + j]
+    for j in range(n_features):
+        w.feature_means[j] /= n_samples
+    for i in range(n_samples):
+        for j in range(n_features):
+            difference = X[i * n_features + j] - w.feature_means[j]
+            total += difference * difference
+    return tol * (total / n_samples / n_features)
+
+
+cdef double _inertia(const Work* w) noexcept nogil:
+    """The weighted sum of w.upper, the squared distances to the centres."""
+    cdef double total = 0.0
+    cdef Py_ssize_t i
+    for i in range(w.n_samples):
+        total += w.upper[i] * _weight(w, i)
+    return total
+
+
+cdef bint _same_clustering(const int* labels, const int* other, Work* w
+                           ) noexcept nogil:
     """Whether two labellings are the same partition (up to renaming)."""
     cdef Py_ssize_t i
-    for i in range(k):
-        mapping[i] = -1
-    for i in range(n):
-        if mapping[a[i]] == -1:
-            mapping[a[i]] = b[i]
-        elif mapping[a[i]] != b[i]:
+    for i in range(w.n_clusters):
+        w.relabelling[i] = -1
+    for i in range(w.n_samples):
+        if w.relabelling[labels[i]] == -1:
+            w.relabelling[labels[i]] = other[i]
+        elif w.relabelling[labels[i]] != other[i]:
             return False
     return True
 
 
-cdef double _mean_variance(const floating* X, Py_ssize_t n, Py_ssize_t p,
-                           double* mean) noexcept nogil:
-    """The mean over features of the (unweighted) feature variances, in two passes."""
-    cdef Py_ssize_t i, j
-    cdef double d, total = 0.0
-    memset(mean, 0, p * sizeof(double))
-    for i in range(n):
-        for j in range(p):
-            mean[j] += X[i * p + j]
-    for j in range(p):
-        mean[j] /= n
-    for i in range(n):
-        for j in range(p):
-            d = X[i * p + j] - mean[j]
-            total += d * d
-    return total / n / p
+cdef int _one_cluster(const floating* X, Work* w) noexcept nogil:
+    """k = 1 as Lloyd leaves it: the weighted mean; one iteration."""
+    cdef Py_ssize_t i
+    memset(w.labels, 0, w.n_samples * sizeof(int))
+    _sum_clusters(X, w)
+    _average_centers(w.sums, w.weight_in_clusters, w)
+    memcpy(w.centers, w.new_centers, w.n_features * sizeof(double))
+    for i in range(w.n_samples):
+        w.upper[i] = _sq_dist(X + i * w.n_features, w.centers, w.n_features)
+    return 1
 
 
-cdef void _weighted_mean(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    double* center,
+cdef int _best_start(
+    const floating* X, uint64_t seed, int n_init, int max_iter, double tol,
+    double total_weight, double* inertia, int* n_iter, Work* w,
 ) noexcept nogil:
-    """The weighted mean of all samples (the centre of k = 1)."""
-    cdef Py_ssize_t i, j
-    cdef double wi = 1.0, total = 0.0
-    memset(center, 0, p * sizeof(double))
-    for i in range(n):
-        if weights != NULL:
-            wi = weights[i]
-        total += wi
-        for j in range(p):
-            center[j] += wi * X[i * p + j]
-    if total > 0:
-        for j in range(p):
-            center[j] /= total
+    """The best of `n_init` starts, its inertia and n_iter; 1 if cancelled, or 0."""
+    cdef uint64_t rng = seed
+    cdef int init, start_n_iter
+    cdef double start_inertia
+    rng = _next(&rng)  # spread nearby seeds over the 64-bit states
+    for init in range(n_init if w.n_clusters > 1 else 1):
+        if w.n_clusters == 1:
+            start_n_iter = _one_cluster(X, w)
+        else:
+            _kmeans_plusplus(X, total_weight, &rng, w)
+            start_n_iter = _lloyd(X, max_iter, tol, w)
+        if start_n_iter < 0 or skgap_cancelled(w.cancel):
+            return 1
+        start_inertia = _inertia(w)
+        # as scikit-learn: a better inertia of the same partition (relabelled,
+        # rounding) does not replace the best
+        if init == 0 or (start_inertia < inertia[0]
+                         and not _same_clustering(w.labels, w.best_labels, w)):
+            inertia[0] = start_inertia
+            n_iter[0] = start_n_iter
+            if w.best_labels != w.labels:
+                memcpy(w.best_labels, w.labels, w.n_samples * sizeof(int))
+            memcpy(w.best_centers, w.centers,
+                   w.n_clusters * w.n_features * sizeof(double))
+    return 0
 
 
 cdef int _kmeans_all_k(
-    const floating* X, const double* weights, Py_ssize_t n, Py_ssize_t p,
-    const Py_ssize_t* ks, const uint64_t* seeds, Py_ssize_t m,
-    int n_init, int max_iter, double tol,
-    double* inertia_out, double* dispersion_out, int* n_iter_out,
-    int* n_distinct_out, double* centers_out, int* labels_out, const int* cancel,
+    const floating* X, const Py_ssize_t[::1] ks, const uint64_t[::1] seeds,
+    int n_init, int max_iter, double tol, double[::1] inertia, double* dispersion,
+    int[::1] n_iter, int[::1] n_distinct, double[:, ::1] centers, int* labels,
+    Work* w,
 ) noexcept nogil:
-    """The body of `kmeans`: every k of one data set, best of n_init starts.
-
-    Returns 0, -1 if the work arrays could not be allocated, or 1 if `cancel`
-    was set (the outputs are then incomplete).
-    """
-    cdef Work w
-    cdef Py_ssize_t kmax = 1, q, k, i, c, offset = 0, n_distinct
-    cdef int start, n_iter, best_n_iter = 0
-    cdef uint64_t rng
-    cdef double inertia, best_inertia, total_weight = 0.0, abs_tol
-    cdef double* per_cluster
-
-    memset(&w, 0, sizeof(Work))
-    for q in range(m):
-        if ks[q] > kmax:
-            kmax = ks[q]
-    if _alloc(&w, n, p, kmax, n_init > 1) != 0:
-        _free(&w)
-        return -1
-    w.cancel = cancel
-    if weights != NULL:
-        for i in range(n):
-            total_weight += weights[i]
-    abs_tol = tol * _mean_variance(X, n, p, w.dispersion) if tol > 0 else 0.0
-
-    for q in range(m):
-        k = ks[q]
-        best_inertia = INFINITY
-        if k == 1:
-            for i in range(n):
-                w.best_labels[i] = 0
-            _weighted_mean(X, weights, n, p, w.best_centers)
-            best_inertia = _inertia(X, weights, n, p, w.best_centers, w.best_labels)
-            best_n_iter = 1
-        else:
-            rng = seeds[q]
-            rng = _next(&rng)  # spread nearby seeds over the 64-bit states
-            for start in range(n_init):
-                _kmeans_plusplus(X, weights, total_weight, n, p, k, &rng, &w)
-                n_iter = _lloyd(X, weights, n, p, k, max_iter, abs_tol, &w)
-                if n_iter < 0 or skgap_cancelled(cancel):
-                    _free(&w)
-                    return 1
-                inertia = 0.0  # w.upper: the squared distances to the centres
-                for i in range(n):
-                    inertia += w.upper[i] * (1.0 if weights == NULL else weights[i])
-                # as scikit-learn: a better inertia of the same partition
-                # (relabelled, rounding) does not replace the best
-                if start == 0 or (
-                    inertia < best_inertia
-                    and not _same_clustering(w.labels, w.best_labels, n, k, w.mapping)
-                ):
-                    best_inertia = inertia
-                    best_n_iter = n_iter
-                    if w.best_labels != w.labels:
-                        memcpy(w.best_labels, w.labels, n * sizeof(int))
-                    memcpy(w.best_centers, w.centers, k * p * sizeof(double))
-        inertia_out[q] = best_inertia
-        n_iter_out[q] = best_n_iter
-        memcpy(centers_out + offset * p, w.best_centers, k * p * sizeof(double))
-        offset += k
-        # distinct clusters of the best labels (w.mapping as a flag per cluster)
-        for c in range(k):
-            w.mapping[c] = 0
-        n_distinct = 0
-        for i in range(n):
-            if w.mapping[w.best_labels[i]] == 0:
-                w.mapping[w.best_labels[i]] = 1
-                n_distinct += 1
-        n_distinct_out[q] = <int> n_distinct
-        if dispersion_out != NULL:
-            per_cluster = w.dispersion + 2 * k * p + 3 * k
-            squared_dispersion(X, weights, w.best_labels, n, p, k, w.dispersion,
-                               per_cluster)
-            dispersion_out[q] = 0.0
-            for c in range(k):
-                dispersion_out[q] += per_cluster[c]
-        if labels_out != NULL:
-            memcpy(labels_out + q * n, w.best_labels, n * sizeof(int))
-    _free(&w)
+    """The body of `kmeans`: 0, or 1 if cancelled (the outputs incomplete)."""
+    cdef Py_ssize_t index, i, c, first_center = 0
+    cdef double total_weight = 0.0, absolute_tol = _tolerance(X, tol, w)
+    for i in range(w.n_samples):
+        total_weight += _weight(w, i)
+    for index in range(ks.shape[0]):
+        w.n_clusters = ks[index]
+        if _best_start(X, seeds[index], n_init, max_iter, absolute_tol, total_weight,
+                       &inertia[index], &n_iter[index], w) != 0:
+            return 1
+        memcpy(&centers[first_center, 0], w.best_centers,
+               w.n_clusters * w.n_features * sizeof(double))
+        first_center += w.n_clusters
+        memset(w.has_samples, 0, w.n_clusters * sizeof(int))
+        n_distinct[index] = 0
+        for i in range(w.n_samples):
+            if not w.has_samples[w.best_labels[i]]:
+                w.has_samples[w.best_labels[i]] = 1
+                n_distinct[index] += 1
+        if dispersion != NULL:
+            squared_dispersion(X, w.weights, w.best_labels, w.n_samples, w.n_features,
+                               w.n_clusters, w.dispersion_work, w.cluster_dispersion)
+            dispersion[index] = 0.0
+            for c in range(w.n_clusters):
+                dispersion[index] += w.cluster_dispersion[c]
+        if labels != NULL:
+            memcpy(labels + index * w.n_samples, w.best_labels,
+                   w.n_samples * sizeof(int))
     return 0
+
+
+# -- Python entry points -----------------------------------------------------------
+
+cdef void* _new(list arrays, Py_ssize_t size, dtype) except NULL:
+    """The data of a new NumPy array of `size` items, appended to `arrays`."""
+    array = np.empty(max(size, 1), dtype=dtype)
+    arrays.append(array)
+    cdef unsigned char[::1] data = array.view(np.uint8)
+    return &data[0]
+
+
+cdef list _allocate(
+    Work* w, Py_ssize_t n_samples, Py_ssize_t n_features, sample_weight,
+    Py_ssize_t max_clusters, bint several_starts, cancel,
+):
+    """Set up `w` for at most `max_clusters` clusters; returns its work arrays.
+
+    Each a NumPy array of its own, kept by the caller while `w` is in use:
+    about 16 bytes per sample, 20 with several starts.
+    """
+    cdef Py_ssize_t n_trials = _n_trials(max_clusters), block
+    cdef Py_ssize_t per_cluster = max_clusters * n_features
+    cdef const double[::1] weights
+    cdef const int[::1] cancel_flag
+    arrays = []
+    memset(w, 0, sizeof(Work))
+    w.n_samples, w.n_features = n_samples, n_features
+    if sample_weight is not None:
+        weights = sample_weight
+        w.weights = &weights[0]
+    if cancel is not None:
+        cancel_flag = cancel
+        w.cancel = &cancel_flag[0]
+    # a block's features and distances take a few tens of KiB
+    block = min(8192 // n_features, 65536 // max_clusters)
+    w.block = max(min(block - block % SKGAP_LANES, 256), SKGAP_LANES)
+    w.stride = w.block + 8  # the rows of a block array in different cache sets
+    # tightening the upper bound saves a rescan only if a rescan costs much more
+    # than one distance: narrow data
+    w.tighten = n_features <= 3
+    w.labels = <int*> _new(arrays, n_samples, np.intc)
+    w.best_labels = w.labels  # with one start, its labels are the best
+    if several_starts:
+        w.best_labels = <int*> _new(arrays, n_samples, np.intc)
+    w.upper = <double*> _new(arrays, n_samples, np.float64)
+    w.lower = <float*> _new(arrays, n_samples, np.float32)
+    w.X_block = <double*> _new(arrays, n_features * w.stride, np.float64)
+    w.distances = <double*> _new(arrays, max(max_clusters, n_trials) * w.stride,
+                                 np.float64)
+    w.nearest = <double*> _new(arrays, w.stride, np.float64)
+    w.nearest_distance = <double*> _new(arrays, w.stride, np.float64)
+    w.second_distance = <double*> _new(arrays, w.stride, np.float64)
+    w.rows = <Py_ssize_t*> _new(arrays, w.block, np.intp)
+    w.centers = <double*> _new(arrays, per_cluster, np.float64)
+    w.new_centers = <double*> _new(arrays, per_cluster, np.float64)
+    w.best_centers = <double*> _new(arrays, per_cluster, np.float64)
+    w.sums = <double*> _new(arrays, per_cluster, np.float64)
+    w.weight_in_clusters = <double*> _new(arrays, max_clusters, np.float64)
+    w.relocated_sums = <double*> _new(arrays, per_cluster, np.float64)
+    w.relocated_weights = <double*> _new(arrays, max_clusters, np.float64)
+    w.relocated_samples = <Py_ssize_t*> _new(arrays, max_clusters, np.intp)
+    w.half_gap = <double*> _new(arrays, max_clusters, np.float64)
+    w.shift = <double*> _new(arrays, max_clusters, np.float64)
+    w.drop = <double*> _new(arrays, max_clusters, np.float64)
+    w.relabelling = <int*> _new(arrays, max_clusters, np.intc)
+    w.has_samples = <int*> _new(arrays, max_clusters, np.intc)
+    w.dispersion_work = <double*> _new(arrays, 2 * per_cluster + 3 * max_clusters,
+                                       np.float64)
+    w.cluster_dispersion = <double*> _new(arrays, max_clusters, np.float64)
+    w.feature_means = <double*> _new(arrays, n_features, np.float64)
+    w.candidates = <double*> _new(arrays, n_trials * n_features, np.float64)
+    w.potentials = <double*> _new(arrays, n_trials, np.float64)
+    w.candidate_samples = <Py_ssize_t*> _new(arrays, n_trials, np.intp)
+    w.target_order = <Py_ssize_t*> _new(arrays, n_trials, np.intp)
+    return arrays
 
 
 def kmeans(
     const floating[:, ::1] X,           # IN, (n_samples, n_features)
     sample_weight,                      # IN, float64 (n_samples,) or None
-    const Py_ssize_t[::1] ks,           # IN, (m,) numbers of clusters, 1..n_samples
-    const uint64_t[::1] seeds,          # IN, (m,) one seed per k
+    const Py_ssize_t[::1] ks,           # IN, (n_ks,) numbers of clusters, 1..n_samples
+    const uint64_t[::1] seeds,          # IN, (n_ks,) one seed per k
     int n_init,
     int max_iter,
     double tol,                         # relative, as scikit-learn's
-    double[::1] inertia,                # OUT, (m,) inertia of the best start
-    double[::1] dispersion,             # OUT, (m,) W_k (power 2) of its labels, or None
-    int[::1] n_iter,                    # OUT, (m,) iterations of the best start
-    int[::1] n_distinct,                # OUT, (m,) distinct clusters in its labels
+    double[::1] inertia,                # OUT, (n_ks,) inertia of the best start
+    double[::1] dispersion,             # OUT, (n_ks,) W_k (power 2) of them, or None
+    int[::1] n_iter,                    # OUT, (n_ks,) iterations of the best start
+    int[::1] n_distinct,                # OUT, (n_ks,) distinct clusters in its labels
     double[:, ::1] centers,             # OUT, (sum(ks), n_features) its centres, k by k
-    int[:, ::1] labels,                 # OUT, (m, n_samples) its labels, or None
+    int[:, ::1] labels,                 # OUT, (n_ks, n_samples) its labels, or None
     const int[::1] cancel=None,         # IN, (1,): another thread sets it to stop
 ):
     """Cluster X into k clusters for every k of `ks`: the best of `n_init` starts.
 
     Runs without the GIL from the first start to the last. Returns True, or
-    False if `cancel` was set during the call (the outputs are then
-    incomplete). Raises MemoryError if the work arrays (about 16 bytes per
-    sample, 20 with several starts) cannot be allocated.
-    """
-    cdef:
-        Py_ssize_t n = X.shape[0], p = X.shape[1], m = ks.shape[0]
-        const double[::1] weights_view
-        const double* weights = NULL
-        double* dispersion_ptr = NULL
-        int* labels_ptr = NULL
-        const int* cancel_ptr = NULL
-        int status
-    if m == 0:
-        return True
-    if cancel is not None:
-        cancel_ptr = &cancel[0]
-    if sample_weight is not None:
-        weights_view = sample_weight
-        weights = &weights_view[0]
-    if dispersion is not None:
-        dispersion_ptr = &dispersion[0]
-    if labels is not None:
-        labels_ptr = &labels[0, 0]
-    with nogil:
-        status = _kmeans_all_k(
-            &X[0, 0], weights, n, p, &ks[0], &seeds[0], m, n_init, max_iter, tol,
-            &inertia[0], dispersion_ptr, &n_iter[0], &n_distinct[0],
-            &centers[0, 0], labels_ptr, cancel_ptr,
-        )
-    if status == 1:
-        return False
-    if status != 0:
-        raise MemoryError(
-            f"skgap's k-means could not allocate its work arrays for "
-            f"{n} samples (about {(20 if n_init > 1 else 16) * n / 2**20:.0f} MiB)."
-        )
-    return True
-
-
-cdef int _start_from(
-    Work* w, Py_ssize_t n, Py_ssize_t p, const double* centers, Py_ssize_t k
-) except -1:
-    """Work arrays for one clustering of n samples, starting from `centers`."""
-    memset(w, 0, sizeof(Work))
-    if _alloc(w, n, p, k, False) != 0:
-        _free(w)
-        raise MemoryError()
-    memcpy(w.centers, centers, k * p * sizeof(double))
-    return 0
-
-
-def assign(
-    const floating[:, ::1] X,       # IN, (n_samples, n_features)
-    const double[:, ::1] centers,   # IN, (k, n_features)
-    int[::1] labels,                # OUT, (n_samples,)
-):
-    """The nearest centre of every sample (the first one if tied).
-
-    Computed as the engine's own assignments, so that the labels of its final
-    centres are those it returned.
+    False if `cancel` was set during the call (the outputs are then incomplete).
     """
     cdef:
         Work w
-        Py_ssize_t n = X.shape[0], p = X.shape[1], k = centers.shape[0]
-    _start_from(&w, n, p, &centers[0, 0], k)
+        Py_ssize_t index, max_clusters = 1
+        double* dispersion_out = NULL if dispersion is None else &dispersion[0]
+        int* labels_out = NULL if labels is None else &labels[0, 0]
+        int status
+    if ks.shape[0] == 0:
+        return True
+    for index in range(ks.shape[0]):
+        max_clusters = max(max_clusters, ks[index])
+    work_arrays = _allocate(&w, X.shape[0], X.shape[1], sample_weight, max_clusters,
+                            n_init > 1, cancel)
     with nogil:
-        _nearest_all(&X[0, 0], n, p, k, &w)
-        memcpy(&labels[0], w.labels, n * sizeof(int))
-    _free(&w)
+        status = _kmeans_all_k(&X[0, 0], ks, seeds, n_init, max_iter, tol, inertia,
+                               dispersion_out, n_iter, n_distinct, centers, labels_out,
+                               &w)
+    del work_arrays
+    return status == 0
 
 
 def lloyd(
     const floating[:, ::1] X,       # IN, (n_samples, n_features)
     sample_weight,                  # IN, float64 (n_samples,) or None
-    double[:, ::1] centers,         # INOUT, (k, n_features) initial -> final centres
+    double[:, ::1] centers,         # INOUT, (n_clusters, n_features) initial -> final
     int[::1] labels,                # OUT, (n_samples,)
-    int max_iter,
+    int max_iter,                   # 0: the labels of `centers` alone
     double tol,                     # absolute
 ):
-    """Lloyd's iterations from given centres, for testing purpose.
-
-    Returns the number of iterations run.
-    """
-    cdef:
-        Work w
-        Py_ssize_t n = X.shape[0], p = X.shape[1], k = centers.shape[0]
-        const double[::1] weights_view
-        const double* weights = NULL
-        int n_iter
-    if sample_weight is not None:
-        weights_view = sample_weight
-        weights = &weights_view[0]
-    _start_from(&w, n, p, &centers[0, 0], k)
+    """Lloyd's iterations from given centres (for testing purpose); their number."""
+    cdef Work w
+    cdef int n_iter = 0
+    work_arrays = _allocate(&w, X.shape[0], X.shape[1], sample_weight,
+                            centers.shape[0], False, None)
+    w.n_clusters = centers.shape[0]
     with nogil:
-        _nearest_all(&X[0, 0], n, p, k, &w)  # as k-means++ leaves them
-        n_iter = _lloyd(&X[0, 0], weights, n, p, k, max_iter, tol, &w)
-        memcpy(&centers[0, 0], w.centers, k * p * sizeof(double))
-        memcpy(&labels[0], w.labels, n * sizeof(int))
-    _free(&w)
+        memcpy(w.centers, &centers[0, 0], w.n_clusters * w.n_features * sizeof(double))
+        _assign_all(&X[0, 0], &w)  # as k-means++ leaves them
+        if max_iter > 0:
+            n_iter = _lloyd(&X[0, 0], max_iter, tol, &w)
+        memcpy(&centers[0, 0], w.centers, w.n_clusters * w.n_features * sizeof(double))
+        memcpy(&labels[0], w.labels, w.n_samples * sizeof(int))
+    del work_arrays
     return n_iter
+
+
+def assign(X, centers, labels):
+    """The nearest centre of every sample (the first if tied) into `labels`.
+
+    The engine's final assignment, so that its centres alone give its labels.
+    X is (n_samples, n_features), `centers` float64 (n_clusters, n_features).
+    """
+    lloyd(X, None, np.array(centers, dtype=np.float64), labels, 0, 0.0)

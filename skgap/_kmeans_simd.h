@@ -80,82 +80,92 @@ typedef void (*skgap_potentials_t)(const double *, ptrdiff_t, ptrdiff_t,
 #else
 /* Plain loops, the same arithmetic sample by sample. */
 #define SKGAP_LOAD_BODY                                                      \
-    ptrdiff_t b, j;                                                          \
-    for (b = 0; b < nb + (SKGAP_LANES - nb % SKGAP_LANES) % SKGAP_LANES; b++) \
-        for (j = 0; j < p; j++)                                              \
-            XT[j * stride + b] = b < nb                                      \
-                ? X[(rows == NULL ? start + b : rows[start + b]) * p + j]    \
+    ptrdiff_t sample, j;                                                     \
+    const ptrdiff_t padded =                                                 \
+        n_block + (SKGAP_LANES - n_block % SKGAP_LANES) % SKGAP_LANES;       \
+    for (sample = 0; sample < padded; sample++)                              \
+        for (j = 0; j < n_features; j++)                                     \
+            X_block[j * stride + sample] = sample < n_block                  \
+                ? X[(rows == NULL ? start + sample : rows[start + sample])   \
+                    * n_features + j]                                        \
                 : 0.0;
 
-static void skgap_load_f64_base(const double *X, ptrdiff_t p,
+static void skgap_load_f64_base(const double *X, ptrdiff_t n_features,
                                 const ptrdiff_t *rows, ptrdiff_t start,
-                                ptrdiff_t nb, ptrdiff_t stride, double *XT)
+                                ptrdiff_t n_block, ptrdiff_t stride,
+                                double *X_block)
 {
     SKGAP_LOAD_BODY
 }
 
-static void skgap_load_f32_base(const float *X, ptrdiff_t p,
+static void skgap_load_f32_base(const float *X, ptrdiff_t n_features,
                                 const ptrdiff_t *rows, ptrdiff_t start,
-                                ptrdiff_t nb, ptrdiff_t stride, double *XT)
+                                ptrdiff_t n_block, ptrdiff_t stride,
+                                double *X_block)
 {
     SKGAP_LOAD_BODY
 }
 #undef SKGAP_LOAD_BODY
 
-static void skgap_sq_dists_base(const double *XT, ptrdiff_t p, ptrdiff_t nb,
-                                ptrdiff_t stride, const double *C, ptrdiff_t m,
+static void skgap_sq_dists_base(const double *X_block, ptrdiff_t n_features,
+                                ptrdiff_t n_block, ptrdiff_t stride,
+                                const double *centers, ptrdiff_t n_centers,
                                 double *out)
 {
-    ptrdiff_t c, j, b;
-    for (c = 0; c < m; c++)
-        for (b = 0; b < nb; b++) {
+    ptrdiff_t c, j, sample;
+    for (c = 0; c < n_centers; c++)
+        for (sample = 0; sample < n_block; sample++) {
             double acc = 0.0;
-            for (j = 0; j < p; j++) {
-                const double t = XT[j * stride + b] - C[c * p + j];
+            for (j = 0; j < n_features; j++) {
+                const double t = X_block[j * stride + sample]
+                                 - centers[c * n_features + j];
                 acc += t * t;
             }
-            out[c * stride + b] = acc;
+            out[c * stride + sample] = acc;
         }
 }
 
-static void skgap_nearest_two_base(const double *D, ptrdiff_t m, ptrdiff_t nb,
-                                   ptrdiff_t stride, double *best, double *d1,
-                                   double *d2)
+static void skgap_nearest_two_base(const double *distances, ptrdiff_t n_centers,
+                                   ptrdiff_t n_block, ptrdiff_t stride,
+                                   double *nearest, double *nearest_distance,
+                                   double *second_distance)
 {
-    ptrdiff_t c, b;
-    for (b = 0; b < nb; b++) {
-        best[b] = 0.0;
-        d1[b] = D[b];
-        d2[b] = INFINITY;
-        for (c = 1; c < m; c++) {
-            const double v = D[c * stride + b];
-            if (v < d1[b]) {
-                d2[b] = d1[b];
-                d1[b] = v;
-                best[b] = (double)c;
-            } else if (v < d2[b]) {
-                d2[b] = v;
+    ptrdiff_t c, sample;
+    for (sample = 0; sample < n_block; sample++) {
+        nearest[sample] = 0.0;
+        nearest_distance[sample] = distances[sample];
+        second_distance[sample] = INFINITY;
+        for (c = 1; c < n_centers; c++) {
+            const double v = distances[c * stride + sample];
+            if (v < nearest_distance[sample]) {
+                second_distance[sample] = nearest_distance[sample];
+                nearest_distance[sample] = v;
+                nearest[sample] = (double)c;
+            } else if (v < second_distance[sample]) {
+                second_distance[sample] = v;
             }
         }
     }
 }
 
-static void skgap_potentials_base(const double *D, ptrdiff_t m, ptrdiff_t nb,
+static void skgap_potentials_base(const double *distances, ptrdiff_t n_centers,
+                                  ptrdiff_t n_block,
                                   ptrdiff_t stride, const double *closest,
-                                  const double *w, double *pot)
+                                  const double *weights, double *potentials)
 {
-    ptrdiff_t c, b, l;
-    for (c = 0; c < m; c++) {
+    ptrdiff_t c, sample, lane;
+    for (c = 0; c < n_centers; c++) {
         double lanes[SKGAP_LANES], total = 0.0;
-        for (l = 0; l < SKGAP_LANES; l++)
-            lanes[l] = 0.0;
-        for (b = 0; b < nb; b++) {
-            const double v = D[c * stride + b], q = closest[b];
-            lanes[b % SKGAP_LANES] += (w == NULL ? 1.0 : w[b]) * (v < q ? v : q);
+        for (lane = 0; lane < SKGAP_LANES; lane++)
+            lanes[lane] = 0.0;
+        for (sample = 0; sample < n_block; sample++) {
+            const double v = distances[c * stride + sample], q = closest[sample];
+            const double weight = weights == NULL ? 1.0 : weights[sample];
+            lanes[sample % SKGAP_LANES] += weight * (v < q ? v : q);
         }
-        for (l = 0; l < SKGAP_LANES; l++)
-            total += lanes[l];
-        pot[c] += total;
+        for (lane = 0; lane < SKGAP_LANES; lane++)
+            total += lanes[lane];
+        potentials[c] += total;
     }
 }
 #endif

@@ -8,8 +8,8 @@
  * is the same for every SKGAP_W, so that results do not depend on it.
  */
 #define SKGAP_NV (SKGAP_LANES / SKGAP_W)
-#define SKGAP_CAT2(a, b) a##_##b
-#define SKGAP_CAT(a, b) SKGAP_CAT2(a, b)
+#define SKGAP_CAT2(name, suffix) name##_##suffix
+#define SKGAP_CAT(name, suffix) SKGAP_CAT2(name, suffix)
 #define SKGAP_FN(name) SKGAP_CAT(name, SKGAP_SUFFIX)
 #define SKGAP_V SKGAP_CAT(skgap_v, SKGAP_SUFFIX)
 #define SKGAP_M SKGAP_CAT(skgap_m, SKGAP_SUFFIX)
@@ -17,46 +17,51 @@
 typedef double SKGAP_V __attribute__((vector_size(8 * SKGAP_W), aligned(8)));
 typedef long long SKGAP_M __attribute__((vector_size(8 * SKGAP_W), aligned(8)));
 
-/* where mask: a, else b */
-#define SKGAP_SEL(mask, a, b) \
-    ((SKGAP_V)(((mask) & (SKGAP_M)(a)) | (~(mask) & (SKGAP_M)(b))))
+/* where mask: yes, else no */
+#define SKGAP_SEL(mask, yes, no) \
+    ((SKGAP_V)(((mask) & (SKGAP_M)(yes)) | (~(mask) & (SKGAP_M)(no))))
 
-/* The block of samples start..start+nb of X (rows[start..start+nb] if rows
- * is not NULL), feature by feature: XT[j * stride + b] = X[row b, j], in
- * double; the lanes past nb, up to a multiple of SKGAP_LANES, are zero. */
+/* The block of samples start..start+n_block of X (rows[start..start+n_block]
+ * if rows is not NULL), feature by feature: X_block[j * stride + sample] is
+ * feature j of the block's sample-th sample, in double; the lanes past
+ * n_block, up to a multiple of SKGAP_LANES, are zero. */
 #define SKGAP_LOAD_BODY                                                      \
-    ptrdiff_t b, j, l, index[SKGAP_LANES];                                   \
-    for (b = 0; b < nb; b += SKGAP_LANES) {                                  \
-        const ptrdiff_t n_lanes = nb - b < SKGAP_LANES ? nb - b : SKGAP_LANES; \
-        for (l = 0; l < SKGAP_LANES; l++)                                    \
-            index[l] = l < n_lanes                                           \
-                ? (rows == NULL ? start + b + l : rows[start + b + l]) * p   \
+    ptrdiff_t sample, j, lane, index[SKGAP_LANES];                           \
+    for (sample = 0; sample < n_block; sample += SKGAP_LANES) {              \
+        const ptrdiff_t n_lanes =                                            \
+            n_block - sample < SKGAP_LANES ? n_block - sample : SKGAP_LANES; \
+        for (lane = 0; lane < SKGAP_LANES; lane++)                           \
+            index[lane] = lane < n_lanes                                     \
+                ? (rows == NULL ? start + sample + lane                      \
+                                : rows[start + sample + lane]) * n_features  \
                 : -1;                                                        \
         if (n_lanes == SKGAP_LANES) {                                        \
-            for (j = 0; j < p; j++) {                                        \
-                double *o = XT + j * stride + b;                             \
-                for (l = 0; l < SKGAP_LANES; l++)                            \
-                    o[l] = X[index[l] + j];                                  \
+            for (j = 0; j < n_features; j++) {                               \
+                double *o = X_block + j * stride + sample;                   \
+                for (lane = 0; lane < SKGAP_LANES; lane++)                   \
+                    o[lane] = X[index[lane] + j];                            \
             }                                                                \
         } else {                                                             \
-            for (j = 0; j < p; j++) {                                        \
-                double *o = XT + j * stride + b;                             \
-                for (l = 0; l < SKGAP_LANES; l++)                            \
-                    o[l] = index[l] < 0 ? 0.0 : X[index[l] + j];             \
+            for (j = 0; j < n_features; j++) {                               \
+                double *o = X_block + j * stride + sample;                   \
+                for (lane = 0; lane < SKGAP_LANES; lane++)                   \
+                    o[lane] = index[lane] < 0 ? 0.0 : X[index[lane] + j];    \
             }                                                                \
         }                                                                    \
     }
 
 SKGAP_TARGET static void SKGAP_FN(skgap_load_f64)(
-    const double *SKGAP_RESTRICT X, ptrdiff_t p, const ptrdiff_t *rows,
-    ptrdiff_t start, ptrdiff_t nb, ptrdiff_t stride, double *SKGAP_RESTRICT XT)
+    const double *SKGAP_RESTRICT X, ptrdiff_t n_features, const ptrdiff_t *rows,
+    ptrdiff_t start, ptrdiff_t n_block, ptrdiff_t stride,
+    double *SKGAP_RESTRICT X_block)
 {
     SKGAP_LOAD_BODY
 }
 
 SKGAP_TARGET static void SKGAP_FN(skgap_load_f32)(
-    const float *SKGAP_RESTRICT X, ptrdiff_t p, const ptrdiff_t *rows,
-    ptrdiff_t start, ptrdiff_t nb, ptrdiff_t stride, double *SKGAP_RESTRICT XT)
+    const float *SKGAP_RESTRICT X, ptrdiff_t n_features, const ptrdiff_t *rows,
+    ptrdiff_t start, ptrdiff_t n_block, ptrdiff_t stride,
+    double *SKGAP_RESTRICT X_block)
 {
     SKGAP_LOAD_BODY
 }
@@ -64,90 +69,93 @@ SKGAP_TARGET static void SKGAP_FN(skgap_load_f32)(
 #undef SKGAP_LOAD_BODY
 
 SKGAP_TARGET static void SKGAP_FN(skgap_sq_dists)(
-    const double *SKGAP_RESTRICT XT, ptrdiff_t p, ptrdiff_t nb, ptrdiff_t stride,
-    const double *SKGAP_RESTRICT C, ptrdiff_t m, double *SKGAP_RESTRICT out)
+    const double *SKGAP_RESTRICT X_block, ptrdiff_t n_features, ptrdiff_t n_block,
+    ptrdiff_t stride, const double *SKGAP_RESTRICT centers, ptrdiff_t n_centers,
+    double *SKGAP_RESTRICT out)
 {
-    ptrdiff_t c, j, b, v;
-    for (c = 0; c < m; c++) {
-        const double *center = C + c * p;
+    ptrdiff_t c, j, sample, v;
+    for (c = 0; c < n_centers; c++) {
+        const double *center = centers + c * n_features;
         double *o = out + c * stride;
-        for (b = 0; b < nb; b += SKGAP_LANES) {
+        for (sample = 0; sample < n_block; sample += SKGAP_LANES) {
             SKGAP_V acc[SKGAP_NV];
             for (v = 0; v < SKGAP_NV; v++)
                 acc[v] = (SKGAP_V){0.0};
-            for (j = 0; j < p; j++) {
+            for (j = 0; j < n_features; j++) {
                 const double cj = center[j];
-                const double *x = XT + j * stride + b;
+                const double *x = X_block + j * stride + sample;
                 for (v = 0; v < SKGAP_NV; v++) {
                     const SKGAP_V t = *(const SKGAP_V *)(x + v * SKGAP_W) - cj;
                     acc[v] += t * t;
                 }
             }
             for (v = 0; v < SKGAP_NV; v++)
-                *(SKGAP_V *)(o + b + v * SKGAP_W) = acc[v];
+                *(SKGAP_V *)(o + sample + v * SKGAP_W) = acc[v];
         }
     }
 }
 
 SKGAP_TARGET static void SKGAP_FN(skgap_nearest_two)(
-    const double *SKGAP_RESTRICT D, ptrdiff_t m, ptrdiff_t nb, ptrdiff_t stride,
-    double *SKGAP_RESTRICT best, double *SKGAP_RESTRICT d1,
-    double *SKGAP_RESTRICT d2)
+    const double *SKGAP_RESTRICT distances, ptrdiff_t n_centers, ptrdiff_t n_block,
+    ptrdiff_t stride, double *SKGAP_RESTRICT nearest,
+    double *SKGAP_RESTRICT nearest_distance,
+    double *SKGAP_RESTRICT second_distance)
 {
-    ptrdiff_t c, b, v;
-    for (b = 0; b < nb; b += SKGAP_LANES) {
+    ptrdiff_t c, sample, v;
+    for (sample = 0; sample < n_block; sample += SKGAP_LANES) {
         for (v = 0; v < SKGAP_NV; v++) {
-            const ptrdiff_t at = b + v * SKGAP_W;
-            SKGAP_V first = *(const SKGAP_V *)(D + at);
+            const ptrdiff_t at = sample + v * SKGAP_W;
+            SKGAP_V first = *(const SKGAP_V *)(distances + at);
             SKGAP_V which = (SKGAP_V){0.0};
             SKGAP_V second = first * 0.0 + INFINITY;
-            for (c = 1; c < m; c++) {
-                const SKGAP_V x = *(const SKGAP_V *)(D + c * stride + at);
+            for (c = 1; c < n_centers; c++) {
+                const SKGAP_V x = *(const SKGAP_V *)(distances + c * stride + at);
                 const SKGAP_M closer = x < first, close = x < second;
                 second = SKGAP_SEL(closer, first, SKGAP_SEL(close, x, second));
                 which = SKGAP_SEL(closer, which * 0.0 + (double)c, which);
                 first = SKGAP_SEL(closer, x, first);
             }
-            *(SKGAP_V *)(best + at) = which;
-            *(SKGAP_V *)(d1 + at) = first;
-            *(SKGAP_V *)(d2 + at) = second;
+            *(SKGAP_V *)(nearest + at) = which;
+            *(SKGAP_V *)(nearest_distance + at) = first;
+            *(SKGAP_V *)(second_distance + at) = second;
         }
     }
 }
 
 SKGAP_TARGET static void SKGAP_FN(skgap_potentials)(
-    const double *SKGAP_RESTRICT D, ptrdiff_t m, ptrdiff_t nb, ptrdiff_t stride,
-    const double *SKGAP_RESTRICT closest, const double *SKGAP_RESTRICT w,
-    double *SKGAP_RESTRICT pot)
+    const double *SKGAP_RESTRICT distances, ptrdiff_t n_centers, ptrdiff_t n_block,
+    ptrdiff_t stride, const double *SKGAP_RESTRICT closest,
+    const double *SKGAP_RESTRICT weights, double *SKGAP_RESTRICT potentials)
 {
-    ptrdiff_t c, b, v, l, full = nb - nb % SKGAP_LANES;
-    for (c = 0; c < m; c++) {
-        const double *row = D + c * stride;
+    ptrdiff_t c, sample, v, lane, full = n_block - n_block % SKGAP_LANES;
+    for (c = 0; c < n_centers; c++) {
+        const double *row = distances + c * stride;
         double lanes[SKGAP_LANES], total = 0.0;
         SKGAP_V acc[SKGAP_NV];
         for (v = 0; v < SKGAP_NV; v++)
             acc[v] = (SKGAP_V){0.0};
-        for (b = 0; b < full; b += SKGAP_LANES) {
+        for (sample = 0; sample < full; sample += SKGAP_LANES) {
             for (v = 0; v < SKGAP_NV; v++) {
-                const ptrdiff_t at = b + v * SKGAP_W;
+                const ptrdiff_t at = sample + v * SKGAP_W;
                 const SKGAP_V x = *(const SKGAP_V *)(row + at);
                 const SKGAP_V q = *(const SKGAP_V *)(closest + at);
                 const SKGAP_V low = SKGAP_SEL(x < q, x, q);
-                if (w == NULL)
+                if (weights == NULL)
                     acc[v] += low;
                 else
-                    acc[v] += *(const SKGAP_V *)(w + at) * low;
+                    acc[v] += *(const SKGAP_V *)(weights + at) * low;
             }
         }
         for (v = 0; v < SKGAP_NV; v++)
             *(SKGAP_V *)(lanes + v * SKGAP_W) = acc[v];
-        for (l = 0; b + l < nb; l++) {
-            const double x = row[b + l], q = closest[b + l];
-            lanes[l] += (w == NULL ? 1.0 : w[b + l]) * (x < q ? x : q);
+        for (lane = 0; sample + lane < n_block; lane++) {
+            const double x = row[sample + lane], q = closest[sample + lane];
+            const double weight = weights == NULL ? 1.0 : weights[sample + lane];
+            lanes[lane] += weight * (x < q ? x : q);
         }
-        for (l = 0; l < SKGAP_LANES; l++)
-            total += lanes[l];
-        pot[c] += total;
+        for (lane = 0; lane < SKGAP_LANES; lane++)
+            total += lanes[lane];
+        potentials[c] += total;
     }
 }
 

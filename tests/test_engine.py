@@ -7,6 +7,7 @@ instruction set, who gets it, and the fitted KMeans it hands back.
 
 import pickle
 
+import _engine_fixture
 import _oracle
 import numpy as np
 import pytest
@@ -183,6 +184,27 @@ def test_same_seed_same_result_and_seeds_matter():
     assert_array_equal(a.centers[0], b.centers[0])
     starts = {tuple(_fit(X, [6], seed=s).inertia) for s in range(8)}
     assert len(starts) > 1  # different seeds, different starts
+
+
+def test_same_bits_as_the_fixture():
+    """The engine's outputs on 400 seeded cases are those stored in the fixture.
+
+    A change of the engine that should not change its results (a rewrite, an
+    optimisation) must keep every bit; regenerate tests/data/engine_fixture.npz
+    with ``python tests/_engine_fixture.py`` only for an intended change.
+    """
+    stored = np.load(_engine_fixture.PATH)
+    digests = stored["digests"]
+    assert len(digests) == _engine_fixture.N_CASES
+    differ = []
+    for index, case in enumerate(_engine_fixture.cases()):
+        result = _engine_fixture.outputs(index, case)
+        if index < _engine_fixture.N_RAW:  # the raw outputs name what differs
+            for name, array in result.items():
+                assert_array_equal(array, stored[f"{index}/{name}"], strict=True)
+        if _engine_fixture.digest(result) != digests[index]:
+            differ.append(index)
+    assert not differ, f"cases {differ} differ from the fixture"
 
 
 def test_every_instruction_set_gives_the_same_bits():
