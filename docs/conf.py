@@ -5,8 +5,11 @@ Build with warnings as errors::
     sphinx-build -W -b html docs docs/_build/html
 
 The build needs no network: links to the Python, NumPy, SciPy, scikit-learn,
-joblib, pandas and matplotlib documentation (intersphinx) are fetched only when
-``SKGAP_DOCS_INTERSPHINX=1``.
+pandas, matplotlib, joblib and Dask documentation (intersphinx) resolve from the
+inventories shipped in _inventories/ (written by _inventories/make_inventories.py,
+the names these pages refer to); ``SKGAP_DOCS_INTERSPHINX=1`` fetches the
+projects' full inventories instead. The figures of the user guide and the landing
+page are drawn at build time (matplotlib's plot directive), never pasted.
 """
 
 import os
@@ -36,6 +39,8 @@ extensions = [
     "sphinx.ext.extlinks",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # the figures of the user guide and the landing page, drawn at build time
+    "matplotlib.sphinxext.plot_directive",
     # MathJax shipped with the HTML (_static/mathjax), not fetched from a CDN
     "sphinx-mathjax-offline",
     "numpydoc",
@@ -74,6 +79,7 @@ numpydoc_show_class_members = True
 numpydoc_show_inherited_class_members = {
     "skgap.exceptions.SkgapWarning": False,
     "skgap.exceptions.ClustererFitError": False,
+    "skgap.exceptions.InvalidInputError": False,
 }
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
@@ -81,20 +87,23 @@ numpydoc_xref_param_type = False
 
 extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
 
-# Intersphinx only on request: a documentation build must not fail offline.
-if os.environ.get("SKGAP_DOCS_INTERSPHINX") == "1":
-    intersphinx_mapping = {
-        "python": ("https://docs.python.org/3", None),
-        "numpy": ("https://numpy.org/doc/stable", None),
-        "scipy": ("https://docs.scipy.org/doc/scipy", None),
-        "sklearn": ("https://scikit-learn.org/stable", None),
-        "joblib": ("https://joblib.readthedocs.io/en/stable", None),
-        "pandas": ("https://pandas.pydata.org/docs", None),
-        "matplotlib": ("https://matplotlib.org/stable", None),
-        "dask": ("https://docs.dask.org/en/stable", None),
-    }
-else:
-    intersphinx_mapping = {}
+# Intersphinx from the inventories of _inventories/: a build needs no network.
+# SKGAP_DOCS_INTERSPHINX=1 fetches the projects' full inventories instead.
+_INTERSPHINX = {
+    "python": "https://docs.python.org/3",
+    "numpy": "https://numpy.org/doc/stable",
+    "scipy": "https://docs.scipy.org/doc/scipy",
+    "sklearn": "https://scikit-learn.org/stable",
+    "pandas": "https://pandas.pydata.org/docs",
+    "matplotlib": "https://matplotlib.org/stable",
+    "joblib": "https://joblib.readthedocs.io/en/stable",
+    "distributed": "https://distributed.dask.org/en/stable",
+}
+_ONLINE = os.environ.get("SKGAP_DOCS_INTERSPHINX") == "1"
+intersphinx_mapping = {
+    name: (url, None if _ONLINE else f"_inventories/{name}.inv")
+    for name, url in _INTERSPHINX.items()
+}
 intersphinx_timeout = 10
 intersphinx_disabled_reftypes = ["std:doc"]
 
@@ -124,6 +133,14 @@ html_sidebars = {
     )
 }
 html_show_sourcelink = False
+
+# -- Figures (matplotlib's plot directive) -----------------------------------
+
+plot_include_source = False  # a figure shows its code with :include-source:
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_rcparams = {"figure.dpi": 100, "savefig.bbox": "tight"}
 
 # -- Gallery ---------------------------------------------------------------
 
