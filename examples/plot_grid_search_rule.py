@@ -9,6 +9,9 @@ the statistic it reads (``statistic``) are hyper-parameters of
 :class:`~sklearn.model_selection.GridSearchCV` can compare them: each
 candidate is fitted on training folds, predicts the clusters of the held-out
 fold, and is scored by the adjusted Rand index against the true labels.
+Without ``scoring=`` the search would score with ``GapKMeans.score``, the
+opposite of the inertia, which rewards the rule that chooses the most
+clusters (``GapKMeans.score`` warns about it).
 """
 
 # %%

@@ -1030,7 +1030,14 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     def score(self, X, y=None, sample_weight=None):
         """Score X with `best_estimator_` (for KMeans, the opposite of the inertia).
 
-        Only available if the estimator has ``score``.
+        Only available if the estimator has ``score``. Such scores improve
+        with the number of clusters (the inertia falls, a mixture's
+        likelihood rises), so they cannot compare choices of k: a
+        :class:`~sklearn.model_selection.GridSearchCV` over `method` or
+        `n_clusters_range` that uses them rewards the rule that chooses the
+        most clusters. It warns (:class:`~skgap.exceptions.SkgapWarning`);
+        search with ``scoring=`` on known labels instead, e.g.
+        ``GridSearchCV(..., scoring="adjusted_rand_score").fit(X, y)``.
 
         Parameters
         ----------
@@ -1052,6 +1059,15 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             The score of `best_estimator_` on X.
         """
         X = self._validate_new_data(X)
+        warn_caller(
+            f"GapKMeans.score is the score of {type(self.best_estimator_).__name__}"
+            f" at the chosen k={self.n_clusters_}, which improves with the number "
+            "of clusters: it cannot compare choices of k, and a search over "
+            "method or n_clusters_range that uses it rewards the most clusters. "
+            "Pass scoring= with known labels, e.g. GridSearchCV(..., "
+            "scoring='adjusted_rand_score').fit(X, y).",
+            SkgapWarning,
+        )
         if sample_weight is None:
             return self.best_estimator_.score(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])

@@ -319,6 +319,7 @@ def fitted():
     return X, GapKMeans(random_state=0).fit(X)
 
 
+@pytest.mark.filterwarnings("ignore:GapKMeans.score:skgap.exceptions.SkgapWarning")
 def test_best_estimator_is_a_fitted_kmeans(fitted):
     X, gap = fitted
     best = gap.best_estimator_

@@ -214,8 +214,10 @@ def test_fitted_attributes(blobs_fit):
     assert_allclose(gap.transform(X), gap.best_estimator_.transform(X))
     assert gap.transform(X).shape == (X.shape[0], 3)
     assert_allclose(_fast().fit_transform(X), gap.transform(X))
-    assert gap.score(X) == gap.best_estimator_.score(X)
-    assert gap.score(X) == pytest.approx(-gap.best_estimator_.inertia_, rel=1e-6)
+    with pytest.warns(SkgapWarning, match="improves with the number of clusters"):
+        assert gap.score(X) == gap.best_estimator_.score(X)
+    with pytest.warns(SkgapWarning, match="GapKMeans.score"):
+        assert gap.score(X) == pytest.approx(-gap.best_estimator_.inertia_, rel=1e-6)
 
 
 def test_gap_df(blobs_fit):
@@ -1193,6 +1195,7 @@ def test_reference_row_i_carries_weight_i():
     assert expected != within_cluster_dispersion(R, np.zeros(len(R), int))
 
 
+@pytest.mark.filterwarnings("ignore:GapKMeans.score:skgap.exceptions.SkgapWarning")
 def test_weighted_fit_is_reproducible_and_fit_transform_consistent():
     X, weights = _weighted_data()
     a = _weighted().fit(X, sample_weight=weights)
@@ -1389,6 +1392,7 @@ def test_agglomerative_has_no_predict_transform_or_set_output(three_blobs):
         gap.predict(X)
 
 
+@pytest.mark.filterwarnings("ignore:GapKMeans.score:skgap.exceptions.SkgapWarning")
 def test_gaussian_mixture_delegation(three_blobs):
     X, _ = three_blobs
     gap = _wrapping(GaussianMixture()).fit(X)
@@ -1521,13 +1525,26 @@ def test_grid_search_over_method_and_statistic(three_blobs):
         scoring="adjusted_rand_score",
         cv=2,
     )
-    search.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkgapWarning)  # scoring= scores by labels
+        search.fit(X, y)
     assert set(search.cv_results_["param_method"]) == {"tibshirani", "global_max"}
     assert len(search.cv_results_["mean_test_score"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_score_ == pytest.approx(1.0)
     assert search.best_estimator_.n_clusters_ == 3
     assert search.predict(X).shape == (X.shape[0],)
+
+
+def test_grid_search_by_score_warns_that_it_rewards_more_clusters():
+    X = StandardScaler().fit_transform(_table_data()["wine"])
+    search = GridSearchCV(
+        GapKMeans(n_refs=5, random_state=0), {"method": ["tibshirani", "global_max"]}
+    )
+    with pytest.warns(SkgapWarning, match=r"Pass scoring= with known labels"):
+        search.fit(X)
+    # -inertia: the rule with more clusters wins
+    assert search.best_params_["method"] == "global_max"
 
 
 def test_gap_kmeans_inside_pipeline(three_blobs):

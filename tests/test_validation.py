@@ -412,6 +412,7 @@ def test_predict_bad_X(fitted, name, make, expected):
     ],
     ids=["float32", "integral float", "list", "DataFrame"],
 )
+@pytest.mark.filterwarnings("ignore:GapKMeans.score:skgap.exceptions.SkgapWarning")
 def test_predict_good_X(fitted, convert):
     X = convert(_blobs()[:10])
     with _not_modified(X):
@@ -421,6 +422,7 @@ def test_predict_good_X(fitted, convert):
     assert fitted.score(X) == pytest.approx(fitted.score(np.asarray(X, float)))
 
 
+@pytest.mark.filterwarnings("ignore:GapKMeans.score:skgap.exceptions.SkgapWarning")
 def test_predict_and_score_float64_after_float32_fit():
     X = _blobs()
     gap = _gap().fit(X.astype(np.float32))
