@@ -1,3 +1,3 @@
 """The version of skgap, read statically at build time."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"
