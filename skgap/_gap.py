@@ -630,7 +630,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{name}."
             )
         if self.estimator is not None:
-            _check_clusterer(self.estimator)
+            _check_clusterer(self.estimator)  # before clone, which needs get_params
         estimator = clone(self._routed_estimator())
         n_clusters_param = _n_clusters_param(estimator)
         _validate_clusterer_params(configure(estimator, n_clusters_param, 2, 0))
@@ -1076,8 +1076,7 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
-        estimator = _default_estimator() if self.estimator is None else self.estimator
-        estimator_tags = _estimator_tags(estimator)
+        estimator_tags = _estimator_tags(self._routed_estimator())
         if estimator_tags is not None:
             tags.non_deterministic = estimator_tags.non_deterministic
             # transform is delegated: GapKMeans is a transformer when estimator is

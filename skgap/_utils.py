@@ -104,10 +104,7 @@ def _estimator_has(attr):
             # raises an AttributeError if `attr` does not exist
             getattr(self.best_estimator_, attr)
             return True
-        estimator = self.estimator
-        if estimator is None:
-            estimator = _default_estimator()
-        getattr(estimator, attr)
+        getattr(self._routed_estimator(), attr)
         return True
 
     return check
@@ -159,9 +156,8 @@ def _n_clusters_param(estimator):
     wins; otherwise a unique nested one such as ``kmeans__n_clusters`` in a
     :class:`~sklearn.pipeline.Pipeline`, where the final step's wins over
     another step's (``gaussianmixture__n_components`` over
-    ``pca__n_components``).
+    ``pca__n_components``). `estimator` passed `_check_clusterer`.
     """
-    _check_clusterer(estimator)
     params = estimator.get_params(deep=False)
     for name in N_CLUSTERS_PARAMS:
         if name in params:
