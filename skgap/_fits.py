@@ -10,14 +10,18 @@ Dask cluster). `fit_best` makes ``best_estimator_`` at the chosen k.
 """
 
 import copy
-import pickle
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn import config_context
-from sklearn.base import clone
 
+from ._clusterer import (
+    centres_in_place,
+    clusterer_error,
+    fit_checked,
+    nested_params,
+)
 from ._dispersion import _dispersion
 from ._engine import EngineSettings, engine_fit, fitted_kmeans
 from ._execution import (
@@ -32,8 +36,7 @@ from ._execution import (
     worth_threads,
 )
 from ._utils import read_only, warn_caller
-from ._validation import check_labels
-from .exceptions import ClustererFitError, SkgapWarning
+from .exceptions import SkgapWarning
 
 __all__ = ["FitSpec", "FitStore", "fit_best", "fit_task", "run_fits"]
 
@@ -90,99 +93,6 @@ def bootstrap_seed(entropy):
     return _seeds(entropy, _BOOTSTRAP, 0, [0])[0]
 
 
-# ------------------------------------------------------------------------ the clusterer
-
-
-def _nested_params(estimator, name):
-    """Every parameter of `estimator` called `name`, top-level or nested."""
-    return [
-        key
-        for key in estimator.get_params(deep=True)
-        if key == name or key.endswith("__" + name)
-    ]
-
-
-def configure(estimator, n_clusters_param, k, seed, copy_x=True):
-    """A clone of `estimator` with k clusters and every random_state seeded.
-
-    Every (nested) ``copy_x`` is True: skgap passes the data read-only and
-    never lets a clusterer centre it in place, whatever the caller chose
-    (but for its own reference data, see `_centres_in_place`).
-    """
-    estimator = clone(estimator)
-    params = {
-        n_clusters_param: k,
-        **dict.fromkeys(_nested_params(estimator, "copy_x"), copy_x),
-    }
-    params.update(dict.fromkeys(_nested_params(estimator, "random_state"), seed))
-    return estimator.set_params(**params)
-
-
-def fit_labels(estimator, X, sample_weight=None):
-    """Fit `estimator` on X and return its labels (fit_predict, labels_ or predict)."""
-    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-    if hasattr(estimator, "fit_predict"):
-        return estimator.fit_predict(X, **kwargs)
-    estimator.fit(X, **kwargs)
-    if hasattr(estimator, "labels_"):
-        return estimator.labels_
-    return estimator.predict(X)
-
-
-def _picklable(exc):
-    """`exc` if it survives pickling (to the parent process), else a stand-in."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-def clusterer_error(estimator, dataset, k, exc, when=""):
-    """The ClustererFitError of a fit of `estimator` that raised `exc`.
-
-    A MemoryError stays a MemoryError, and a warning that the caller's
-    filters turned into an error stays that warning, with the fit named.
-    """
-    what = f"{type(estimator).__name__} failed to cluster {dataset} into k={k}"
-    if isinstance(exc, MemoryError):
-        return MemoryError(f"{what} clusters{when}: out of memory: {exc}")
-    if isinstance(exc, Warning):
-        try:
-            return type(exc)(f"{what} clusters{when}: {exc}")
-        except Exception:
-            pass
-    hint = (
-        " (skgap passes the data read-only: a clusterer must not modify its "
-        "input; copy X inside fit if it must)"
-        if "read-only" in str(exc)
-        else ""
-    )
-    return ClustererFitError(
-        f"{what} clusters{when}: {type(exc).__name__}: {exc}{hint}",
-        k=k,
-        dataset=dataset,
-        original=_picklable(exc),
-    )
-
-
-def _centres_in_place(estimator, sampler):
-    """Whether `estimator` may centre skgap's reference data in place.
-
-    KMeans and BisectingKMeans with ``copy_x=False`` subtract the mean and
-    add it back, which leaves the data within rounding of what they were: a
-    task that redraws its reference set from its seed after each such fit
-    saves the copy of X that every fit would make (memory: test_fits.py).
-    """
-    from sklearn.cluster import BisectingKMeans, KMeans
-
-    return (
-        isinstance(estimator, (KMeans, BisectingKMeans))
-        and "copy_x" in estimator.get_params(deep=False)
-        and sampler.draws_in_place
-    )
-
-
 def _dataset_name(b):
     if b == DATA:
         return "the data"
@@ -207,21 +117,6 @@ def _dataset(spec, b, X):
         None if sample_weight is None else sample_weight[rows],
         None if fit_weight is None else fit_weight[rows],
     )
-
-
-def _fit_checked(
-    estimator, spec, X, fit_weight, k, seed, dataset, when="", copy_x=True
-):
-    """Fit a configured clone of the clusterer at k; its checked labels."""
-    clusterer = configure(estimator, spec.n_clusters_param, k, seed, copy_x)
-    try:
-        labels = fit_labels(clusterer, X, fit_weight)
-        labels = check_labels(
-            labels, X.shape[0], what="the clusterer's labels", given=False
-        )
-    except Exception as exc:
-        raise clusterer_error(estimator, dataset, k, exc, when) from exc
-    return clusterer, labels
 
 
 # ----------------------------------------------------------------------------- the task
@@ -273,7 +168,7 @@ def fit_task(spec, b, ks, X, running):
     """
     seeds = fit_seeds(spec.entropy, b, ks)
     redraw = spec.engine is None and b >= 0
-    redraw = redraw and _centres_in_place(spec.estimator, spec.sampler)
+    redraw = redraw and centres_in_place(spec.estimator, spec.sampler)
     X, sample_weight, fit_weight = _dataset(spec, b, X)
     if not redraw:
         # Read-only: a clusterer that modified its input would change the
@@ -329,9 +224,9 @@ def fit_task(spec, b, ks, X, running):
                 labels = np.zeros(X.shape[0], dtype=np.intp)
             else:
                 with recording(result.warnings, b, k, spec.parent_pid):
-                    _, labels = _fit_checked(
+                    _, labels = fit_checked(
                         spec.estimator,
-                        spec,
+                        spec.n_clusters_param,
                         X,
                         fit_weight,
                         k,
@@ -510,11 +405,11 @@ def _fit_best(X, spec, store, k):
         return estimator, estimator.labels_
     user_copy_x = {
         name: spec.estimator.get_params()[name]
-        for name in _nested_params(spec.estimator, "copy_x")
+        for name in nested_params(spec.estimator, "copy_x")
     }
-    estimator, labels = _fit_checked(
+    estimator, labels = fit_checked(
         spec.estimator,
-        spec,
+        spec.n_clusters_param,
         read_only(X),
         spec.fit_weight,
         k,

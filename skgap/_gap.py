@@ -18,6 +18,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._clusterer import configure
 from ._dispersion import check_metric
 from ._docstrings import fill_doc
 from ._engine import engine_settings
@@ -27,7 +28,6 @@ from ._fits import (
     FitSpec,
     FitStore,
     bootstrap_seed,
-    configure,
     datasets,
     fit_best,
     run_fits,
