@@ -335,7 +335,7 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
 
     total = len(datasets(n_refs, n_resamples)) * len(ks)
     progress = Progress(
-        total, enabled=bool(verbose), done=total - sum(len(t) for _, t in tasks)
+        total, [task_ks for _, task_ks in tasks], bool(verbose), n_workers
     )
     records = []
     results = run_tasks(
@@ -356,7 +356,7 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
         store.kept.update(result.kept)
         store.short.update((b, k) for k in result.short_ks)
         records.extend(result.warnings)
-        progress.update(len(task_ks))
+        progress.update(task_ks)
     warn_summary(records)
 
 
