@@ -27,7 +27,6 @@ from ._engine import EngineSettings, engine_fit, fitted_kmeans
 from ._execution import (
     TASKS_PER_WORKER,
     Cancelled,
-    Progress,
     preferred_workers,
     recording,
     run_tasks,
@@ -35,6 +34,7 @@ from ._execution import (
     warn_summary,
     worth_threads,
 )
+from ._progress import Progress
 from ._utils import read_only, warn_caller
 from .exceptions import SkgapWarning
 

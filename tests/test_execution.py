@@ -42,8 +42,8 @@ from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_info
 
 from skgap import GapKMeans
-from skgap._execution import Progress as _Progress
 from skgap._execution import split_ks as _split_ks
+from skgap._progress import Progress as _Progress
 
 SUBPROCESS_TIMEOUT = 120  # seconds; a hang fails the test instead of CI
 

@@ -12,7 +12,7 @@
 - In a Jupyter kernel, one line rewritten with carriage returns (no terminal
   escapes), or tqdm's notebook bar when tqdm and ipywidgets are installed.
 
-The parts of a fit are in test_execution.py.
+The parts of a fit are in test_progress.py.
 """
 
 import importlib.machinery
@@ -33,8 +33,8 @@ import pytest
 from joblib import parallel_config
 from sklearn.cluster import KMeans
 
-from skgap import GapKMeans, _execution
-from skgap._execution import Progress
+from skgap import GapKMeans, _progress
+from skgap._progress import Progress
 
 SUBPROCESS_TIMEOUT = 60  # seconds; a hang fails the test instead of CI
 
@@ -244,7 +244,7 @@ class _Clock:
 @pytest.fixture
 def clock(monkeypatch):
     clock = _Clock()
-    monkeypatch.setattr(_execution, "time", clock)
+    monkeypatch.setattr(_progress, "time", clock)
     return clock
 
 
@@ -295,7 +295,7 @@ def test_the_work_weighs_each_k(clock, monkeypatch):
         progress.update(ks)
         if 0 < n < len(tasks) - 1:
             remaining = sum(costs[n + 1 :])
-            expected = f"~{_execution._duration(remaining)} remaining"
+            expected = f"~{_progress._duration(remaining)} remaining"
             assert _statuses(tty)[-1].endswith(expected)  # 28 s, 23 s, 4.2 s
 
 
@@ -338,7 +338,7 @@ def test_a_warm_start_counts_the_fits_made_before(clock, monkeypatch):
     ],
 )
 def test_durations(seconds, text):
-    assert _execution._duration(seconds) == text
+    assert _progress._duration(seconds) == text
 
 
 # ------------------------------------------------------------------------ notebooks
@@ -361,7 +361,7 @@ def _kernel(monkeypatch, shell):
 
 def test_a_notebook_rewrites_one_line_with_carriage_returns(monkeypatch):
     _kernel(monkeypatch, ZMQInteractiveShell)
-    monkeypatch.setattr(_execution, "_notebook_bar", lambda total, done: None)
+    monkeypatch.setattr(_progress, "_notebook_bar", lambda total, done: None)
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # a kernel's stream: no tty
     progress = Progress(200, [[k] for k in range(2, 22)] * 10, enabled=True)
     for ks in [[k] for k in range(2, 22)] * 10:
@@ -380,7 +380,7 @@ def test_a_terminal_ipython_is_no_notebook(monkeypatch):
     _kernel(monkeypatch, TerminalInteractiveShell)
     monkeypatch.delitem(sys.modules, "ipykernel")
     monkeypatch.setattr(sys, "stderr", _FakeTTY())
-    assert not _execution._in_notebook()
+    assert not _progress._in_notebook()
     Progress(2, [[1, 2]], enabled=True).update([1, 2])
     assert sys.stderr.getvalue().endswith("done\033[K\n")
 
