@@ -153,6 +153,11 @@ def fitted_kmeans(estimator, X, centers, *, inertia, n_iter, seed):
     """
     from sklearn.base import clone
 
+    # The engine's own labels of X: those of its double-precision centres (as
+    # its final assignment), whose inertia it returned and whose W_k the gap
+    # statistic used. Centres rounded to float32 may assign samples of data
+    # quantised by float32 differently.
+    labels = engine_labels(X, centers)
     kmeans_ = clone(estimator)
     params = kmeans_.get_params(deep=False)
     centers = np.asarray(centers, dtype=X.dtype)
@@ -172,7 +177,7 @@ def fitted_kmeans(estimator, X, centers, *, inertia, n_iter, seed):
         copy_x=params["copy_x"],
     )
     kmeans_.cluster_centers_ = np.asarray(centers, dtype=X.dtype)
-    kmeans_.labels_ = engine_labels(X, centers)
+    kmeans_.labels_ = labels
     kmeans_.inertia_ = float(inertia)
     kmeans_.n_iter_ = int(n_iter)
     return kmeans_
