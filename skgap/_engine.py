@@ -150,9 +150,16 @@ def fitted_kmeans(estimator, X, centers, *, inertia, n_iter, seed):
     centres, labels of X, inertia and iteration count then replace the
     results of that fit, and the clone's parameters are those of `estimator`
     with `seed` as random_state.
+
+    The labels are the engine's own, those of its double-precision `centers`
+    (its final assignment): the labels whose W_k the gap statistic used and
+    whose squared distances to those centres are `inertia`. For float32 X,
+    ``cluster_centers_`` are the centres rounded to float32, as scikit-learn's
+    (which may assign data quantised by float32 otherwise).
     """
     from sklearn.base import clone
 
+    labels = engine_labels(X, centers)
     kmeans_ = clone(estimator)
     params = kmeans_.get_params(deep=False)
     centers = np.asarray(centers, dtype=X.dtype)
@@ -171,8 +178,8 @@ def fitted_kmeans(estimator, X, centers, *, inertia, n_iter, seed):
         max_iter=params["max_iter"],
         copy_x=params["copy_x"],
     )
-    kmeans_.cluster_centers_ = np.asarray(centers, dtype=X.dtype)
-    kmeans_.labels_ = engine_labels(X, centers)
+    kmeans_.cluster_centers_ = centers
+    kmeans_.labels_ = labels
     kmeans_.inertia_ = float(inertia)
     kmeans_.n_iter_ = int(n_iter)
     return kmeans_

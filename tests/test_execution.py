@@ -12,7 +12,7 @@
   chose them); the engine's, and fits of large data, in threads.
 - ``verbose`` reports progress on stderr; without it a fit prints nothing.
 - Ctrl-C stops a fit promptly, in threads and in worker processes, and leaves
-  no worker behind.
+  no worker behind, also in the pair loops of W_k (other metrics and powers).
 
 Failing clusterers, dying workers and the warnings raised in the workers:
 test_faults.py.
@@ -666,3 +666,110 @@ def test_ctrl_c_with_threads_returns_promptly_and_exits_cleanly(path, attempt):
     # fit per thread (seconds), the engine at its next iteration
     seconds = float(out.split("INTERRUPTED")[1].split()[0])
     assert seconds < 30, out
+
+
+_PAIR_LOOPS_INTERRUPTED = """
+import signal, sys, threading, time
+
+# (as in _SLEEPING_SOURCE: even if started with SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import numpy as np
+import skgap._dispersion as dispersion_module
+from skgap import GapKMeans
+
+case, n_jobs = sys.argv[1], int(sys.argv[2])
+started = threading.Event()
+
+
+def announce():  # once the pair loops of W_k run
+    if not started.is_set():
+        started.set()
+        print("STARTED", flush=True)
+
+
+def marked(function):
+    def call(*args, **kwargs):
+        announce()
+        return function(*args, **kwargs)
+
+    return call
+
+
+def slow_cityblock(u, v):  # a few microseconds a pair
+    announce()
+    return float(np.abs(u - v).sum())
+
+
+rng = np.random.default_rng(0)
+if case == "callable":
+    # enough engine work for threads (skgap/_execution.py)
+    X = rng.normal(size=(1_200, 3))
+    params = dict(metric=slow_cityblock, n_clusters_range=range(1, 6), n_refs=20)
+else:
+    X = rng.normal(size=(40_000 if case == "cityblock" else 60_000, 3))
+    params = dict(n_clusters_range=range(1, 3), n_refs=4)
+    if case == "cityblock":
+        params["metric"] = "cityblock"  # blocks of pairwise_distances
+        loop = "pairwise_distances"
+    else:
+        params["power"] = 1.0  # the compiled pair loop
+        loop = "_pairwise_dispersion"
+    setattr(dispersion_module, loop, marked(getattr(dispersion_module, loop)))
+gap = GapKMeans(n_jobs=n_jobs, random_state=0, **params)
+print("READY", flush=True)
+try:
+    gap.fit(X)
+    print("FINISHED", flush=True)
+except KeyboardInterrupt:
+    print("INTERRUPTED", time.process_time(), flush=True)
+print("FITTED", hasattr(gap, "n_clusters_"), flush=True)
+# no thread of skgap still works: the process uses no CPU while it waits
+before = time.process_time()
+time.sleep(0.5)
+print("AFTER", time.process_time() - before, flush=True)
+"""
+
+
+def _cpu_seconds(pid):
+    """The CPU time (user + system, all threads) process `pid` used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@needs_proc
+@pytest.mark.parametrize("case", ["cityblock", "callable", "power1"])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("attempt", range(3))
+def test_ctrl_c_stops_the_pair_loops_of_other_metrics_and_powers(case, n_jobs, attempt):
+    # W_k of a metric other than the Euclidean, or of a power other than 2,
+    # sums the pairs of each cluster (here seconds per k and data set): the
+    # loops stop between blocks once the fit is cancelled
+    process = subprocess.Popen(
+        [sys.executable, "-c", _PAIR_LOOPS_INTERRUPTED, case, str(n_jobs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
+    )
+    try:
+        assert process.stdout.readline().strip() == "READY"
+        assert process.stdout.readline().strip() == "STARTED"
+        time.sleep(0.1 * attempt)  # the loops at different points
+        cpu_at_interrupt = _cpu_seconds(process.pid)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=SUBPROCESS_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, (out, err)  # no abort (-6), no crash
+    assert "INTERRUPTED" in out and "FINISHED" not in out, (out, err)
+    assert "FITTED False" in out
+    # fit raised once every thread had stopped, after at most a block of
+    # pairs each (milliseconds): CPU time, which other processes on the
+    # machine do not stretch. Loops that ran their cluster to the end (no
+    # check between blocks) took 2 to 10 CPU seconds here with n_jobs=2.
+    cpu_to_raise = float(out.split("INTERRUPTED")[1].split()[0]) - cpu_at_interrupt
+    assert cpu_to_raise < 1.0, out
+    assert float(out.split("AFTER")[1].split()[0]) < 0.1, out

@@ -11,19 +11,23 @@
   clusters as a copy would, and keeps a fit's memory to about one KMeans fit.
 - The engine's threads share each reference draw, read-only, and draw the
   next one into a finished draw's array (no per-draw allocation).
+- The engine's ``best_estimator_`` is one clustering: ``labels_`` are the
+  engine's own, whose W_k the gap used and whose squared distances to its
+  centres are ``inertia_``, for float32 data too (rounded centres do not
+  reassign them).
 """
 
 import tracemalloc
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import BisectingKMeans, KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from skgap import GapKMeans
+from skgap import GapKMeans, within_cluster_dispersion
 from skgap._reference import make_reference_sampler
 from skgap._selection import RESULT_KEYS
 
@@ -210,3 +214,39 @@ def test_reference_draws_in_threads_give_the_serial_results(
         for n_jobs in (1, 2)
     ]
     assert_array_equal(gaps[0], gaps[1])
+
+
+# ------------------------------------------------------------------ the best fit
+
+
+def _quantised_blobs():
+    """Blobs 1e-3 apart at 1e4: float32 rounds them to a grid of ~1e-3."""
+    X = make_blobs(400, centers=4, cluster_std=0.5, random_state=1)[0]
+    return X * 1e-3 + 1e4
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("data", ["blobs", "quantised"])
+def test_engine_labels_centres_and_inertia_are_one_clustering(dtype, data):
+    X = _blobs(n_samples=400)[0] if data == "blobs" else _quantised_blobs()
+    X = X.astype(dtype)
+    gap = GapKMeans(n_clusters_range=range(1, 7), n_refs=5, random_state=0).fit(X)
+    best = gap.best_estimator_
+    assert_array_equal(gap.labels_, best.labels_)
+    # labels_ are the engine's own: those whose W_k the gap statistic used,
+    # and whose squared distances to the engine's centres are inertia_ (the
+    # centres are their means: the fit converged)
+    dispersion = within_cluster_dispersion(X, gap.labels_)
+    position = list(gap.gap_results_["n_clusters"]).index(gap.n_clusters_)
+    assert_allclose(dispersion, gap.dispersions_[position], rtol=1e-10)
+    assert_allclose(dispersion, best.inertia_, rtol=1e-6)
+    assert best.cluster_centers_.dtype == dtype
+    if dtype is np.float32 and data == "quantised":
+        # scikit-learn's predict computes float32 distances as |c|^2 - 2 x.c,
+        # about 2e8 here, with a resolution of 16 against distances of 1e-6:
+        # its own KMeans' predict disagrees with its labels_ on this data
+        own = KMeans(gap.n_clusters_, n_init=3, random_state=0).fit(X)
+        assert_allclose(own.inertia_, best.inertia_, rtol=1e-6)
+    else:
+        assert_array_equal(best.predict(X), gap.labels_)
+        assert_array_equal(gap.predict(X), gap.labels_)
