@@ -349,14 +349,15 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
             "sampler and the data"
         ),
     )
-    for (b, task_ks), result in zip(tasks, results, strict=True):
-        store.w.update(
-            ((b, k), w) for k, w in zip(task_ks, result.dispersions, strict=True)
-        )
-        store.kept.update(result.kept)
-        store.short.update((b, k) for k in result.short_ks)
-        records.extend(result.warnings)
-        progress.update(task_ks)
+    with progress:
+        for (b, task_ks), result in zip(tasks, results, strict=True):
+            store.w.update(
+                ((b, k), w) for k, w in zip(task_ks, result.dispersions, strict=True)
+            )
+            store.kept.update(result.kept)
+            store.short.update((b, k) for k in result.short_ks)
+            records.extend(result.warnings)
+            progress.update(task_ks)
     warn_summary(records)
 
 

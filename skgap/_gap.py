@@ -197,11 +197,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
 
     verbose : int, default=0
         Progress reporting on stderr. 0 is silent. With 1 or more, GapKMeans
-        reports as fits complete how many of the ``(n_refs + 1) *
-        n_candidates`` fits are done, the elapsed time and an estimate of the
-        remaining time: one updating line on a terminal, a line per tenth of
-        the work otherwise. Values above 1 also pass ``verbose - 1`` to
-        :class:`joblib.Parallel`.
+        reports as fits complete how many of the ``(n_refs + 1 +
+        n_bootstrap) * n_candidates`` fits are done, the elapsed time and an
+        estimate of the remaining time ("estimating" until the first results
+        show the pace): one line updated in place on a terminal and in a
+        Jupyter notebook (tqdm's bar there, if tqdm and ipywidgets are
+        installed), a line per tenth of the work otherwise. Values above 1
+        also pass ``verbose - 1`` to :class:`joblib.Parallel`.
 
     warm_start : bool, default=False
         When set to True, a refit on the same X reuses the fits of the

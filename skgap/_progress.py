@@ -107,6 +107,18 @@ class Progress:
         if self.mode != "lines" and self.done < total:
             self._show(self._line(0.0, None), final=False)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        # interrupted or failed: end the line, so that the traceback starts on
+        # one of its own
+        if self.mode in ("tty", "notebook") and self.bar is None:
+            if self.done < self.total:
+                print(file=sys.stderr, flush=True)
+        elif self.bar is not None and self.done < self.total:
+            self.bar.close()
+
     def remaining(self, elapsed):
         """The estimated seconds left, or None while there is too little to go on."""
         if self.wave is None or self.n_results < 2 * self.n_workers:
