@@ -22,6 +22,7 @@ import math
 import os
 import re
 import sys
+import textwrap
 import time
 import warnings
 from numbers import Integral
@@ -512,14 +513,31 @@ def format_table(results, chosen, statistic="gap"):
     return "\n".join(lines)
 
 
-def _every_rule(choices):
-    """The k of every rule on each statistic, and whether they disagree."""
-    ks = {k for by_rule in choices.values() for k in by_rule.values() if k is not None}
-    agree = "they agree" if len(ks) == 1 else f"they disagree ({sorted(ks)})"
-    lines = [f"every rule: {agree}"]
-    for statistic, by_rule in choices.items():
-        cells = (f"{rule} {'-' if k is None else k}" for rule, k in by_rule.items())
-        lines.append(f"  {statistic.replace('_star', '*')}: {', '.join(cells)}")
+def _every_rule(choices, statistic, method, chosen):
+    """In words: the k of every rule on each statistic, and why one is trusted."""
+    names = {"gap": "the gap", "gap_star": "Gap*"}
+    parts, ks = [], set()
+    for name, by_rule in choices.items():
+        found = {k for k in by_rule.values() if k is not None}
+        ks |= found
+        if len(found) == 1:
+            parts.append(f"on {names[name]} all five choose k = {found.pop()}")
+        else:
+            cells = (f"{rule} {'-' if k is None else k}" for rule, k in by_rule.items())
+            parts.append(f"on {names[name]}: {', '.join(cells)}")
+    lines = [f"every rule: {'; '.join(parts)}."]
+    if len(ks) > 1:
+        why = (
+            f"This fit's rule, {method} on {names[statistic]}, chose {chosen}. "
+            "Tibshirani's rule on the gap (the default) is the paper's: the "
+            "smallest k whose gap is within one standard error of the next. Gap* "
+            "compares W itself, not log W, so its largest drops come first and it "
+            "tends to stop at a coarser grouping; global maxima tend to "
+            "over-split. Where they differ, look at the curves (--plot all)."
+        )
+        lines.append(
+            textwrap.fill(why, 79, initial_indent="  ", subsequent_indent="  ")
+        )
     return "\n".join(lines)
 
 
@@ -581,7 +599,7 @@ def _report(data, gap, args, estimator, elapsed, warned=(), unscaled=False):
     resamples = (
         f"{args.n_bootstrap} resamples of the data rows and the references"
         if args.n_bootstrap
-        else "500 resamples of the references (--bootstrap N: of the data too)"
+        else "500 resamples of the references\n  (--bootstrap N: of the data too)"
     )
     unreliable = (  # the result line says so, under the warning that says why
         " - UNRELIABLE: the columns are on very different scales (see the "
@@ -602,7 +620,7 @@ of {gap.selection_resamples_},
 
 {format_table(results, gap.n_clusters_, args.statistic)}
 
-{_every_rule(gap.rule_choices_)}
+{_every_rule(gap.rule_choices_, args.statistic, args.method, gap.n_clusters_)}
 
   log W: log of the within-cluster dispersion W_k of the data;
   E[log W*]: its mean over the reference data sets; gap = E[log W*] - log W;
