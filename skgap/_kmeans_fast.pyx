@@ -584,12 +584,8 @@ cdef list _allocate(
     Work* w, Py_ssize_t n_samples, Py_ssize_t n_features, sample_weight,
     Py_ssize_t max_clusters, bint several_starts, cancel,
 ):
-    """Set up `w` for at most `max_clusters` clusters; returns its work arrays.
-
-    Each a NumPy array of its own, kept by the caller while `w` is in use:
-    about 16 bytes per sample, 20 with several starts.
-    """
-    cdef Py_ssize_t n_trials = _n_trials(max_clusters), block
+    """Set up `w` for up to `max_clusters`; its arrays (16-20 bytes a sample)."""
+    cdef Py_ssize_t n_trials = _n_trials(max_clusters), block, size
     cdef Py_ssize_t per_cluster = max_clusters * n_features
     cdef const double[::1] weights
     cdef const int[::1] cancel_flag
@@ -606,8 +602,7 @@ cdef list _allocate(
     block = min(8192 // n_features, 65536 // max_clusters)
     w.block = max(min(block - block % SKGAP_LANES, 256), SKGAP_LANES)
     w.stride = w.block + 8  # the rows of a block array in different cache sets
-    # tightening the upper bound saves a rescan only if a rescan costs much more
-    # than one distance: narrow data
+    # a tighter upper bound saves a rescan if one distance is cheap: narrow data
     w.tighten = n_features <= 3
     w.labels = <int*> _new(arrays, n_samples, np.intc)
     w.best_labels = w.labels  # with one start, its labels are the best
@@ -616,8 +611,8 @@ cdef list _allocate(
     w.upper = <double*> _new(arrays, n_samples, np.float64)
     w.lower = <float*> _new(arrays, n_samples, np.float32)
     w.X_block = <double*> _new(arrays, n_features * w.stride, np.float64)
-    w.distances = <double*> _new(arrays, max(max_clusters, n_trials) * w.stride,
-                                 np.float64)
+    size = max(max_clusters, n_trials) * w.stride
+    w.distances = <double*> _new(arrays, size, np.float64)
     w.nearest = <double*> _new(arrays, w.stride, np.float64)
     w.nearest_distance = <double*> _new(arrays, w.stride, np.float64)
     w.second_distance = <double*> _new(arrays, w.stride, np.float64)
@@ -635,8 +630,8 @@ cdef list _allocate(
     w.drop = <double*> _new(arrays, max_clusters, np.float64)
     w.relabelling = <int*> _new(arrays, max_clusters, np.intc)
     w.has_samples = <int*> _new(arrays, max_clusters, np.intc)
-    w.dispersion_work = <double*> _new(arrays, 2 * per_cluster + 3 * max_clusters,
-                                       np.float64)
+    size = 2 * per_cluster + 3 * max_clusters
+    w.dispersion_work = <double*> _new(arrays, size, np.float64)
     w.cluster_dispersion = <double*> _new(arrays, max_clusters, np.float64)
     w.feature_means = <double*> _new(arrays, n_features, np.float64)
     w.candidates = <double*> _new(arrays, n_trials * n_features, np.float64)
