@@ -4,17 +4,15 @@
 # cython: cdivision=True, initializedcheck=False
 """skgap's compiled k-means engine.
 
-The algorithm of scikit-learn's ``KMeans(algorithm="lloyd")`` (k-means++ with
-2 + log k local trials, Lloyd's iterations, empty clusters relocated to the
-farthest samples, the best of ``n_init`` starts by inertia) for every k of one
-data set in one call, without the GIL. What differs, none of it in the result
-of a start given its initial centres: a splitmix64 random stream seeded per k
-(the starts depend on the seed alone); Hamerly's bounds, which skip the
-samples whose nearest centre provably did not change; distances summed in
-double as squared differences by the vector kernels of _kmeans_simd.h, on
-blocks of samples; the clusters' sums updated by the samples that change
-cluster (unless ``tol == 0``). Python validates every input (``_engine.py``)
-and allocates the work arrays (`_allocate`); bounds checks are off.
+scikit-learn's ``KMeans(algorithm="lloyd")`` (k-means++ with 2 + log k local
+trials, Lloyd's iterations, empty clusters relocated to the farthest samples,
+the best of ``n_init`` starts by inertia) for every k of one data set in one
+call, without the GIL. A start's result, given its initial centres, is the
+same; what differs: a splitmix64 stream seeded per k; Hamerly's bounds, which
+skip the samples whose nearest centre provably did not change; distances summed
+in double by the vector kernels of _kmeans_simd.h, by blocks of samples; the
+clusters' sums updated by the samples that change cluster (unless tol == 0).
+Python validates every input (``_engine.py``); bounds checks are off.
 """
 
 import numpy as np
@@ -27,7 +25,6 @@ from libc.string cimport memcpy, memset
 
 from ._dispersion_fast cimport squared_dispersion
 
-
 cdef extern from *:
     """
     /* The cancel flag is written by another thread: read it from memory. */
@@ -37,7 +34,6 @@ cdef extern from *:
     }
     """
     int skgap_cancelled(const int* flag) noexcept nogil
-
 
 cdef extern from "_kmeans_simd.h" nogil:
     # X_block: (n_features, stride) samples feature by feature; distances:
@@ -63,7 +59,6 @@ cdef extern from "_kmeans_simd.h" nogil:
                           const double* closest, const double* weights,
                           double* potentials)
 
-
 skgap_simd_init()
 
 
@@ -81,10 +76,9 @@ def _use_simd(name):
 
 
 cdef struct Work:
-    # The settings of a call and its work arrays, each a NumPy array of its own
-    # (`_allocate`) sized for the largest k. upper and lower (*) are squared
-    # exact distances in k-means++ and after the final assignment, and bounds
-    # of the distances in Lloyd's iterations.
+    # A call's settings and work arrays (`_allocate`), sized for the largest k.
+    # upper, lower (*): squared distances in k-means++ and after the final
+    # assignment, bounds of the distances in Lloyd's iterations.
     Py_ssize_t n_samples, n_features
     Py_ssize_t n_clusters           # of the clustering under way
     const double* weights           # (n_samples,), or NULL for unit weights
@@ -123,7 +117,6 @@ cdef struct Work:
     Py_ssize_t* candidate_samples   # (n_trials,)
     Py_ssize_t* target_order        # (n_trials,)
 
-
 cdef inline uint64_t _next(uint64_t* state) noexcept nogil:
     """splitmix64: a counter passed through a 64-bit mixing function."""
     state[0] += 0x9E3779B97F4A7C15ULL
@@ -132,11 +125,9 @@ cdef inline uint64_t _next(uint64_t* state) noexcept nogil:
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
     return z ^ (z >> 31)
 
-
 cdef inline double _uniform(uint64_t* state) noexcept nogil:
     """A double uniform on [0, 1), from the top 53 bits."""
     return (_next(state) >> 11) * (1.0 / 9007199254740992.0)
-
 
 cdef inline double _sq_dist(
     const floating* x, const double* center, Py_ssize_t n_features
@@ -149,26 +140,19 @@ cdef inline double _sq_dist(
         total += difference * difference
     return total
 
-
 cdef inline float _below(double x) noexcept nogil:
-    """A float <= x, or <= 0 if x < 0: x lowered by more than a rounding up.
-
-    (Relative 2**-24, or 2**-150 among subnormals; no branch on the sign.)
-    """
+    """A float <= x (<= 0 if x < 0): x lowered by 2**-24 relative + 2**-150."""
     if x > FLT_MAX:
         return FLT_MAX
     return <float> (x * 0.99999988079071044921875 - 1.401298464324817e-45)
-
 
 cdef inline double _weight(const Work* w, Py_ssize_t i) noexcept nogil:
     """The weight of sample i."""
     return 1.0 if w.weights == NULL else w.weights[i]
 
-
 cdef Py_ssize_t _n_trials(Py_ssize_t n_clusters) noexcept nogil:
     """scikit-learn's number of k-means++ local trials, 2 + int(log(k))."""
     return 2 + <Py_ssize_t> log(<double> n_clusters)
-
 
 cdef void _block_distances(
     const floating* X, const Py_ssize_t* rows, Py_ssize_t start, Py_ssize_t n_block,
@@ -181,7 +165,6 @@ cdef void _block_distances(
         skgap_load_f32(X, w.n_features, rows, start, n_block, w.stride, w.X_block)
     skgap_sq_dists(w.X_block, w.n_features, n_block, w.stride, centers, n_centers,
                    w.distances)
-
 
 cdef void _assign_all(const floating* X, Work* w) noexcept nogil:
     """Nearest centres (first if tied); squared distances to it and the second."""
@@ -198,7 +181,6 @@ cdef void _assign_all(const floating* X, Work* w) noexcept nogil:
             w.lower[i] = _below(w.second_distance[position])
         start += w.block
 
-
 # -- k-means++ ---------------------------------------------------------------
 
 cdef void _search_cumulative(
@@ -206,10 +188,7 @@ cdef void _search_cumulative(
     const double* targets, Py_ssize_t n_targets, Py_ssize_t* found,
     Py_ssize_t* order,
 ) noexcept nogil:
-    """numpy.searchsorted(cumsum(weights * closest), targets), clipped, in one pass.
-
-    The targets are sorted into `order`; with `closest` NULL, cumsum(weights).
-    """
+    """searchsorted(cumsum(weights * closest), targets), clipped; targets sorted."""
     cdef double total = 0.0
     cdef Py_ssize_t i, t, a, swap
     for t in range(n_targets):  # an insertion sort (a few targets)
@@ -237,7 +216,6 @@ cdef void _search_cumulative(
         found[order[t]] = n_samples - 1
         t += 1
 
-
 cdef double _add_center(const floating* X, Py_ssize_t c, Work* w) noexcept nogil:
     """Take centre c: each sample's nearest and second nearest; the potential."""
     cdef Py_ssize_t start = 0, n_block, position, i
@@ -261,7 +239,6 @@ cdef double _add_center(const floating* X, Py_ssize_t c, Work* w) noexcept nogil
             potential += w.upper[i] if w.weights == NULL else w.weights[i] * w.upper[i]
         start += w.block
     return potential
-
 
 cdef void _kmeans_plusplus(
     const floating* X, double total_weight, uint64_t* rng, Work* w,
@@ -307,7 +284,6 @@ cdef void _kmeans_plusplus(
             w.centers[c * n_features + j] = w.candidates[best * n_features + j]
         potential = _add_center(X, c, w)
 
-
 # -- Lloyd's iterations with Hamerly's bounds ----------------------------------
 
 cdef void _half_gaps(Work* w) noexcept nogil:
@@ -322,7 +298,6 @@ cdef void _half_gaps(Work* w) noexcept nogil:
                                        w.centers + c * n_features, n_features))
             w.half_gap[a] = min(w.half_gap[a], half)
             w.half_gap[c] = min(w.half_gap[c], half)
-
 
 cdef Py_ssize_t _rescan(
     const floating* X, Py_ssize_t n_block, bint update_sums, Work* w,
@@ -355,12 +330,8 @@ cdef Py_ssize_t _rescan(
                 w.sums[new * n_features + j] += weight * x[j]
     return n_changed
 
-
 cdef Py_ssize_t _assign(const floating* X, bint update_sums, Work* w) noexcept nogil:
-    """Every sample to its nearest centre; returns how many changed cluster.
-
-    Skips the samples whose bounds prove it; rescans the others by blocks.
-    """
+    """Each sample to its nearest centre (rescans if bounds fail); how many moved."""
     cdef Py_ssize_t i, label, n_changed = 0, n_block = 0
     cdef double bound, upper, lower
     _half_gaps(w)
@@ -386,10 +357,7 @@ cdef Py_ssize_t _assign(const floating* X, bint update_sums, Work* w) noexcept n
             n_block = 0
     if n_block:
         n_changed += _rescan(X, n_block, update_sums, w)
-    memset(w.shift, 0, w.n_clusters * sizeof(double))  # the bounds are up to date
-    memset(w.drop, 0, w.n_clusters * sizeof(double))
     return n_changed
-
 
 cdef void _sum_clusters(const floating* X, Work* w) noexcept nogil:
     """The weighted sums and the weights of the clusters, from scratch."""
@@ -403,7 +371,6 @@ cdef void _sum_clusters(const floating* X, Work* w) noexcept nogil:
         w.weight_in_clusters[label] += weight
         for j in range(n_features):
             w.sums[label * n_features + j] += weight * X[i * n_features + j]
-
 
 cdef bint _relocate_empty_clusters(const floating* X, Work* w) noexcept nogil:
     """Give each empty cluster a sample, as scikit-learn; returns whether any.
@@ -452,7 +419,6 @@ cdef bint _relocate_empty_clusters(const floating* X, Work* w) noexcept nogil:
         w.lower[i] = 0.0  # the centres jump: no bound is known
     return True
 
-
 cdef void _average_centers(const double* sums, const double* weights, Work* w
                            ) noexcept nogil:
     """The clusters' means into w.new_centers; the heaviest's if no weight."""
@@ -470,7 +436,6 @@ cdef void _average_centers(const double* sums, const double* weights, Work* w
             for j in range(n_features):
                 w.new_centers[c * n_features + j] = w.new_centers[
                     heaviest * n_features + j]
-
 
 cdef double _center_shift(Work* w) noexcept nogil:
     """Sum of the squared shifts to w.new_centers; w.shift, w.drop for the bounds."""
@@ -491,7 +456,6 @@ cdef double _center_shift(Work* w) noexcept nogil:
         w.drop[c] = second if w.shift[c] == largest else largest
     return total
 
-
 cdef int _lloyd(const floating* X, int max_iter, double tol, Work* w) noexcept nogil:
     """Lloyd's iterations from w.centers; the number run, or -1 if cancelled.
 
@@ -505,8 +469,6 @@ cdef int _lloyd(const floating* X, int max_iter, double tol, Work* w) noexcept n
     for i in range(w.n_samples):
         w.upper[i] = sqrt(w.upper[i])
         w.lower[i] = _below(sqrt(w.lower[i]))
-    memset(w.shift, 0, w.n_clusters * sizeof(double))
-    memset(w.drop, 0, w.n_clusters * sizeof(double))
     for iteration in range(max_iter):
         if skgap_cancelled(w.cancel):
             return -1
@@ -526,7 +488,6 @@ cdef int _lloyd(const floating* X, int max_iter, double tol, Work* w) noexcept n
             break
     _assign_all(X, w)  # as `assign`: the centres alone give back the labels
     return iteration + 1
-
 
 # -- The best start of every k ---------------------------------------------------
 
@@ -548,7 +509,6 @@ cdef double _tolerance(const floating* X, double tol, Work* w) noexcept nogil:
             total += difference * difference
     return tol * (total / n_samples / n_features)
 
-
 cdef double _inertia(const Work* w) noexcept nogil:
     """The weighted sum of w.upper, the squared distances to the centres."""
     cdef double total = 0.0
@@ -556,7 +516,6 @@ cdef double _inertia(const Work* w) noexcept nogil:
     for i in range(w.n_samples):
         total += w.upper[i] * _weight(w, i)
     return total
-
 
 cdef bint _same_clustering(const int* labels, const int* other, Work* w
                            ) noexcept nogil:
@@ -571,7 +530,6 @@ cdef bint _same_clustering(const int* labels, const int* other, Work* w
             return False
     return True
 
-
 cdef int _one_cluster(const floating* X, Work* w) noexcept nogil:
     """k = 1 as Lloyd leaves it: the weighted mean; one iteration."""
     cdef Py_ssize_t i
@@ -582,7 +540,6 @@ cdef int _one_cluster(const floating* X, Work* w) noexcept nogil:
     for i in range(w.n_samples):
         w.upper[i] = _sq_dist(X + i * w.n_features, w.centers, w.n_features)
     return 1
-
 
 cdef int _best_start(
     const floating* X, uint64_t seed, int n_init, int max_iter, double tol,
@@ -614,44 +571,6 @@ cdef int _best_start(
                    w.n_clusters * w.n_features * sizeof(double))
     return 0
 
-
-cdef int _kmeans_all_k(
-    const floating* X, const Py_ssize_t[::1] ks, const uint64_t[::1] seeds,
-    int n_init, int max_iter, double tol, double[::1] inertia, double* dispersion,
-    int[::1] n_iter, int[::1] n_distinct, double[:, ::1] centers, int* labels,
-    Work* w,
-) noexcept nogil:
-    """The body of `kmeans`: 0, or 1 if cancelled (the outputs incomplete)."""
-    cdef Py_ssize_t index, i, c, first_center = 0
-    cdef double total_weight = 0.0, absolute_tol = _tolerance(X, tol, w)
-    for i in range(w.n_samples):
-        total_weight += _weight(w, i)
-    for index in range(ks.shape[0]):
-        w.n_clusters = ks[index]
-        if _best_start(X, seeds[index], n_init, max_iter, absolute_tol, total_weight,
-                       &inertia[index], &n_iter[index], w) != 0:
-            return 1
-        memcpy(&centers[first_center, 0], w.best_centers,
-               w.n_clusters * w.n_features * sizeof(double))
-        first_center += w.n_clusters
-        memset(w.has_samples, 0, w.n_clusters * sizeof(int))
-        n_distinct[index] = 0
-        for i in range(w.n_samples):
-            if not w.has_samples[w.best_labels[i]]:
-                w.has_samples[w.best_labels[i]] = 1
-                n_distinct[index] += 1
-        if dispersion != NULL:
-            squared_dispersion(X, w.weights, w.best_labels, w.n_samples, w.n_features,
-                               w.n_clusters, w.dispersion_work, w.cluster_dispersion)
-            dispersion[index] = 0.0
-            for c in range(w.n_clusters):
-                dispersion[index] += w.cluster_dispersion[c]
-        if labels != NULL:
-            memcpy(labels + index * w.n_samples, w.best_labels,
-                   w.n_samples * sizeof(int))
-    return 0
-
-
 # -- Python entry points -----------------------------------------------------------
 
 cdef void* _new(list arrays, Py_ssize_t size, dtype) except NULL:
@@ -661,17 +580,12 @@ cdef void* _new(list arrays, Py_ssize_t size, dtype) except NULL:
     cdef unsigned char[::1] data = array.view(np.uint8)
     return &data[0]
 
-
 cdef list _allocate(
     Work* w, Py_ssize_t n_samples, Py_ssize_t n_features, sample_weight,
     Py_ssize_t max_clusters, bint several_starts, cancel,
 ):
-    """Set up `w` for at most `max_clusters` clusters; returns its work arrays.
-
-    Each a NumPy array of its own, kept by the caller while `w` is in use:
-    about 16 bytes per sample, 20 with several starts.
-    """
-    cdef Py_ssize_t n_trials = _n_trials(max_clusters), block
+    """Set up `w` for up to `max_clusters`; its arrays (16-20 bytes a sample)."""
+    cdef Py_ssize_t n_trials = _n_trials(max_clusters), block, size
     cdef Py_ssize_t per_cluster = max_clusters * n_features
     cdef const double[::1] weights
     cdef const int[::1] cancel_flag
@@ -688,8 +602,7 @@ cdef list _allocate(
     block = min(8192 // n_features, 65536 // max_clusters)
     w.block = max(min(block - block % SKGAP_LANES, 256), SKGAP_LANES)
     w.stride = w.block + 8  # the rows of a block array in different cache sets
-    # tightening the upper bound saves a rescan only if a rescan costs much more
-    # than one distance: narrow data
+    # a tighter upper bound saves a rescan if one distance is cheap: narrow data
     w.tighten = n_features <= 3
     w.labels = <int*> _new(arrays, n_samples, np.intc)
     w.best_labels = w.labels  # with one start, its labels are the best
@@ -698,8 +611,8 @@ cdef list _allocate(
     w.upper = <double*> _new(arrays, n_samples, np.float64)
     w.lower = <float*> _new(arrays, n_samples, np.float32)
     w.X_block = <double*> _new(arrays, n_features * w.stride, np.float64)
-    w.distances = <double*> _new(arrays, max(max_clusters, n_trials) * w.stride,
-                                 np.float64)
+    size = max(max_clusters, n_trials) * w.stride
+    w.distances = <double*> _new(arrays, size, np.float64)
     w.nearest = <double*> _new(arrays, w.stride, np.float64)
     w.nearest_distance = <double*> _new(arrays, w.stride, np.float64)
     w.second_distance = <double*> _new(arrays, w.stride, np.float64)
@@ -717,8 +630,8 @@ cdef list _allocate(
     w.drop = <double*> _new(arrays, max_clusters, np.float64)
     w.relabelling = <int*> _new(arrays, max_clusters, np.intc)
     w.has_samples = <int*> _new(arrays, max_clusters, np.intc)
-    w.dispersion_work = <double*> _new(arrays, 2 * per_cluster + 3 * max_clusters,
-                                       np.float64)
+    size = 2 * per_cluster + 3 * max_clusters
+    w.dispersion_work = <double*> _new(arrays, size, np.float64)
     w.cluster_dispersion = <double*> _new(arrays, max_clusters, np.float64)
     w.feature_means = <double*> _new(arrays, n_features, np.float64)
     w.candidates = <double*> _new(arrays, n_trials * n_features, np.float64)
@@ -751,22 +664,44 @@ def kmeans(
     """
     cdef:
         Work w
-        Py_ssize_t index, max_clusters = 1
-        double* dispersion_out = NULL if dispersion is None else &dispersion[0]
-        int* labels_out = NULL if labels is None else &labels[0, 0]
-        int status
+        Py_ssize_t index, i, c, max_clusters = 1, first_center = 0
+        double total_weight = 0.0, absolute_tol
+        bint cancelled = False
     if ks.shape[0] == 0:
         return True
     for index in range(ks.shape[0]):
         max_clusters = max(max_clusters, ks[index])
-    work_arrays = _allocate(&w, X.shape[0], X.shape[1], sample_weight, max_clusters,
-                            n_init > 1, cancel)
+    _arrays = _allocate(&w, X.shape[0], X.shape[1], sample_weight, max_clusters,
+                        n_init > 1, cancel)  # kept until the call returns
     with nogil:
-        status = _kmeans_all_k(&X[0, 0], ks, seeds, n_init, max_iter, tol, inertia,
-                               dispersion_out, n_iter, n_distinct, centers, labels_out,
-                               &w)
-    del work_arrays
-    return status == 0
+        absolute_tol = _tolerance(&X[0, 0], tol, &w)
+        for i in range(w.n_samples):
+            total_weight += _weight(&w, i)
+        for index in range(ks.shape[0]):
+            w.n_clusters = ks[index]
+            if _best_start(&X[0, 0], seeds[index], n_init, max_iter, absolute_tol,
+                           total_weight, &inertia[index], &n_iter[index], &w) != 0:
+                cancelled = True
+                break
+            memcpy(&centers[first_center, 0], w.best_centers,
+                   w.n_clusters * w.n_features * sizeof(double))
+            first_center += w.n_clusters
+            memset(w.has_samples, 0, w.n_clusters * sizeof(int))
+            n_distinct[index] = 0
+            for i in range(w.n_samples):
+                if not w.has_samples[w.best_labels[i]]:
+                    w.has_samples[w.best_labels[i]] = 1
+                    n_distinct[index] += 1
+            if dispersion is not None:
+                squared_dispersion(&X[0, 0], w.weights, w.best_labels, w.n_samples,
+                                   w.n_features, w.n_clusters, w.dispersion_work,
+                                   w.cluster_dispersion)
+                dispersion[index] = 0.0
+                for c in range(w.n_clusters):
+                    dispersion[index] += w.cluster_dispersion[c]
+            if labels is not None:
+                memcpy(&labels[index, 0], w.best_labels, w.n_samples * sizeof(int))
+    return not cancelled
 
 
 def lloyd(
@@ -780,8 +715,8 @@ def lloyd(
     """Lloyd's iterations from given centres (for testing purpose); their number."""
     cdef Work w
     cdef int n_iter = 0
-    work_arrays = _allocate(&w, X.shape[0], X.shape[1], sample_weight,
-                            centers.shape[0], False, None)
+    _arrays = _allocate(&w, X.shape[0], X.shape[1], sample_weight, centers.shape[0],
+                        False, None)
     w.n_clusters = centers.shape[0]
     with nogil:
         memcpy(w.centers, &centers[0, 0], w.n_clusters * w.n_features * sizeof(double))
@@ -790,7 +725,6 @@ def lloyd(
             n_iter = _lloyd(&X[0, 0], max_iter, tol, &w)
         memcpy(&centers[0, 0], w.centers, w.n_clusters * w.n_features * sizeof(double))
         memcpy(&labels[0], w.labels, w.n_samples * sizeof(int))
-    del work_arrays
     return n_iter
 
 
