@@ -1,17 +1,16 @@
-"""Small data, long work: n_jobs=2 moves the fits to worker processes.
+"""Small data, scikit-learn's fits: n_jobs=2 in worker processes against n_jobs=1.
 
 scikit-learn's fits on small data (under 50,000 values) are mostly Python
 holding the GIL, so threads cannot share them (the compiled engine, which the
 default clusterer runs on, releases it: this concerns other clusterers, here
-``kmeans_engine="sklearn"``); GapKMeans runs them in sequence and, once the
-first fits show the rest would take long enough, moves the rest to joblib's
-worker processes. This script times n_jobs=1 against n_jobs=2 on such a job
-(n=300, p=2, KMeans(n_init=10), k = 1..10, B references), interleaved, the
-first n_jobs=2 run paying the workers' start-up, and checks the results are
-identical.
+``kmeans_engine="sklearn"``); at n_jobs > 1 GapKMeans prefers joblib's worker
+processes for them. This script times n_jobs=1 against n_jobs=2 on such a job
+(n=300, p=2, KMeans(n_init=10), k = 1..10, B references), interleaved; the
+first n_jobs=2 run of the script starts the workers (loky keeps them for the
+next runs), and the results are checked identical.
 
-    python benchmarks/process_switch.py              # B = 50, 100, 200
-    python benchmarks/process_switch.py --quick      # B = 10: stays in sequence
+    python benchmarks/process_switch.py              # B = 10, 50, 100, 200
+    python benchmarks/process_switch.py --quick      # B = 10
     python benchmarks/process_switch.py --write-readme
 """
 
@@ -59,7 +58,7 @@ def main(argv=None):
         "|---|---|---|---|---|---|",
     ]
     print("\n".join(lines), flush=True)
-    for n_refs in [10] if args.quick else [50, 100, 200]:
+    for n_refs in [10] if args.quick else [10, 50, 100, 200]:
         times = {1: [], 2: []}
         results = {}
         for _ in range(args.repeat):

@@ -92,17 +92,19 @@ def worth_threads(n_values, ks, n_init, n_data_sets):
     return n_values * sum(ks) * n_init * n_data_sets >= _MIN_ENGINE_WORK_FOR_THREADS
 
 
-def preferred_workers(n_values, compiled, estimator):
+def preferred_workers(n_values, compiled, estimator, tree=False):
     """joblib's `prefer` for the tasks: "threads" or "processes".
 
-    The engine holds no GIL, and scikit-learn's fits of large data mostly
-    run in compiled loops that release it: threads, which start at no cost
-    and share X. scikit-learn's fits of small data are mostly Python holding
-    the GIL: processes, if the clusterer can be sent to them
+    The engine holds no GIL, and scikit-learn's k-means fits of large data
+    mostly run in compiled loops that release it: threads, which start at no
+    cost and share X. scikit-learn's fits of small data are mostly Python
+    holding the GIL, and so are parts of a hierarchical `tree`'s fit (two
+    threads take 0.74 of the time of one doing both, at 4,000 rows):
+    processes, if the clusterer can be sent to them
     (benchmarks/process_switch.py). A backend chosen with
     :func:`joblib.parallel_config` takes precedence over either.
     """
-    if compiled or n_values >= _MIN_SIZE_FOR_THREADS:
+    if compiled or (n_values >= _MIN_SIZE_FOR_THREADS and not tree):
         return "threads"
     try:
         import cloudpickle  # what joblib's worker processes receive

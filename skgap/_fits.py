@@ -342,7 +342,9 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
         fit_task,
         [(spec, b, task_ks, X if b < 0 else None) for b, task_ks in tasks],
         n_jobs=n_jobs,
-        prefer=preferred_workers(X.size, engine, spec.estimator),
+        prefer=preferred_workers(
+            X.size, engine, spec.estimator, tree=spec.nested is not None
+        ),
         verbose=verbose,
         what=(
             f"the clusterer ({type(spec.estimator).__name__}), the reference "
