@@ -194,6 +194,7 @@ class _Running:
         self.flag = np.zeros(1, dtype=np.intc)
         self._idle = threading.Condition()
         self._active = 0
+        self.arrays = {}  # thread -> an array its tasks reuse, for the fit
 
     def __getstate__(self):
         return {}
