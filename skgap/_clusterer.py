@@ -7,11 +7,13 @@ clusterer has, and are checked; a failure names the fit.
 """
 
 import pickle
+import warnings
 
+import numpy as np
 from sklearn.base import clone
 
 from ._validation import check_labels
-from .exceptions import ClustererFitError
+from .exceptions import ClustererFitError, SkgapWarning
 
 __all__ = [
     "centres_in_place",
@@ -114,12 +116,22 @@ def centres_in_place(estimator, sampler):
 
 
 def fit_checked(
-    estimator, n_clusters_param, X, fit_weight, k, seed, dataset, when="", copy_x=True
+    estimator,
+    n_clusters_param,
+    X,
+    fit_weight,
+    k,
+    seed,
+    dataset,
+    when="",
+    copy_x=True,
+    warn=True,
 ):
     """Fit a configured clone of `estimator` at k; the clone and its labels.
 
     Any failure, the labels' included, raises the `clusterer_error` that
-    names the fit (`dataset`, k).
+    names the fit (`dataset`, k); with `warn`, more distinct clusters than k
+    warn.
     """
     clusterer = configure(estimator, n_clusters_param, k, seed, copy_x)
     try:
@@ -129,4 +141,12 @@ def fit_checked(
         )
     except Exception as exc:
         raise clusterer_error(estimator, dataset, k, exc, when) from exc
+    if warn and np.unique(labels).shape[0] > k:
+        warnings.warn(
+            f"The clusterer returned more distinct clusters than "
+            f"{n_clusters_param}: it does not honour the number of clusters it "
+            "is given, and W_k is that of the clusters it found.",
+            SkgapWarning,
+            stacklevel=2,
+        )
     return clusterer, labels

@@ -10,6 +10,7 @@ same way for every `n_jobs` and backend.
 """
 
 import os
+import pickle
 import sys
 import threading
 import warnings
@@ -143,17 +144,28 @@ def recording(records, dataset, k, parent_pid):
     records.extend((w.category, str(w.message), (dataset, k)) for w in caught)
 
 
+_DATA_SETS = {
+    "b": ("reference data set", "reference data sets"),
+    "r": ("resample of the data", "resamples of the data"),
+}
+
+
 def _describe_fits(fits):
-    """'the data at k=2, 3; 2 reference data sets (b=0, 4) at k=3'."""
-    data_ks = sorted({k for dataset, k in fits if dataset < 0})
-    refs = sorted({dataset for dataset, _ in fits if dataset >= 0})
-    ref_ks = sorted({k for dataset, k in fits if dataset >= 0})
+    """'the data at k=2, 3; 2 reference data sets (b=0, 4) at k=3' from (b, k)."""
+    data_ks = sorted({k for b, k in fits if b == -1})
     parts = [f"the data at k={short_list(data_ks)}"] if data_ks else []
-    if refs:
-        parts.append(
-            f"{len(refs)} reference data set{'s' * (len(refs) > 1)} "
-            f"(b={short_list(refs)}) at k={short_list(ref_ks)}"
-        )
+    groups = {
+        "b": [(b, k) for b, k in fits if b >= 0],
+        "r": [(-2 - b, k) for b, k in fits if b < -1],  # resample r is b = -2 - r
+    }
+    for letter, group in groups.items():
+        numbers, ks = sorted({n for n, _ in group}), sorted({k for _, k in group})
+        if numbers:
+            name = _DATA_SETS[letter][len(numbers) > 1]
+            parts.append(
+                f"{len(numbers)} {name} ({letter}={short_list(numbers)}) "
+                f"at k={short_list(ks)}"
+            )
     return "; ".join(parts)
 
 
@@ -246,8 +258,6 @@ def run_tasks(func, tasks, *, n_jobs, prefer, verbose, what):
     fit is interrupted or a task fails, the other tasks stop, and this
     raises only once those of this process have stopped.
     """
-    import pickle
-
     running = _Running()
     calls = [delayed(_run_task)(func, args, running, os.getpid()) for args in tasks]
     params = dict(n_jobs=n_jobs, prefer=prefer, verbose=max(0, verbose - 1))

@@ -11,18 +11,13 @@ Dask cluster). `fit_best` makes ``best_estimator_`` at the chosen k.
 
 import copy
 import threading
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn import config_context
 
-from ._clusterer import (
-    centres_in_place,
-    clusterer_error,
-    fit_checked,
-    nested_params,
-)
+from ._clusterer import centres_in_place, clusterer_error, fit_checked, nested_params
 from ._dispersion import _dispersion
 from ._engine import EngineSettings, engine_fit, fitted_kmeans
 from ._execution import (
@@ -54,9 +49,6 @@ DATA = -1
 def resample_number(b):
     """The resample r of data set number b (b <= -2), else None."""
     return -2 - b if b <= -2 else None
-
-
-# -------------------------------------------------------------------------------- seeds
 
 
 def _seeds(entropy, stream, b, ks):
@@ -102,6 +94,14 @@ def _dataset_name(b):
     return f"reference data set b={b}"
 
 
+def _w_k(spec, X, labels, sample_weight, b, check=None):
+    """W_k of data set b clustered by `labels`, with the fit's power and metric."""
+    name, power, metric = _dataset_name(b), spec.power, spec.metric
+    return _dispersion(
+        X, labels, power, sample_weight, name, metric, spec.metric_params, check=check
+    )
+
+
 def _draw(spec, b, running):
     """Reference data set b, drawn into this thread's array for the fit.
 
@@ -109,14 +109,13 @@ def _draw(spec, b, running):
     freed ones in its per-thread arenas: W3 at n_jobs=2 peaked at 4.7 x
     X.nbytes, 3.8 with one array per thread (benchmarks/memory.py).
     """
-    seed = reference_draw_seed(spec.entropy, b)
-    array = running.arrays.get(threading.get_ident())
-    if array is None or not spec.sampler.draws_in_place:
-        array = spec.sampler.sample(seed)
-        if spec.sampler.draws_in_place:
-            running.arrays[threading.get_ident()] = array
-        return array
-    return spec.sampler.sample(seed, out=array)
+    seed, thread = reference_draw_seed(spec.entropy, b), threading.get_ident()
+    if not spec.sampler.draws_in_place:  # a user's callable
+        return spec.sampler.sample(seed)
+    if thread not in running.arrays:
+        running.arrays[thread] = spec.sampler.sample(seed)
+        return running.arrays[thread]
+    return spec.sampler.sample(seed, out=running.arrays[thread])
 
 
 def _dataset(spec, b, X, running):
@@ -127,11 +126,8 @@ def _dataset(spec, b, X, running):
     if b == DATA:
         return X, sample_weight, fit_weight
     rows = resample_rows(spec.entropy, resample_number(b), X.shape[0])
-    return (
-        X[rows],
-        None if sample_weight is None else sample_weight[rows],
-        None if fit_weight is None else fit_weight[rows],
-    )
+    weights = (None if w is None else w[rows] for w in (sample_weight, fit_weight))
+    return X[rows], *weights
 
 
 # ----------------------------------------------------------------------------- the task
@@ -258,28 +254,11 @@ def fit_dataset(spec, b, ks, X, running):
                     spec.sampler.sample(reference_draw_seed(spec.entropy, b), out=X)
             labels_per_k.append(labels)
             n_found.append(np.unique(labels).shape[0])
-            if n_found[-1] > k:
-                with recording(result.warnings, b, k, spec.parent_pid):
-                    warnings.warn(
-                        "The clusterer returned more distinct clusters than "
-                        f"{spec.n_clusters_param}: it does not honour the number "
-                        "of clusters it is given, and W_k is that of the "
-                        "clusters it found.",
-                        SkgapWarning,
-                        stacklevel=2,
-                    )
     if labels_per_k is not None:
         for i, labels in enumerate(labels_per_k):
             running.check()
-            result.dispersions[i] = _dispersion(
-                X,
-                labels,
-                spec.power,
-                sample_weight,
-                _dataset_name(b),
-                spec.metric,
-                spec.metric_params,
-                check=running.check,
+            result.dispersions[i] = _w_k(
+                spec, X, labels, sample_weight, b, running.check
             )
     result.short_ks = [k for k, n in zip(ks, n_found, strict=True) if n < k]
     return result
@@ -305,9 +284,7 @@ class FitStore:
 
     def arrays(self, ks, datasets):
         """W_k of each data set of `datasets` (rows) at each k of `ks`."""
-        return np.array([[self.w[b, k] for k in ks] for b in datasets]).reshape(
-            len(datasets), len(ks)
-        )
+        return np.array([[self.w[b, k] for k in ks] for b in datasets])
 
     def copy(self):
         new = FitStore(self.key, self.entropy)
@@ -329,8 +306,6 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
     several, the ks of each data set are split into groups of about equal
     cost, longest first, so that the work balances.
     """
-    from joblib import effective_n_jobs
-
     todo = []  # (b, ks to fit)
     for b in datasets(n_refs, n_resamples):
         todo_ks = [k for k in ks if (b, k) not in store.w]
@@ -446,18 +421,10 @@ def _fit_best(X, spec, store, k):
         seed,
         "the data",
         " (the chosen k, fitted again)",
+        warn=False,  # warned in its first fit
     )
     estimator.set_params(**user_copy_x)
-    refit = _dispersion(
-        X,
-        labels,
-        spec.power,
-        spec.sample_weight,
-        "the data",
-        spec.metric,
-        spec.metric_params,
-    )
-    if k > 1 and refit != store.w[DATA, k]:
+    if k > 1 and _w_k(spec, X, labels, spec.sample_weight, DATA) != store.w[DATA, k]:
         warn_caller(
             f"{type(spec.estimator).__name__} clustered the data at k={k} "
             "differently when fitted again with the same seed (it is not "
