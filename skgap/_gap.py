@@ -466,9 +466,13 @@ class GapKMeans(ClusterMixin, MetaEstimatorMixin, BaseEstimator):
             The weight of each sample, non-negative: in the dispersion W_k of
             the data and of the references (reference row i weighs as sample
             i), in the ``"pca"`` reference's mean and axes, and in every fit
-            of the clusterer, which must then accept ``sample_weight``.
-            Integer weights give the result of repeating each sample that
-            many times. ``None`` weighs every sample 1.
+            of the clusterer, which must then accept ``sample_weight`` unless
+            the weights are all equal (they then change nothing). At least
+            two must be positive. For the same labels, integer weights give
+            the W_k of the data with each sample repeated that many times;
+            the gap is not that of the repeated data, whose reference data
+            sets would have more rows (and whose clusterer fits start from
+            other draws). ``None`` weighs every sample 1.
 
             .. versionadded:: 0.2
 

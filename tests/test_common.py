@@ -7,6 +7,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgap import GapKMeans
 
+# scikit-learn's checks fit tiny data sets on a few candidates: the clusterers'
+# warnings about them (fewer distinct clusters, Birch's subclusters) are expected
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::skgap.exceptions.SkgapWarning"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
 # fast settings: a short range of k, few references, one k-means initialisation
 _FAST = dict(n_clusters_range=range(1, 4), n_refs=5)
 
