@@ -981,6 +981,25 @@ def test_chosen_k_of_one_is_kept(fits):
     _assert_identical_fits(warm, cold)
 
 
+@pytest.mark.parametrize("engine", ["skgap", "sklearn"])
+@pytest.mark.parametrize("refit", [{"n_refs": 12}, {}], ids=["more-refs", "same"])
+def test_warm_refit_is_the_cold_fit_whatever_the_caller_did(warm_X, engine, refit):
+    # issue #17: the cache handed out the same objects, mutated by the caller
+    estimator = KMeans(n_init=1)
+    gap = _warm(estimator, kmeans_engine=engine, warm_start=True).fit(warm_X)
+    gap.labels_[:] = 0
+    gap.best_estimator_.labels_[:] = 0
+    gap.best_estimator_.cluster_centers_[:] = 0.0
+    gap.set_params(**refit).fit(warm_X)
+    cold = _warm(estimator, kmeans_engine=engine, **refit).fit(warm_X)
+    assert_array_equal(gap.labels_, cold.labels_)
+    assert_array_equal(gap.predict(warm_X), cold.predict(warm_X))
+    assert_array_equal(
+        gap.best_estimator_.cluster_centers_, cold.best_estimator_.cluster_centers_
+    )
+    assert len(np.unique(gap.labels_)) == gap.n_clusters_ == cold.n_clusters_
+
+
 def test_no_new_public_attributes(warm_X):
     cold = _warm().fit(warm_X)
     warm = _warm(warm_start=True).fit(warm_X)
@@ -1096,6 +1115,16 @@ def test_routing_warm_start_with_another_request_starts_cold(routing):
 
 
 # --- sample weights -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e-300])
+def test_equal_extreme_weights_give_the_unweighted_result(factor):
+    # issue #17: W_k of weights near the float limits would over/underflow
+    X, _ = _blobs()
+    unweighted = _fast().fit(X)
+    gap = _fast().fit(X, sample_weight=np.full(len(X), factor))
+    assert gap.n_clusters_ == unweighted.n_clusters_
+    assert_allclose(gap.gap_results_["gap"], unweighted.gap_results_["gap"], rtol=1e-9)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
