@@ -28,13 +28,13 @@ from .exceptions import ClustererFitError
 __all__ = [
     "TASKS_PER_WORKER",
     "Cancelled",
+    "engine_tasks_per_worker",
     "preferred_workers",
     "recording",
     "run_tasks",
     "single_threaded",
     "split_ks",
     "warn_summary",
-    "worth_threads",
 ]
 
 # Below this many values in X (n_samples * n_features), a scikit-learn fit is
@@ -42,10 +42,12 @@ __all__ = [
 # processes can (benchmarks/README.md, process_switch.py).
 _MIN_SIZE_FOR_THREADS = 50_000
 
-# Below this much engine work (n_samples * n_features * sum(k) * n_init over
-# the data sets: a few milliseconds), starting threads costs more than they
-# save, and the engine's tasks run in sequence.
+# Engine work: n_samples * n_features * sum(k) * n_init over the data sets.
+# Below the first (a few ms), starting threads costs more than they save and
+# the tasks run in sequence; below the second (~0.1 s), each worker gets one
+# batch of whole data sets, since joblib looks for results every 10 ms.
 _MIN_ENGINE_WORK_FOR_THREADS = 3e6
+_MIN_ENGINE_WORK_FOR_SPLITS = 1e8
 
 # With several workers, the ks of each data set are split until there are at
 # least this many tasks per worker, so that the last tasks to finish are short.
@@ -77,7 +79,7 @@ def split_ks(ks, n_chunks):
     """Split the ks into `n_chunks` groups of about equal cost (a k-means ~ k).
 
     Largest ks are dealt first to the cheapest group; each group keeps the
-    ks in increasing order. Returns a list of lists of positions into `ks`.
+    ks in increasing order. Returns the groups, lists of ks.
     """
     groups = [[] for _ in range(max(1, min(n_chunks, len(ks))))]
     costs = [0.0] * len(groups)
@@ -85,12 +87,15 @@ def split_ks(ks, n_chunks):
         g = costs.index(min(costs))
         groups[g].append(position)
         costs[g] += ks[position] if ks[position] > 1 else 0.2
-    return [sorted(group) for group in groups if group]
+    return [[ks[i] for i in sorted(group)] for group in groups if group]
 
 
-def worth_threads(n_values, ks, n_init, n_data_sets):
-    """Whether the engine's work is large enough to pay for starting threads."""
-    return n_values * sum(ks) * n_init * n_data_sets >= _MIN_ENGINE_WORK_FOR_THREADS
+def engine_tasks_per_worker(n_values, ks, n_init, n_data_sets):
+    """How many tasks each worker gets of the engine's work; 0: in sequence."""
+    work = n_values * sum(ks) * n_init * n_data_sets
+    if work < _MIN_ENGINE_WORK_FOR_THREADS:
+        return 0
+    return 1 if work < _MIN_ENGINE_WORK_FOR_SPLITS else TASKS_PER_WORKER
 
 
 def preferred_workers(n_values, compiled, estimator, tree=False):
@@ -144,28 +149,20 @@ def recording(records, dataset, k, parent_pid):
     records.extend((w.category, str(w.message), (dataset, k)) for w in caught)
 
 
-_DATA_SETS = {
-    "b": ("reference data set", "reference data sets"),
-    "r": ("resample of the data", "resamples of the data"),
-}
-
-
 def _describe_fits(fits):
-    """'the data at k=2, 3; 2 reference data sets (b=0, 4) at k=3' from (b, k)."""
-    data_ks = sorted({k for b, k in fits if b == -1})
-    parts = [f"the data at k={short_list(data_ks)}"] if data_ks else []
-    groups = {
-        "b": [(b, k) for b, k in fits if b >= 0],
-        "r": [(-2 - b, k) for b, k in fits if b < -1],  # resample r is b = -2 - r
-    }
-    for letter, group in groups.items():
-        numbers, ks = sorted({n for n, _ in group}), sorted({k for _, k in group})
-        if numbers:
-            name = _DATA_SETS[letter][len(numbers) > 1]
-            parts.append(
-                f"{len(numbers)} {name} ({letter}={short_list(numbers)}) "
-                f"at k={short_list(ks)}"
-            )
+    """'the data at k=2, 3; reference data sets b=0, 4 at k=3' from (b, k)."""
+    parts = []
+    for name, group in (
+        ("the data", [(None, k) for b, k in fits if b == -1]),
+        ("reference data sets b=", [(b, k) for b, k in fits if b >= 0]),
+        ("resamples of the data r=", [(-2 - b, k) for b, k in fits if b < -1]),
+    ):
+        numbers, ks = (
+            sorted({n for n, _ in group} - {None}),
+            sorted({k for _, k in group}),
+        )
+        if ks:
+            parts.append(f"{name}{short_list(numbers)} at k={short_list(ks)}")
     return "; ".join(parts)
 
 

@@ -23,12 +23,12 @@ from ._engine import EngineSettings, engine_fit, fitted_kmeans
 from ._execution import (
     TASKS_PER_WORKER,
     Cancelled,
+    engine_tasks_per_worker,
     preferred_workers,
     recording,
     run_tasks,
     split_ks,
     warn_summary,
-    worth_threads,
 )
 from ._progress import Progress
 from ._utils import read_only, warn_caller
@@ -314,17 +314,15 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
     if not todo:
         return
     engine = spec.engine is not None
-    if engine and not worth_threads(X.size, ks, spec.engine.n_init, len(todo)):
-        n_jobs = 1  # a few ms of work: threads would cost more
+    per_worker = TASKS_PER_WORKER
+    if engine:
+        per_worker = engine_tasks_per_worker(X.size, ks, spec.engine.n_init, len(todo))
+        n_jobs = n_jobs if per_worker else 1  # a few ms of work: in sequence
     n_workers = effective_n_jobs(n_jobs)
-    n_chunks = -(-TASKS_PER_WORKER * n_workers // len(todo))
+    n_chunks = -(-per_worker * n_workers // len(todo))
     if n_workers == 1 or spec.nested is not None:
         n_chunks = 1  # a tree is fitted once per data set, for all its ks
-    tasks = [
-        (b, [todo_ks[i] for i in group])
-        for b, todo_ks in todo
-        for group in split_ks(todo_ks, n_chunks)
-    ]
+    tasks = [(b, group) for b, bks in todo for group in split_ks(bks, n_chunks)]
     if n_workers > 1:
         tasks.sort(key=lambda task: -sum(task[1]))  # longest first
 
@@ -333,8 +331,11 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
         total, [task_ks for _, task_ks in tasks], bool(verbose), n_workers
     )
     # Without workers to balance nor progress to show, one task holds every
-    # data set: each joblib task costs ~0.15 ms, as much as a small fit.
-    batches = [tasks] if n_workers == 1 and not verbose else [[t] for t in tasks]
+    # data set (a joblib task costs ~0.15 ms, as much as a small fit); short
+    # work is dealt to the workers in one batch each.
+    n_batches = n_workers if per_worker == 1 else len(tasks)
+    n_batches = 1 if n_workers == 1 and not verbose else n_batches
+    batches = [tasks[i::n_batches] for i in range(n_batches)]
     records = []
     results = run_tasks(
         fit_task,
@@ -353,6 +354,7 @@ def run_fits(X, spec, ks, store, n_refs, n_resamples=0, *, n_jobs, verbose):
         ),
     )
     results = (result for batch in results for result in batch)
+    tasks = [task for batch in batches for task in batch]
     with progress:
         for (b, task_ks), result in zip(tasks, results, strict=True):
             store.w.update(

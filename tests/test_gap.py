@@ -965,8 +965,9 @@ def test_random_state_none_reuses_previous_draws(warm_X, fits):
     first = warm.reference_dispersions_.copy()
     fits.clear()
     warm.set_params(n_refs=5).fit(warm_X)
-    # (the seeds are random: the chosen k may be 1, fitted once for predict)
-    assert sum(fit.k > 1 for fit in fits) == 2 * 3
+    # two new reference data sets at k = 2, 3, 4 (the chosen k, random here,
+    # may be fitted again on the data for best_estimator_)
+    assert sum(fit.k > 1 and fit.first != warm_X[0, 0] for fit in fits) == 2 * 3
     np.testing.assert_array_equal(warm.reference_dispersions_[:3], first)
 
 
