@@ -1317,6 +1317,7 @@ def _assert_each_from(recorded, candidates):
         )
 
 
+@pytest.mark.filterwarnings("ignore:GapKMeans.score:skgap.exceptions.SkgapWarning")
 def test_grid_search_routes_weights(routing, fits):
     X, weights = _weighted_data()
     gap = (
@@ -1333,6 +1334,7 @@ def test_grid_search_routes_weights(routing, fits):
     _assert_each_from([fit.weights for fit in fits], _fold_weights(weights))
 
 
+@pytest.mark.filterwarnings("ignore:GapKMeans.score:skgap.exceptions.SkgapWarning")
 def test_grid_search_without_routing(fits):
     X, weights = _weighted_data()
     search = GridSearchCV(
