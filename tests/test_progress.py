@@ -23,6 +23,7 @@ import re
 import select
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import types
@@ -88,6 +89,7 @@ def _run_in_pty(body):
         stdout=subprocess.DEVNULL,
         stderr=follower,
         close_fds=True,
+        cwd=tempfile.gettempdir(),  # not the source tree, which has no extension
     )
     os.close(follower)
     chunks, deadline = [], time.monotonic() + SUBPROCESS_TIMEOUT
