@@ -504,7 +504,7 @@ if __name__ == "__main__":
         same = gap.gap_results_["gap"] == serial.gap_results_["gap"]
         print("FINISHED", bool(same.all()), flush=True)
     except ClustererFitError as exc:
-        print("ERROR", "killed every Dask worker" in str(exc), flush=True)
+        print("ERROR", "died" in str(exc) or "killed" in str(exc), flush=True)
     print("SECONDS", round(time.monotonic() - start, 1), flush=True)
     # What is tested ends here. Closing a LocalCluster while a nanny restarts a
     # killed worker can hang inside distributed (seen once in CI, 3 minutes), so
@@ -525,15 +525,14 @@ def _run_dying_workers(mode, tmp_path, timeout=180):
     )
 
 
-@pytest.mark.xfail(
-    raises=subprocess.TimeoutExpired,
-    strict=True,
-    reason="joblib's dask backend never reports a task that Dask gave up on "
-    "(KilledWorker): it waits forever, and no public API of joblib reaches the "
-    "Dask futures (issue #16)",
-)
 def test_a_task_that_kills_every_dask_worker_ends_in_a_clear_error(tmp_path):
-    result = _run_dying_workers("always", tmp_path, timeout=60)
+    try:
+        result = _run_dying_workers("always", tmp_path, timeout=60)
+    except subprocess.TimeoutExpired:
+        # joblib's dask backend (1.4 on, at least) never reports a task that
+        # Dask gave up on (KilledWorker), and no public API of joblib reaches
+        # the Dask futures: it waits forever (issue #16). Older joblib reports it.
+        pytest.xfail("joblib's dask backend waits forever for a KilledWorker task")
     assert "ERROR True" in result.stdout, result.stderr[-2000:]
     seconds = float(result.stdout.split("SECONDS")[1].split()[0])
     assert seconds < 60  # Dask's allowed-failures retries, then the error

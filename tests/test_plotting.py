@@ -517,9 +517,12 @@ def test_title_names_the_statistic_the_rule_and_b(pyplot, fitted, fitted_gap_sta
         "Gap statistic\nk = 3 by tibshirani on the gap, B = 5 references"
     )
     disp = GapStatisticDisplay.from_estimator(fitted_gap_star, kind="all")
-    suptitle = disp.figure_.get_suptitle()
+    # the figure's texts (Figure.get_suptitle needs matplotlib >= 3.8)
+    from matplotlib.text import Text
+
+    texts = [text.get_text() for text in disp.figure_.findobj(Text)]
     k = fitted_gap_star.n_clusters_
-    assert suptitle == f"k = {k} by tibshirani on Gap*, B = 5 references"
+    assert f"k = {k} by tibshirani on Gap*, B = 5 references" in texts
     # built by hand without B or a rule: only what is known
     disp = GapStatisticDisplay(fitted.gap_results_, n_clusters=3).plot(kind="gap")
     assert disp.ax_.get_title() == "Gap statistic\nk = 3 on the gap"
